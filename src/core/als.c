@@ -1,0 +1,405 @@
+/*
+ * als.c - explicit-feedback matrix factorisation with biases, by alternating
+ * least squares.
+ *
+ * Model:  r(u,i) ~ mu + b_u + b_i + p_u . q_i
+ *
+ * With the item side fixed, each user's unknowns x = [p_u; b_u] solve a
+ * ridge regression over the items the user rated, with features
+ * z_i = [q_i; 1] and targets t_i = r(u,i) - mu - b_i:
+ *
+ *   (Z'Z + D) x = Z't,   D = diag(lambda (n_u + n0), ..., lambda (n_u + n0), lambda_b)
+ *
+ * This is weighted-lambda regularisation (ALS-WR: Zhou et al. 2008,
+ * "Large-scale parallel collaborative filtering for the Netflix prize") with
+ * n0 = prior_count pseudo-interactions added to every count: pure ALS-WR
+ * (n0 = 0) barely regularises a user with one rating, and on long-tailed
+ * data those users' factors then fit noise.  The bias term has its own
+ * unweighted lambda_b and shrinks towards the mean bias of its side, as in
+ * the shrunk baseline of Koren 2010.  Then the same for items with the user
+ * side fixed, and so on.
+ *
+ * Rows longer than the number of unknowns use the normal equations: the Gram
+ * matrix Z'Z is accumulated with ssyrk over blocks of gathered rows, then
+ * Cholesky (spotrf/spotrs).  Shorter rows - most users of long-tailed data -
+ * use the equivalent dual form, which is smaller:
+ *
+ *   x = D^-1 Z' a,   (I + Z D^-1 Z') a = t
+ *
+ * Every row is solved independently from the previous half-step's factors,
+ * so the result does not depend on the thread count or on scheduling.
+ */
+#include "als.h"
+
+#include "lapack.h"
+#include "random.h"
+#include "thread_pool.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen_ptr is stored as uint64");
+
+static const char *const feedback_choices[] = {"explicit", "implicit", NULL};
+
+const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
+	[RS_ALS_FEEDBACK] = {"feedback", RS_OPT_CHOICE, RS_FEEDBACK_EXPLICIT, 0, 0, false, feedback_choices},
+	[RS_ALS_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
+	[RS_ALS_ITERATIONS] = {"iterations", RS_OPT_INT, 15, 1, 10000, false, NULL},
+	[RS_ALS_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
+	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 100, 0, 1e9, false, NULL},
+	[RS_ALS_BIAS_REGULARIZATION] = {"bias_regularization", RS_OPT_REAL, 2, 0, 1e6, true, NULL},
+	[RS_ALS_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
+	[RS_ALS_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
+	[RS_ALS_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
+};
+
+#define BLOCK 512				/* rows gathered per ssyrk call */
+#define ROWS_PER_CHUNK 64		/* rows a thread takes at a time */
+#define INIT_SCALE 0.1			/* std. deviation of the initial factors */
+#define BASELINE_ROUNDS 3		/* rounds of shrunk means that seed the biases */
+
+typedef struct scratch
+{
+	float	   *z;				/* gathered features, column-major m x BLOCK */
+	float	   *t;				/* targets, and the dual solution */
+	float	   *a;				/* Gram matrix, m x m */
+	float	   *x;				/* solution */
+} scratch;
+
+/* One half-step: solve every row of one side with the other side fixed. */
+typedef struct half_step
+{
+	const size_t *ptr;
+	const int32_t *index;
+	const float *value;
+	const float *other_factors;
+	const float *other_bias;
+	float	   *factors;
+	float	   *bias;
+	int			f;
+	float		lambda;
+	float		prior_count;
+	float		lambda_bias;
+	float		mean;
+	float		bias_prior;		/* biases shrink towards this, not 0 */
+	scratch    *scratch;
+	atomic_int	failed;
+} half_step;
+
+static void
+solve_dual(const half_step *h, scratch *s, size_t begin, int n)
+{
+	int			f = h->f,
+				m = f + 1;
+	float		inv_sqrt_d = 1.0f / sqrtf(h->lambda * ((float) n + h->prior_count));
+	float		inv_sqrt_db = 1.0f / sqrtf(h->lambda_bias);
+
+	for (int j = 0; j < n; j++)
+	{
+		int32_t		other = h->index[begin + j];
+		const float *q = h->other_factors + (size_t) other * f;
+		float	   *col = s->z + (size_t) j * m;
+
+		for (int k = 0; k < f; k++)
+			col[k] = q[k] * inv_sqrt_d;
+		col[f] = inv_sqrt_db;
+		s->t[j] = h->value[begin + j] - h->mean - h->other_bias[other] - h->bias_prior;
+	}
+	/* K = Z~' Z~ + I, with Z~ = Z D^-1/2 */
+	cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, n, m, 1.0f, s->z, m, 0.0f, s->a, n);
+	for (int j = 0; j < n; j++)
+		s->a[(size_t) j * n + j] += 1.0f;
+	if (!rs_cholesky_solve(s->a, n, s->t))
+	{
+		atomic_store(&((half_step *) h)->failed, 1);
+		return;
+	}
+	cblas_sgemv(CblasColMajor, CblasNoTrans, m, n, 1.0f, s->z, m, s->t, 1, 0.0f, s->x, 1);
+	for (int k = 0; k < f; k++)
+		s->x[k] *= inv_sqrt_d;
+	s->x[f] *= inv_sqrt_db;
+}
+
+static void
+solve_primal(const half_step *h, scratch *s, size_t begin, size_t n)
+{
+	int			f = h->f,
+				m = f + 1;
+
+	for (size_t done = 0; done < n; done += BLOCK)
+	{
+		int			rows = (int) (n - done < BLOCK ? n - done : BLOCK);
+		float		beta = done == 0 ? 0.0f : 1.0f;
+
+		for (int j = 0; j < rows; j++)
+		{
+			int32_t		other = h->index[begin + done + j];
+			float	   *col = s->z + (size_t) j * m;
+
+			memcpy(col, h->other_factors + (size_t) other * f, sizeof(float) * f);
+			col[f] = 1.0f;
+			s->t[j] = h->value[begin + done + j] - h->mean - h->other_bias[other] -
+				h->bias_prior;
+		}
+		cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, m, rows, 1.0f, s->z, m, beta, s->a, m);
+		cblas_sgemv(CblasColMajor, CblasNoTrans, m, rows, 1.0f, s->z, m, s->t, 1, beta, s->x, 1);
+	}
+	for (int k = 0; k < f; k++)
+		s->a[(size_t) k * m + k] += h->lambda * ((float) n + h->prior_count);
+	s->a[(size_t) f * m + f] += h->lambda_bias;
+	if (!rs_cholesky_solve(s->a, m, s->x))
+		atomic_store(&((half_step *) h)->failed, 1);
+}
+
+static void
+solve_rows(void *arg, int worker, size_t first, size_t last)
+{
+	half_step  *h = arg;
+	scratch    *s = &h->scratch[worker];
+	int			f = h->f;
+
+	for (size_t row = first; row < last; row++)
+	{
+		size_t		begin = h->ptr[row];
+		size_t		n = h->ptr[row + 1] - begin;
+
+		if (n == 0)
+		{
+			memset(h->factors + row * f, 0, sizeof(float) * f);
+			h->bias[row] = h->bias_prior;
+			continue;
+		}
+		if (n < (size_t) f + 1 && n <= BLOCK)
+			solve_dual(h, s, begin, (int) n);
+		else
+			solve_primal(h, s, begin, n);
+		memcpy(h->factors + row * f, s->x, sizeof(float) * f);
+		h->bias[row] = h->bias_prior + s->x[f];
+	}
+}
+
+/* Squared training error per user, summed later in user order (deterministic). */
+typedef struct error_pass
+{
+	const rs_interactions *data;
+	const rs_als_result *model;
+	double	   *user_sse;
+} error_pass;
+
+static void
+user_errors(void *arg, int worker, size_t first, size_t last)
+{
+	error_pass *e = arg;
+	const rs_interactions *d = e->data;
+	const rs_als_result *r = e->model;
+	int			f = r->factors;
+
+	(void) worker;
+	for (size_t u = first; u < last; u++)
+	{
+		double		sse = 0.0;
+
+		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
+		{
+			int32_t		i = d->user_items[k];
+			double		pred = r->global_mean + r->user_bias[u] + r->item_bias[i] +
+				cblas_sdot(f, r->user_factors + u * f, 1, r->item_factors + (size_t) i * f, 1);
+			double		err = d->user_values[k] - pred;
+
+			sse += err * err;
+		}
+		e->user_sse[u] = sse;
+	}
+}
+
+/* The mean bias of a side: what a newcomer to it is expected to have. */
+static double
+mean_bias(const float *bias, int32_t n)
+{
+	double		sum = 0.0;
+
+	for (int32_t k = 0; k < n; k++)
+		sum += bias[k];
+	return n ? sum / n : 0.0;
+}
+
+/*
+ * Shrunk baseline biases (Koren 2010, eq. 2-3) to start from, shrunk towards
+ * the mean bias of their side rather than 0: on long-tailed data the many
+ * light users rate differently from the few heavy ones who dominate mu.
+ */
+static void
+baseline_biases(const rs_interactions *d, rs_als_result *r, float lambda_b)
+{
+	float	   *bu = r->user_bias,
+			   *bi = r->item_bias;
+	double		mean = r->global_mean;
+
+	memset(bu, 0, sizeof(float) * d->n_users);
+	r->new_user_bias = r->new_item_bias = 0.0;
+	for (int round = 0; round < BASELINE_ROUNDS; round++)
+	{
+		for (int32_t i = 0; i < d->n_items; i++)
+		{
+			double		sum = 0.0;
+
+			for (size_t k = d->item_ptr[i]; k < d->item_ptr[i + 1]; k++)
+				sum += d->item_values[k] - mean - bu[d->item_users[k]] - r->new_item_bias;
+			bi[i] = (float) (r->new_item_bias +
+							 sum / (lambda_b + (double) (d->item_ptr[i + 1] - d->item_ptr[i])));
+		}
+		r->new_item_bias = mean_bias(bi, d->n_items);
+		for (int32_t u = 0; u < d->n_users; u++)
+		{
+			double		sum = 0.0;
+
+			for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
+				sum += d->user_values[k] - mean - bi[d->user_items[k]] - r->new_user_bias;
+			bu[u] = (float) (r->new_user_bias +
+							 sum / (lambda_b + (double) (d->user_ptr[u + 1] - d->user_ptr[u])));
+		}
+		r->new_user_bias = mean_bias(bu, d->n_users);
+	}
+}
+
+void
+rs_als_result_free(rs_als_result *r, const rs_allocator *a)
+{
+	rs_free(a, r->user_factors);
+	rs_free(a, r->item_factors);
+	rs_free(a, r->user_bias);
+	rs_free(a, r->item_bias);
+	rs_free(a, r->loss);
+	memset(r, 0, sizeof(*r));
+}
+
+rs_status
+rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_als_result *r)
+{
+	const rs_allocator *a = &rt->alloc;
+	int			f = (int) opt[RS_ALS_FACTORS];
+	int			m = f + 1;
+	int			iterations = (int) opt[RS_ALS_ITERATIONS];
+	float		lambda = (float) opt[RS_ALS_REGULARIZATION];
+	float		prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
+	float		lambda_b = (float) opt[RS_ALS_BIAS_REGULARIZATION];
+	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
+	int			threads = rt->threads < 1 ? 1 : rt->threads;
+	size_t		scratch_floats = (size_t) m * BLOCK + 2 * (size_t) (m > BLOCK ? m : BLOCK) +
+		(size_t) m * m;
+	scratch    *scratch = NULL;
+	float	   *arena = NULL;
+	double	   *user_sse = NULL;
+	rs_pool    *pool = NULL;
+	rs_status	status = RS_OK;
+	double		sum = 0.0;
+
+	memset(r, 0, sizeof(*r));
+	r->factors = f;
+	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);
+	r->item_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_items * f);
+	r->user_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_users);
+	r->item_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
+	r->loss = rs_alloc(a, sizeof(double) * (size_t) iterations);
+	user_sse = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
+	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
+	arena = rs_alloc(a, sizeof(float) * scratch_floats * (size_t) threads);
+	if (!r->user_factors || !r->item_factors || !r->user_bias || !r->item_bias ||
+		!r->loss || !user_sse || !scratch || !arena)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	for (int w = 0; w < threads; w++)
+	{
+		float	   *base = arena + scratch_floats * (size_t) w;
+
+		scratch[w].z = base;
+		scratch[w].t = scratch[w].z + (size_t) m * BLOCK;
+		scratch[w].x = scratch[w].t + (m > BLOCK ? m : BLOCK);
+		scratch[w].a = scratch[w].x + (m > BLOCK ? m : BLOCK);
+	}
+
+	for (size_t k = 0; k < d->nnz; k++)
+		sum += d->user_values[k];
+	r->global_mean = d->nnz ? sum / (double) d->nnz : 0.0;
+	memset(r->user_factors, 0, sizeof(float) * (size_t) d->n_users * f);
+	for (size_t k = 0; k < (size_t) d->n_items * f; k++)
+		r->item_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
+	baseline_biases(d, r, lambda_b);
+
+	pool = rs_pool_create(threads, a);
+	if (!pool)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+
+	for (int it = 0; it < iterations; it++)
+	{
+		double		iteration_started = rs_now();
+		half_step	users = {d->user_ptr, d->user_items, d->user_values,
+			r->item_factors, r->item_bias, r->user_factors, r->user_bias,
+		f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_user_bias, scratch, 0};
+		half_step	items = {d->item_ptr, d->item_users, d->item_values,
+			r->user_factors, r->user_bias, r->item_factors, r->item_bias,
+		f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_item_bias, scratch, 0};
+		error_pass	errors = {d, r, user_sse};
+		double		sse = 0.0;
+
+		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK)
+			goto done;
+		r->new_user_bias = mean_bias(r->user_bias, d->n_users);
+		if ((status = rs_pool_run(pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK)
+			goto done;
+		r->new_item_bias = mean_bias(r->item_bias, d->n_items);
+		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, user_errors, &errors)) != RS_OK)
+			goto done;
+		if (atomic_load(&users.failed) || atomic_load(&items.failed))
+		{
+			status = RS_NUMERICAL_FAILURE;
+			goto done;
+		}
+		for (int32_t u = 0; u < d->n_users; u++)
+			sse += user_sse[u];
+		r->loss[it] = sqrt(sse / (double) (d->nnz ? d->nnz : 1));
+		r->iterations = it + 1;
+		if (rt->progress)
+			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - iteration_started);
+	}
+
+done:
+	rs_pool_destroy(pool, a);
+	rs_free(a, user_sse);
+	rs_free(a, scratch);
+	rs_free(a, arena);
+	if (status != RS_OK)
+		rs_als_result_free(r, a);
+	return status;
+}
+
+void
+rs_als_model(const rs_interactions *d, const rs_als_result *r, rs_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = RS_ALGO_ALS_EXPLICIT;
+	m->n_users = d->n_users;
+	m->n_items = d->n_items;
+	m->n_interactions = d->nnz;
+	m->factors = r->factors;
+	m->global_mean = r->global_mean;
+	m->new_user_bias = r->new_user_bias;
+	m->new_item_bias = r->new_item_bias;
+	m->user_ids = d->user_ids;
+	m->item_ids = d->item_ids;
+	m->user_factors = r->user_factors;
+	m->item_factors = r->item_factors;
+	m->user_bias = r->user_bias;
+	m->item_bias = r->item_bias;
+	m->seen_ptr = (const uint64_t *) d->user_ptr;
+	m->seen_items = d->user_items;
+}

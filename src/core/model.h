@@ -1,0 +1,125 @@
+/*
+ * model.h - a trained model, and its binary format (the bytea users store).
+ *
+ * Layout, little-endian, every section 8-byte aligned:
+ *
+ *   header (rs_model_header, fixed size)
+ *   sections, in rs_section order, each present or absent per algorithm
+ *
+ * The first RS_MODEL_IDENTITY_SIZE bytes identify a model (magic, version,
+ * algorithm, random model id, total size, payload checksum): a server reads
+ * only those through a detoast slice to find a decoded copy in its cache.
+ * decode() validates every field and size against the length and checks the
+ * CRC-32C before anything is used; a decoded model points into the buffer,
+ * so a validated buffer is used in place.
+ */
+#ifndef RECSYS_MODEL_H
+#define RECSYS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_MODEL_MAGIC 0x4D535352u	/* "RSSM" read little-endian */
+#define RS_MODEL_FORMAT_VERSION 1
+#define RS_MODEL_ID_BYTES 16
+#define RS_MODEL_MAX_FACTORS 1024
+
+typedef enum rs_algorithm
+{
+	RS_ALGO_ALS_EXPLICIT = 1,
+	RS_ALGO_COUNT
+} rs_algorithm;
+
+typedef enum rs_section
+{
+	RS_SEC_USER_IDS,			/* int64[n_users], strictly ascending */
+	RS_SEC_ITEM_IDS,			/* int64[n_items], strictly ascending */
+	RS_SEC_USER_FACTORS,		/* float[n_users][factors] */
+	RS_SEC_ITEM_FACTORS,		/* float[n_items][factors] */
+	RS_SEC_USER_BIAS,			/* float[n_users] */
+	RS_SEC_ITEM_BIAS,			/* float[n_items] */
+	RS_SEC_SEEN_PTR,			/* uint64[n_users + 1]: CSR of training items */
+	RS_SEC_SEEN_ITEMS,			/* int32[seen_ptr[n_users]], ascending per user */
+	RS_SEC_INFO,				/* UTF-8 JSON written by the host: options, loss... */
+	RS_SEC_COUNT = 16			/* slots reserved in the header */
+} rs_section;
+
+typedef struct rs_section_ref
+{
+	uint64_t	offset;
+	uint64_t	size;
+} rs_section_ref;
+
+typedef struct rs_model_header
+{
+	/* identity: what a cache lookup reads */
+	uint32_t	magic;
+	uint16_t	format_version;
+	uint16_t	algorithm;
+	uint8_t		model_id[RS_MODEL_ID_BYTES];
+	uint64_t	total_size;		/* header and payload */
+	uint32_t	payload_crc;	/* CRC-32C of everything after the header */
+	uint32_t	header_size;
+	/* shape */
+	int32_t		n_users;
+	int32_t		n_items;
+	uint64_t	n_interactions;
+	int32_t		factors;
+	uint32_t	reserved;
+	double		global_mean;
+	double		new_user_bias;	/* expected bias of a user not in the model */
+	double		new_item_bias;	/* expected bias of an item not in the model */
+	rs_section_ref sections[RS_SEC_COUNT];
+} rs_model_header;
+
+#define RS_MODEL_IDENTITY_SIZE 36	/* offsetof(rs_model_header, header_size) */
+
+/* A model: header fields plus pointers to its arrays (NULL if absent). */
+typedef struct rs_model
+{
+	rs_algorithm algorithm;
+	uint8_t		model_id[RS_MODEL_ID_BYTES];
+	int32_t		n_users;
+	int32_t		n_items;
+	uint64_t	n_interactions;
+	int32_t		factors;
+	double		global_mean;
+	double		new_user_bias;
+	double		new_item_bias;
+	const int64_t *user_ids;
+	const int64_t *item_ids;
+	const float *user_factors;
+	const float *item_factors;
+	const float *user_bias;
+	const float *item_bias;
+	const uint64_t *seen_ptr;
+	const int32_t *seen_items;
+	const char *info;			/* not NUL-terminated */
+	size_t		info_size;
+} rs_model;
+
+const char *rs_algorithm_name(rs_algorithm algorithm);
+
+/* Bytes the encoded model will take; 0 if it would overflow. */
+size_t		rs_model_encoded_size(const rs_model *model);
+
+/* Writes the model into dst (any alignment, rs_model_encoded_size bytes). */
+void		rs_model_encode(const rs_model *model, void *dst);
+
+/*
+ * Validates buf and fills *model with pointers into it.  buf must be 8-byte
+ * aligned.  Returns NULL on success, or a reason for the rejection.
+ */
+const char *rs_model_decode(const void *buf, size_t len, rs_model *model);
+
+/*
+ * Reads the identity fields from the first RS_MODEL_IDENTITY_SIZE bytes.
+ * Returns NULL on success or a reason.
+ */
+const char *rs_model_read_identity(const void *buf, size_t len, rs_model_header *identity);
+
+/* Dense index of a user or item id in the model, or -1. */
+int32_t		rs_model_user_index(const rs_model *model, int64_t user_id);
+int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);
+
+#endif

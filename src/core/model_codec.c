@@ -1,0 +1,316 @@
+/*
+ * model_codec.c - encoding, validation and decoding of the model format.
+ */
+#include "model.h"
+
+#include "crc32c.h"
+#include "interactions.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+_Static_assert(sizeof(rs_model_header) == 88 + 16 * RS_SEC_COUNT, "header layout");
+_Static_assert(RS_MODEL_IDENTITY_SIZE == __builtin_offsetof(rs_model_header, header_size),
+			   "identity size");
+
+#define ALIGN8(x) (((x) + 7) & ~(uint64_t) 7)
+#define BIT(s) (1u << (s))
+
+/* Sections each algorithm must have; every other section must be absent. */
+static const uint32_t required_sections[RS_ALGO_COUNT] = {
+	[RS_ALGO_ALS_EXPLICIT] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_INFO),
+};
+
+const char *
+rs_algorithm_name(rs_algorithm algorithm)
+{
+	switch (algorithm)
+	{
+		case RS_ALGO_ALS_EXPLICIT:
+			return "als";
+		default:
+			return "unknown";
+	}
+}
+
+static const void *
+section_source(const rs_model *m, rs_section s)
+{
+	switch (s)
+	{
+		case RS_SEC_USER_IDS:
+			return m->user_ids;
+		case RS_SEC_ITEM_IDS:
+			return m->item_ids;
+		case RS_SEC_USER_FACTORS:
+			return m->user_factors;
+		case RS_SEC_ITEM_FACTORS:
+			return m->item_factors;
+		case RS_SEC_USER_BIAS:
+			return m->user_bias;
+		case RS_SEC_ITEM_BIAS:
+			return m->item_bias;
+		case RS_SEC_SEEN_PTR:
+			return m->seen_ptr;
+		case RS_SEC_SEEN_ITEMS:
+			return m->seen_items;
+		case RS_SEC_INFO:
+			return m->info;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * The size a section must have given the shape, or UINT64_MAX for sections
+ * whose size is free (seen items, info): those are checked separately.
+ */
+static uint64_t
+expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
+{
+	switch (s)
+	{
+		case RS_SEC_USER_IDS:
+			return users * 8;
+		case RS_SEC_ITEM_IDS:
+			return items * 8;
+		case RS_SEC_USER_FACTORS:
+			return users * factors * 4;
+		case RS_SEC_ITEM_FACTORS:
+			return items * factors * 4;
+		case RS_SEC_USER_BIAS:
+			return users * 4;
+		case RS_SEC_ITEM_BIAS:
+			return items * 4;
+		case RS_SEC_SEEN_PTR:
+			return (users + 1) * 8;
+		default:
+			return UINT64_MAX;
+	}
+}
+
+static uint64_t
+source_size(const rs_model *m, rs_section s)
+{
+	if (s == RS_SEC_SEEN_ITEMS)
+		return m->seen_ptr ? m->seen_ptr[m->n_users] * 4 : 0;
+	if (s == RS_SEC_INFO)
+		return m->info_size;
+	return expected_size(s, (uint64_t) m->n_users, (uint64_t) m->n_items,
+						 (uint64_t) m->factors);
+}
+
+static bool
+section_wanted(const rs_model *m, rs_section s)
+{
+	return (required_sections[m->algorithm] & BIT(s)) != 0;
+}
+
+size_t
+rs_model_encoded_size(const rs_model *m)
+{
+	uint64_t	total = sizeof(rs_model_header);
+
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+		if (section_wanted(m, s))
+			total = ALIGN8(total) + source_size(m, s);
+	total = ALIGN8(total);
+	if (total > SIZE_MAX)
+		return 0;
+	return (size_t) total;
+}
+
+void
+rs_model_encode(const rs_model *m, void *dst)
+{
+	unsigned char *out = dst;
+	rs_model_header h;
+	uint64_t	pos = sizeof(rs_model_header);
+
+	memset(&h, 0, sizeof(h));
+	h.magic = RS_MODEL_MAGIC;
+	h.format_version = RS_MODEL_FORMAT_VERSION;
+	h.algorithm = (uint16_t) m->algorithm;
+	memcpy(h.model_id, m->model_id, RS_MODEL_ID_BYTES);
+	h.header_size = sizeof(rs_model_header);
+	h.n_users = m->n_users;
+	h.n_items = m->n_items;
+	h.n_interactions = m->n_interactions;
+	h.factors = m->factors;
+	h.global_mean = m->global_mean;
+	h.new_user_bias = m->new_user_bias;
+	h.new_item_bias = m->new_item_bias;
+
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+	{
+		uint64_t	size;
+
+		if (!section_wanted(m, s))
+			continue;
+		size = source_size(m, s);
+		memset(out + pos, 0, ALIGN8(pos) - pos);
+		pos = ALIGN8(pos);
+		h.sections[s].offset = pos;
+		h.sections[s].size = size;
+		if (size > 0)
+			memcpy(out + pos, section_source(m, s), size);
+		pos += size;
+	}
+	memset(out + pos, 0, ALIGN8(pos) - pos);
+	pos = ALIGN8(pos);
+	h.total_size = pos;
+	h.payload_crc = rs_crc32c(out + sizeof(h), pos - sizeof(h));
+	memcpy(out, &h, sizeof(h));
+}
+
+const char *
+rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
+{
+	if (len < RS_MODEL_IDENTITY_SIZE)
+		return "it is shorter than a model header";
+	memset(h, 0, sizeof(*h));
+	memcpy(h, buf, RS_MODEL_IDENTITY_SIZE);
+	if (h->magic != RS_MODEL_MAGIC)
+		return "it does not start with the recsys model signature";
+	if (h->format_version != RS_MODEL_FORMAT_VERSION)
+		return "its format version is not supported by this build";
+	if (h->algorithm == 0 || h->algorithm >= RS_ALGO_COUNT)
+		return "its algorithm is unknown to this build";
+	return NULL;
+}
+
+static bool
+strictly_ascending(const int64_t *ids, int32_t n)
+{
+	for (int32_t k = 1; k < n; k++)
+		if (ids[k - 1] >= ids[k])
+			return false;
+	return true;
+}
+
+static const char *
+check_seen(const rs_model *m)
+{
+	const uint64_t *ptr = m->seen_ptr;
+
+	if (ptr[0] != 0)
+		return "its training-interaction index is inconsistent";
+	for (int32_t u = 0; u < m->n_users; u++)
+	{
+		if (ptr[u + 1] < ptr[u] || ptr[u + 1] > ptr[m->n_users])
+			return "its training-interaction index is inconsistent";
+		for (uint64_t r = ptr[u]; r < ptr[u + 1]; r++)
+		{
+			int32_t		item = m->seen_items[r];
+
+			if (item < 0 || item >= m->n_items ||
+				(r > ptr[u] && m->seen_items[r - 1] >= item))
+				return "its training interactions refer to items it does not have";
+		}
+	}
+	return NULL;
+}
+
+const char *
+rs_model_decode(const void *buf, size_t len, rs_model *m)
+{
+	const unsigned char *bytes = buf;
+	rs_model_header h;
+	const char *reason;
+	uint32_t	required;
+	uint64_t	users,
+				items,
+				factors;
+
+	if ((uintptr_t) buf % 8 != 0)
+		return "it is not aligned in memory";
+	if ((reason = rs_model_read_identity(buf, len, &h)) != NULL)
+		return reason;
+	if (len < sizeof(rs_model_header))
+		return "it is shorter than a model header";
+	memcpy(&h, buf, sizeof(h));
+	if (h.header_size != sizeof(rs_model_header) || h.total_size != len)
+		return "its length does not match its header";
+	if (rs_crc32c(bytes + sizeof(h), len - sizeof(h)) != h.payload_crc)
+		return "its checksum does not match";
+	if (h.n_users < 0 || h.n_items < 0 || h.factors < 0 ||
+		h.factors > RS_MODEL_MAX_FACTORS)
+		return "its dimensions are out of range";
+
+	users = (uint64_t) h.n_users;
+	items = (uint64_t) h.n_items;
+	factors = (uint64_t) h.factors;
+	required = required_sections[h.algorithm];
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+	{
+		rs_section_ref ref = h.sections[s];
+		uint64_t	want;
+
+		if (!(required & BIT(s)))
+		{
+			if (ref.offset != 0 || ref.size != 0)
+				return "it has a section its algorithm does not use";
+			continue;
+		}
+		if (ref.offset < sizeof(h) || ref.offset % 8 != 0 ||
+			ref.offset > len || ref.size > len - ref.offset)
+			return "a section lies outside the model";
+		want = expected_size(s, users, items, factors);
+		if (want != UINT64_MAX && ref.size != want)
+			return "a section's size does not match the model's dimensions";
+		if (s == RS_SEC_SEEN_ITEMS && ref.size % 4 != 0)
+			return "a section's size does not match the model's dimensions";
+	}
+
+	memset(m, 0, sizeof(*m));
+	m->algorithm = h.algorithm;
+	memcpy(m->model_id, h.model_id, RS_MODEL_ID_BYTES);
+	m->n_users = h.n_users;
+	m->n_items = h.n_items;
+	m->n_interactions = h.n_interactions;
+	m->factors = h.factors;
+	m->global_mean = h.global_mean;
+	m->new_user_bias = h.new_user_bias;
+	m->new_item_bias = h.new_item_bias;
+#define SECTION(s) (h.sections[s].size ? (const void *) (bytes + h.sections[s].offset) : NULL)
+	m->user_ids = SECTION(RS_SEC_USER_IDS);
+	m->item_ids = SECTION(RS_SEC_ITEM_IDS);
+	m->user_factors = SECTION(RS_SEC_USER_FACTORS);
+	m->item_factors = SECTION(RS_SEC_ITEM_FACTORS);
+	m->user_bias = SECTION(RS_SEC_USER_BIAS);
+	m->item_bias = SECTION(RS_SEC_ITEM_BIAS);
+	m->seen_ptr = SECTION(RS_SEC_SEEN_PTR);
+	m->seen_items = SECTION(RS_SEC_SEEN_ITEMS);
+	m->info = SECTION(RS_SEC_INFO);
+	m->info_size = h.sections[RS_SEC_INFO].size;
+#undef SECTION
+
+	if (!strictly_ascending(m->user_ids, m->n_users) ||
+		!strictly_ascending(m->item_ids, m->n_items))
+		return "its id lists are not sorted";
+	if (m->seen_ptr)
+	{
+		if (m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_ITEMS].size / 4)
+			return "its training-interaction index is inconsistent";
+		if ((reason = check_seen(m)) != NULL)
+			return reason;
+	}
+	if (m->info && memchr(m->info, '\0', m->info_size))
+		return "its description is not text";
+	return NULL;
+}
+
+int32_t
+rs_model_user_index(const rs_model *m, int64_t user_id)
+{
+	return rs_find_id(m->user_ids, m->n_users, user_id);
+}
+
+int32_t
+rs_model_item_index(const rs_model *m, int64_t item_id)
+{
+	return rs_find_id(m->item_ids, m->n_items, item_id);
+}

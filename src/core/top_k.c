@@ -1,0 +1,98 @@
+/*
+ * top_k.c - bounded min-heap selection.
+ *
+ * The heap holds the best k seen so far with the worst at the root, so each
+ * further score costs one comparison unless it beats the current k-th.
+ */
+#include "top_k.h"
+
+#include <math.h>
+#include <stdbool.h>
+
+/* a ranks below b: lower score, or equal score and higher index */
+static inline bool
+worse(rs_scored a, rs_scored b)
+{
+	return a.score < b.score || (a.score == b.score && a.index > b.index);
+}
+
+static void
+sift_down(rs_scored *heap, size_t size, size_t pos)
+{
+	for (;;)
+	{
+		size_t		child = 2 * pos + 1;
+		rs_scored	tmp;
+
+		if (child >= size)
+			return;
+		if (child + 1 < size && worse(heap[child + 1], heap[child]))
+			child++;
+		if (!worse(heap[child], heap[pos]))
+			return;
+		tmp = heap[pos];
+		heap[pos] = heap[child];
+		heap[child] = tmp;
+		pos = child;
+	}
+}
+
+static void
+sift_up(rs_scored *heap, size_t pos)
+{
+	while (pos > 0)
+	{
+		size_t		parent = (pos - 1) / 2;
+		rs_scored	tmp;
+
+		if (!worse(heap[pos], heap[parent]))
+			return;
+		tmp = heap[pos];
+		heap[pos] = heap[parent];
+		heap[parent] = tmp;
+		pos = parent;
+	}
+}
+
+size_t
+rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
+		 size_t k, rs_scored *out)
+{
+	size_t		size = 0;
+	size_t		next_skip = 0;
+
+	if (k == 0)
+		return 0;
+	for (int32_t i = 0; i < n; i++)
+	{
+		rs_scored	cand = {scores[i], i};
+
+		while (next_skip < n_skip && skip[next_skip] < i)
+			next_skip++;
+		if (next_skip < n_skip && skip[next_skip] == i)
+			continue;
+		if (isnan(cand.score))
+			continue;
+		if (size < k)
+		{
+			out[size] = cand;
+			sift_up(out, size++);
+		}
+		else if (worse(out[0], cand))
+		{
+			out[0] = cand;
+			sift_down(out, size, 0);
+		}
+	}
+
+	/* Heap sort in place: repeatedly move the worst to the end. */
+	for (size_t end = size; end > 1; end--)
+	{
+		rs_scored	tmp = out[0];
+
+		out[0] = out[end - 1];
+		out[end - 1] = tmp;
+		sift_down(out, end - 1, 0);
+	}
+	return size;
+}

@@ -1,0 +1,209 @@
+/*
+ * interactions_agg.c - transition, combine, serialise and deserialise
+ * functions shared by every aggregate that trains on (user, item, value)
+ * rows.  Each train_* aggregate differs only in its final function.
+ *
+ * The transition appends to growable typed arrays in the aggregate context;
+ * with combine/serialise/deserialise, parallel workers collect rows in
+ * parallel and the leader concatenates their buffers.
+ */
+#include "interactions_agg.h"
+
+#include <math.h>
+
+#include "utils/memutils.h"
+
+PG_FUNCTION_INFO_V1(recsys_interactions_trans);
+PG_FUNCTION_INFO_V1(recsys_interactions_combine);
+PG_FUNCTION_INFO_V1(recsys_interactions_serialize);
+PG_FUNCTION_INFO_V1(recsys_interactions_deserialize);
+
+static MemoryContext
+aggregate_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext context;
+
+	if (!AggCheckCallContext(fcinfo, &context))
+		elog(ERROR, "recsys aggregate support function called in non-aggregate context");
+	return context;
+}
+
+static interactions_state *
+new_state(MemoryContext context)
+{
+	return MemoryContextAllocZero(context, sizeof(interactions_state));
+}
+
+static Jsonb *
+copy_jsonb(MemoryContext context, Jsonb *options)
+{
+	Jsonb	   *copy = MemoryContextAlloc(context, VARSIZE(options));
+
+	memcpy(copy, options, VARSIZE(options));
+	return copy;
+}
+
+static void
+out_of_memory(size_t rows)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("out of memory collecting training rows"),
+			 errdetail("%zu rows were collected.", rows)));
+}
+
+interactions_state *
+recsys_interactions_state(FunctionCallInfo fcinfo)
+{
+	aggregate_context(fcinfo);
+	return PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
+}
+
+/* (state, user_id bigint, item_id bigint, value real [, options jsonb]) */
+Datum
+recsys_interactions_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = aggregate_context(fcinfo);
+	interactions_state *state = PG_ARGISNULL(0) ? NULL :
+		(interactions_state *) PG_GETARG_POINTER(0);
+	rs_allocator alloc;
+	float4		value;
+
+	if (state == NULL)
+		state = new_state(context);
+	if (state->options == NULL && PG_NARGS() > 4 && !PG_ARGISNULL(4))
+		state->options = copy_jsonb(context, PG_GETARG_JSONB_P(4));
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		state->buffer.skipped++;
+		PG_RETURN_POINTER(state);
+	}
+	value = PG_GETARG_FLOAT4(3);
+	if (!isfinite(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("training value must be a finite number"),
+				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %s.",
+						   PG_GETARG_INT64(1), PG_GETARG_INT64(2),
+						   isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity"))));
+
+	alloc = recsys_context_allocator(context);
+	if (!rs_buffer_append(&state->buffer, &alloc, PG_GETARG_INT64(1), PG_GETARG_INT64(2), value))
+		out_of_memory(state->buffer.count);
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+recsys_interactions_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = aggregate_context(fcinfo);
+	interactions_state *into = PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
+	interactions_state *from = PG_ARGISNULL(1) ? NULL : (interactions_state *) PG_GETARG_POINTER(1);
+	rs_allocator alloc = recsys_context_allocator(context);
+
+	if (from == NULL)
+	{
+		if (into == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(into);
+	}
+	if (into == NULL)
+		into = new_state(context);
+	if (into->options == NULL && from->options != NULL)
+		into->options = copy_jsonb(context, from->options);
+	if (!rs_buffer_append_buffer(&into->buffer, &alloc, &from->buffer))
+		out_of_memory(into->buffer.count);
+	PG_RETURN_POINTER(into);
+}
+
+/* Serialised form: header, options jsonb (if any), then the three arrays. */
+typedef struct serialized_header
+{
+	uint64		count;
+	int64		skipped;
+	uint32		options_size;
+	uint32		padding;
+} serialized_header;
+
+Datum
+recsys_interactions_serialize(PG_FUNCTION_ARGS)
+{
+	interactions_state *state = (interactions_state *) PG_GETARG_POINTER(0);
+	serialized_header header = {0};
+	Size		rows = state->buffer.count;
+	Size		size;
+	bytea	   *out;
+	char	   *p;
+
+	aggregate_context(fcinfo);
+	header.count = rows;
+	header.skipped = state->buffer.skipped;
+	header.options_size = state->options ? VARSIZE(state->options) : 0;
+	size = VARHDRSZ + sizeof(header) + header.options_size +
+		rows * (2 * sizeof(int64) + sizeof(float4));
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many training rows for a parallel worker to pass on"),
+				 errhint("Disable parallel aggregation with max_parallel_workers_per_gather = 0.")));
+	out = palloc(size);
+	SET_VARSIZE(out, size);
+	p = VARDATA(out);
+	memcpy(p, &header, sizeof(header));
+	p += sizeof(header);
+	if (header.options_size)
+		memcpy(p, state->options, header.options_size);
+	p += header.options_size;
+	if (rows > 0)
+	{
+		memcpy(p, state->buffer.users, rows * sizeof(int64));
+		p += rows * sizeof(int64);
+		memcpy(p, state->buffer.items, rows * sizeof(int64));
+		p += rows * sizeof(int64);
+		memcpy(p, state->buffer.values, rows * sizeof(float4));
+	}
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+recsys_interactions_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = aggregate_context(fcinfo);
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(in);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	rs_allocator alloc = recsys_context_allocator(context);
+	interactions_state *state = new_state(context);
+	serialized_header header;
+	Size		rows;
+
+	if (len < sizeof(header))
+		elog(ERROR, "invalid serialized recsys aggregate state");
+	memcpy(&header, p, sizeof(header));
+	rows = header.count;
+	if (header.options_size > len - sizeof(header) ||
+		rows > (len - sizeof(header) - header.options_size) / (2 * sizeof(int64) + sizeof(float4)) ||
+		len != sizeof(header) + header.options_size + rows * (2 * sizeof(int64) + sizeof(float4)))
+		elog(ERROR, "invalid serialized recsys aggregate state");
+	p += sizeof(header);
+	if (header.options_size)
+	{
+		state->options = MemoryContextAlloc(context, header.options_size);
+		memcpy(state->options, p, header.options_size);
+		p += header.options_size;
+	}
+	if (rows > 0)
+	{
+		if (!rs_buffer_reserve(&state->buffer, &alloc, rows))
+			out_of_memory(rows);
+		memcpy(state->buffer.users, p, rows * sizeof(int64));
+		p += rows * sizeof(int64);
+		memcpy(state->buffer.items, p, rows * sizeof(int64));
+		p += rows * sizeof(int64);
+		memcpy(state->buffer.values, p, rows * sizeof(float4));
+	}
+	state->buffer.count = rows;
+	state->buffer.skipped = header.skipped;
+	PG_RETURN_POINTER(state);
+}

@@ -1,0 +1,221 @@
+/*
+ * model_cache.c - the decoded model behind a bytea argument, without decoding
+ * (or even detoasting) it per call.
+ *
+ * Two levels:
+ *
+ * - per call site (fn_extra, for the duration of the query): the datum last
+ *   seen and the model it decoded to.  An on-disk TOAST pointer is compared by
+ *   its relation and value id; an in-memory value by the identity in its
+ *   header (never by address: per-row memory is reused).  A matching row
+ *   skips every lookup.
+ * - per backend: decoded models in LRU order, keyed by the identity read from
+ *   a detoast slice of the header (random model id, size, checksum), bounded
+ *   by recsys.model_cache_size.  A retrained model has a new id, so nothing
+ *   is ever invalidated by hand.
+ *
+ * Call sites pin the entry they use; a pin is released when the query's
+ * memory goes away, so eviction never frees a model a running query holds.
+ */
+#include "recsys.h"
+
+#include "access/detoast.h"
+#include "lib/ilist.h"
+#include "utils/memutils.h"
+
+typedef struct model_key
+{
+	uint8		id[RS_MODEL_ID_BYTES];
+	uint64		size;
+	uint32		crc;
+} model_key;
+
+typedef struct cached_model
+{
+	dlist_node	lru;			/* most recently used first */
+	model_key	key;
+	MemoryContext context;		/* holds the entry and its bytes */
+	rs_model	model;			/* points into bytes */
+	Size		footprint;
+	int			pins;
+} cached_model;
+
+typedef struct call_site
+{
+	bool		valid;
+	bool		on_disk;
+	Oid			toast_relid;
+	Oid			value_id;
+	model_key	key;
+	cached_model *entry;
+	MemoryContextCallback release;
+} call_site;
+
+static MemoryContext cache_context = NULL;
+static dlist_head cache_lru = DLIST_STATIC_INIT(cache_lru);
+static Size cache_bytes = 0;
+
+static void
+evict_over_budget(void)
+{
+	Size		budget = (Size) recsys_model_cache_size_mb * 1024 * 1024;
+	dlist_node *node = dlist_is_empty(&cache_lru) ? NULL : dlist_tail_node(&cache_lru);
+
+	/* from the least recently used end, skipping models in use */
+	while (node != NULL && cache_bytes > budget)
+	{
+		cached_model *entry = dlist_container(cached_model, lru, node);
+
+		node = dlist_has_prev(&cache_lru, node) ? dlist_prev_node(&cache_lru, node) : NULL;
+		if (entry->pins > 0)
+			continue;
+		dlist_delete(&entry->lru);
+		cache_bytes -= entry->footprint;
+		MemoryContextDelete(entry->context);
+	}
+}
+
+static void
+unpin(cached_model *entry)
+{
+	if (entry && --entry->pins == 0)
+		evict_over_budget();
+}
+
+static void
+release_call_site(void *arg)
+{
+	call_site  *site = arg;
+
+	unpin(site->entry);
+	site->entry = NULL;
+	site->valid = false;
+}
+
+static cached_model *
+lookup(const model_key *key)
+{
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &cache_lru)
+	{
+		cached_model *entry = dlist_container(cached_model, lru, iter.cur);
+
+		if (memcmp(&entry->key, key, sizeof(model_key)) == 0)
+		{
+			dlist_move_head(&cache_lru, &entry->lru);
+			return entry;
+		}
+	}
+	return NULL;
+}
+
+static void
+raise_invalid_model(const char *reason)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid recsys model"),
+			 errdetail("The value cannot be used as a model: %s.", reason)));
+}
+
+/* Detoasts, validates and decodes into a new cache entry. */
+static cached_model *
+load(Datum datum, const model_key *key)
+{
+	bytea	   *value = DatumGetByteaPP(datum);
+	Size		len = VARSIZE_ANY_EXHDR(value);
+	MemoryContext context;
+	cached_model *entry;
+	void	   *bytes;
+	const char *reason;
+
+	if (cache_context == NULL)
+		cache_context = AllocSetContextCreate(CacheMemoryContext, "recsys model cache",
+											  ALLOCSET_DEFAULT_SIZES);
+	context = AllocSetContextCreate(cache_context, "recsys model", ALLOCSET_SMALL_SIZES);
+	/* palloc'd memory is MAXALIGNed, which the in-place layout needs */
+	bytes = MemoryContextAllocHuge(context, len);
+	memcpy(bytes, VARDATA_ANY(value), len);
+	entry = MemoryContextAllocZero(context, sizeof(cached_model));
+	if ((reason = rs_model_decode(bytes, len, &entry->model)) != NULL)
+	{
+		MemoryContextDelete(context);
+		raise_invalid_model(reason);
+	}
+	entry->key = *key;
+	entry->context = context;
+	entry->footprint = len;
+	if ((Pointer) value != DatumGetPointer(datum))
+		pfree(value);
+	dlist_push_head(&cache_lru, &entry->lru);
+	cache_bytes += len;
+	return entry;
+}
+
+static void
+read_key(Datum datum, model_key *key)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(datum);
+	bytea	   *head = raw;
+	rs_model_header identity;
+	const char *reason;
+
+	/* A plain in-line value is read where it lies; others through a slice. */
+	if (VARATT_IS_EXTERNAL(raw) || VARATT_IS_COMPRESSED(raw))
+		head = DatumGetByteaPSlice(datum, 0, RS_MODEL_IDENTITY_SIZE);
+	reason = rs_model_read_identity(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head), &identity);
+	if (reason)
+		raise_invalid_model(reason);
+	memset(key, 0, sizeof(*key));
+	memcpy(key->id, identity.model_id, RS_MODEL_ID_BYTES);
+	key->size = identity.total_size;
+	key->crc = identity.payload_crc;
+}
+
+const rs_model *
+recsys_model_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Datum		datum = PG_GETARG_DATUM(argno);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(datum);
+	call_site  *site = fcinfo->flinfo->fn_extra;
+	bool		on_disk = VARATT_IS_EXTERNAL_ONDISK(raw);
+	struct varatt_external toast = {0};
+	model_key	key;
+	cached_model *entry;
+
+	if (site == NULL)
+	{
+		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(call_site));
+		site->release.func = release_call_site;
+		site->release.arg = site;
+		MemoryContextRegisterResetCallback(fcinfo->flinfo->fn_mcxt, &site->release);
+		fcinfo->flinfo->fn_extra = site;
+	}
+
+	if (on_disk)
+	{
+		VARATT_EXTERNAL_GET_POINTER(toast, raw);
+		if (site->valid && site->on_disk &&
+			site->toast_relid == toast.va_toastrelid && site->value_id == toast.va_valueid)
+			return &site->entry->model;
+	}
+
+	read_key(datum, &key);
+	if (!(site->valid && memcmp(&site->key, &key, sizeof(key)) == 0))
+	{
+		entry = lookup(&key);
+		if (entry == NULL)
+			entry = load(datum, &key);
+		entry->pins++;
+		unpin(site->entry);
+		site->entry = entry;
+		site->key = key;
+		site->valid = true;
+		evict_over_budget();
+	}
+	site->on_disk = on_disk;
+	site->toast_relid = toast.va_toastrelid;
+	site->value_id = toast.va_valueid;
+	return &site->entry->model;
+}

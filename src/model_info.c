@@ -1,0 +1,43 @@
+/*
+ * model_info.c - a model described as jsonb: its header plus the
+ * description its trainer stored (options, loss per iteration, timings).
+ */
+#include "recsys.h"
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+PG_FUNCTION_INFO_V1(recsys_model_info);
+
+Datum
+recsys_model_info(PG_FUNCTION_ARGS)
+{
+	const rs_model *m = recsys_model_arg(fcinfo, 0);
+	StringInfoData buf;
+	const uint8 *id = m->model_id;
+
+	if (m->info_size < 2 || m->info[0] != '{' || m->info[m->info_size - 1] != '}')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid recsys model"),
+				 errdetail("Its description is not a JSON object.")));
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"algorithm\": \"%s\", \"format_version\": %d",
+					 rs_algorithm_name(m->algorithm), RS_MODEL_FORMAT_VERSION);
+	appendStringInfo(&buf, ", \"model_id\": \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\"",
+					 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
+					 id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
+	appendStringInfo(&buf, ", \"users\": %d, \"items\": %d, \"interactions\": " UINT64_FORMAT,
+					 m->n_users, m->n_items, m->n_interactions);
+	appendStringInfo(&buf, ", \"factors\": %d, \"global_mean\": %.9g",
+					 m->factors, m->global_mean);
+	appendStringInfo(&buf, ", \"new_user_bias\": %.9g, \"new_item_bias\": %.9g",
+					 m->new_user_bias, m->new_item_bias);
+	if (m->info_size > 2)
+		appendStringInfoString(&buf, ", ");
+	appendBinaryStringInfo(&buf, m->info + 1, (int) m->info_size - 1);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}

@@ -1,0 +1,192 @@
+/*
+ * options.c - validates a jsonb of training options against an algorithm's
+ * option table (core/options.h), so no trainer parses options itself.
+ */
+#include "recsys.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+static const char *
+type_name(rs_option_type type)
+{
+	switch (type)
+	{
+		case RS_OPT_INT:
+			return "an integer";
+		case RS_OPT_REAL:
+			return "a number";
+		case RS_OPT_BOOL:
+			return "a boolean";
+		case RS_OPT_CHOICE:
+			return "a string";
+	}
+	return "a value";
+}
+
+static char *
+valid_names(const rs_option_spec *specs, int n)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int k = 0; k < n; k++)
+		appendStringInfo(&buf, "%s%s", k ? ", " : "", specs[k].name);
+	return buf.data;
+}
+
+static char *
+valid_choices(const char *const *choices)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int k = 0; choices[k]; k++)
+		appendStringInfo(&buf, "%s\"%s\"", k ? ", " : "", choices[k]);
+	return buf.data;
+}
+
+static void
+wrong_type(const char *function_name, const rs_option_spec *spec)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" of %s must be %s", spec->name, function_name,
+					type_name(spec->type))));
+}
+
+static double
+numeric_value(const char *function_name, const rs_option_spec *spec, JsonbValue *v)
+{
+	double		value;
+
+	if (v->type != jbvNumeric)
+		wrong_type(function_name, spec);
+	value = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											   NumericGetDatum(v->val.numeric)));
+	if (spec->type == RS_OPT_INT && (!isfinite(value) || value != floor(value)))
+		wrong_type(function_name, spec);
+	if (!isfinite(value) ||
+		value < spec->min || value > spec->max ||
+		(spec->min_exclusive && value == spec->min))
+	{
+		if (spec->min_exclusive)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" of %s must be greater than %g and at most %g",
+							spec->name, function_name, spec->min, spec->max)));
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" of %s must be between %g and %g",
+							spec->name, function_name, spec->min, spec->max)));
+	}
+	return value;
+}
+
+static double
+choice_value(const char *function_name, const rs_option_spec *spec, JsonbValue *v)
+{
+	if (v->type != jbvString)
+		wrong_type(function_name, spec);
+	for (int k = 0; spec->choices[k]; k++)
+		if (strlen(spec->choices[k]) == (size_t) v->val.string.len &&
+			strncmp(spec->choices[k], v->val.string.val, v->val.string.len) == 0)
+			return k;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value \"%.*s\" for option \"%s\" of %s",
+					v->val.string.len, v->val.string.val, spec->name, function_name),
+			 errhint("Valid values are %s.", valid_choices(spec->choices))));
+	return 0;					/* not reached */
+}
+
+void
+recsys_parse_options(Jsonb *options, const char *function_name,
+					 const rs_option_spec *specs, int n_specs, double *values)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken token;
+	JsonbValue	v;
+
+	for (int k = 0; k < n_specs; k++)
+		values[k] = specs[k].default_value;
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options of %s must be a JSON object", function_name)));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		const rs_option_spec *spec = NULL;
+		int			k;
+
+		if (token != WJB_KEY)
+			continue;
+		for (k = 0; k < n_specs; k++)
+			if (strlen(specs[k].name) == (size_t) v.val.string.len &&
+				strncmp(specs[k].name, v.val.string.val, v.val.string.len) == 0)
+			{
+				spec = &specs[k];
+				break;
+			}
+		if (spec == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized option \"%.*s\" for %s",
+							v.val.string.len, v.val.string.val, function_name),
+					 errhint("Valid options are: %s.", valid_names(specs, n_specs))));
+
+		token = JsonbIteratorNext(&it, &v, true);
+		Assert(token == WJB_VALUE);
+		switch (spec->type)
+		{
+			case RS_OPT_INT:
+			case RS_OPT_REAL:
+				values[k] = numeric_value(function_name, spec, &v);
+				break;
+			case RS_OPT_BOOL:
+				if (v.type != jbvBool)
+					wrong_type(function_name, spec);
+				values[k] = v.val.boolean ? 1 : 0;
+				break;
+			case RS_OPT_CHOICE:
+				values[k] = choice_value(function_name, spec, &v);
+				break;
+		}
+	}
+}
+
+/* The options as a JSON object, with their values as used. */
+void
+recsys_append_options_json(StringInfo buf, const rs_option_spec *specs, int n_specs,
+						   const double *values)
+{
+	appendStringInfoChar(buf, '{');
+	for (int k = 0; k < n_specs; k++)
+	{
+		appendStringInfo(buf, "%s\"%s\": ", k ? ", " : "", specs[k].name);
+		switch (specs[k].type)
+		{
+			case RS_OPT_INT:
+				appendStringInfo(buf, "%.0f", values[k]);
+				break;
+			case RS_OPT_REAL:
+				appendStringInfo(buf, "%.9g", values[k]);
+				break;
+			case RS_OPT_BOOL:
+				appendStringInfoString(buf, values[k] != 0 ? "true" : "false");
+				break;
+			case RS_OPT_CHOICE:
+				appendStringInfo(buf, "\"%s\"", specs[k].choices[(int) values[k]]);
+				break;
+		}
+	}
+	appendStringInfoChar(buf, '}');
+}

@@ -1,0 +1,111 @@
+/*
+ * pg_runtime.c - the engine's runtime inside a backend: memory from a memory
+ * context, cancellation from the interrupt flags, progress as NOTICEs, and
+ * engine statuses turned into errors.
+ */
+#include "recsys.h"
+
+#include <unistd.h>
+
+#include "miscadmin.h"
+
+static void *
+context_alloc(void *ctx, size_t size)
+{
+	/* NO_OOM: the engine reports running out of memory as a status */
+	return MemoryContextAllocExtended((MemoryContext) ctx, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void
+context_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	pfree(ptr);
+}
+
+/*
+ * Called on the backend's own thread between chunks.  Only looks at the
+ * flags: the error is raised by CHECK_FOR_INTERRUPTS once the workers stopped.
+ */
+static bool
+cancel_requested(void *arg)
+{
+	(void) arg;
+	return QueryCancelPending || ProcDiePending;
+}
+
+static void
+report_progress(void *arg, int iteration, double loss, double seconds)
+{
+	(void) arg;
+	ereport(NOTICE,
+			(errmsg("iteration %d: loss %.6g, %.3f s", iteration, loss, seconds)));
+}
+
+rs_allocator
+recsys_context_allocator(MemoryContext context)
+{
+	rs_allocator alloc = {context_alloc, context_free, context};
+
+	return alloc;
+}
+
+void
+recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads, bool verbose)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->alloc = recsys_context_allocator(context);
+	rt->should_stop = cancel_requested;
+	rt->progress = verbose ? report_progress : NULL;
+	rt->threads = recsys_resolve_threads(threads);
+}
+
+/* The "threads" option, else recsys.threads, else every online core. */
+int
+recsys_resolve_threads(int requested)
+{
+	int			threads = requested > 0 ? requested : recsys_threads;
+
+	if (threads <= 0)
+	{
+		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = cores > 0 ? (int) Min(cores, 1024) : 1;
+	}
+	return threads;
+}
+
+void
+recsys_raise_status(rs_status status, const char *what)
+{
+	switch (status)
+	{
+		case RS_OK:
+			return;
+		case RS_CANCELLED:
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling %s due to user request", what)));
+			break;
+		case RS_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory during %s", what)));
+			break;
+		case RS_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many distinct users or items for %s", what),
+					 errdetail("At most %d distinct users and %d distinct items are supported.",
+							   INT32_MAX, INT32_MAX)));
+			break;
+		case RS_NUMERICAL_FAILURE:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s did not converge to finite factors", what),
+					 errhint("Raise \"regularization\" or check the input values for extreme magnitudes.")));
+			break;
+	}
+}

@@ -1,0 +1,42 @@
+/*
+ * recsys.c - module entry point: settings and one-time set-up.
+ */
+#include "recsys.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+int			recsys_threads = 0;
+int			recsys_model_cache_size_mb = 256;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("recsys.threads",
+							"Number of threads training uses (0 = all cores).",
+							"A training call's \"threads\" option overrides it.",
+							&recsys_threads,
+							0, 0, 1024,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("recsys.model_cache_size",
+							"Memory each backend may use to keep decoded models.",
+							"Models in use by a running query stay cached even beyond it.",
+							&recsys_model_cache_size_mb,
+							256, 0, INT_MAX / 2,
+							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("recsys");
+#else
+	EmitWarningsOnPlaceholders("recsys");
+#endif
+
+	/* Training parallelises across rows itself; BLAS inside must not spawn more. */
+	rs_blas_single_threaded();
+}

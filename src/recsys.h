@@ -1,0 +1,37 @@
+/*
+ * recsys.h - declarations shared by the PostgreSQL glue in src/.
+ */
+#ifndef RECSYS_GLUE_H
+#define RECSYS_GLUE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "core/model.h"
+#include "core/options.h"
+#include "core/runtime.h"
+
+/* GUCs */
+extern int	recsys_threads;
+extern int	recsys_model_cache_size_mb;
+
+/* pg_runtime.c: the engine's runtime inside a backend */
+extern void recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads,
+								bool verbose);
+extern rs_allocator recsys_context_allocator(MemoryContext context);
+extern int	recsys_resolve_threads(int requested);
+extern void recsys_raise_status(rs_status status, const char *what);
+
+/* options.c: jsonb options validated against an algorithm's table */
+extern void recsys_parse_options(Jsonb *options, const char *function_name,
+								 const rs_option_spec *specs, int n_specs,
+								 double *values);
+extern void recsys_append_options_json(StringInfo buf, const rs_option_spec *specs,
+									   int n_specs, const double *values);
+
+/* model_cache.c: the decoded model behind a bytea argument */
+extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);
+
+#endif

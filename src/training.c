@@ -1,0 +1,79 @@
+/*
+ * training.c - shared steps of the trainers' final functions.
+ */
+#include "training.h"
+
+#include "catalog/pg_type.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+void
+training_begin(training *t, interactions_state *state, int threads, bool verbose)
+{
+	memset(t, 0, sizeof(*t));
+	t->started = rs_now();
+	t->caller = CurrentMemoryContext;
+	/* a child of the caller's context: an error frees it with the rest */
+	t->work = AllocSetContextCreate(CurrentMemoryContext, "recsys training",
+									ALLOCSET_DEFAULT_SIZES);
+	recsys_runtime_init(&t->runtime, t->work, threads, verbose);
+	t->skipped = state->buffer.skipped;
+	recsys_raise_status(rs_interactions_build(&state->buffer, &t->runtime.alloc, &t->data),
+						"collecting interactions");
+}
+
+/* The model's description: what model_info shows besides the header. */
+static void
+describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,
+		 const double *options, const double *loss, int iterations)
+{
+	char		created[MAXDATELEN + 1];
+
+	JsonEncodeDateTime(created, TimestampTzGetDatum(GetCurrentTimestamp()),
+					   TIMESTAMPTZOID, NULL);
+	appendStringInfoString(buf, "{\"options\": ");
+	recsys_append_options_json(buf, specs, n_specs, options);
+	appendStringInfoString(buf, ", \"loss\": [");
+	for (int it = 0; it < iterations; it++)
+		appendStringInfo(buf, "%s%.6g", it ? ", " : "", loss[it]);
+	appendStringInfo(buf, "], \"iterations\": %d", iterations);
+	appendStringInfo(buf, ", \"skipped_rows\": " INT64_FORMAT, t->skipped);
+	appendStringInfo(buf, ", \"duplicate_rows\": %zu", t->data.duplicates);
+	appendStringInfo(buf, ", \"threads\": %d", t->runtime.threads);
+	appendStringInfo(buf, ", \"training_seconds\": %.3f", rs_now() - t->started);
+	appendStringInfo(buf, ", \"created\": \"%s\"}", created);
+}
+
+bytea *
+training_end(training *t, rs_model *model, const rs_option_spec *specs, int n_specs,
+			 const double *options, const double *loss, int iterations)
+{
+	StringInfoData info;
+	Size		size;
+	bytea	   *result;
+
+	initStringInfo(&info);
+	describe(&info, t, specs, n_specs, options, loss, iterations);
+	model->info = info.data;
+	model->info_size = info.len;
+	if (!pg_strong_random(model->model_id, RS_MODEL_ID_BYTES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random model id")));
+
+	size = rs_model_encoded_size(model);
+	if (size == 0 || size > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model would exceed the 1 GB limit of a bytea value"),
+				 errdetail("%d users, %d items and %d factors need %zu bytes.",
+						   model->n_users, model->n_items, model->factors, size),
+				 errhint("Train with fewer factors, or on fewer users and items.")));
+	result = MemoryContextAlloc(t->caller, VARHDRSZ + size);
+	SET_VARSIZE(result, VARHDRSZ + size);
+	rs_model_encode(model, VARDATA(result));
+	MemoryContextDelete(t->work);
+	return result;
+}

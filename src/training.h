@@ -1,0 +1,25 @@
+/*
+ * training.h - the steps every trainer's final function shares: collected
+ * rows to interactions, and a fitted model to a bytea with its description.
+ */
+#ifndef RECSYS_TRAINING_H
+#define RECSYS_TRAINING_H
+
+#include "interactions_agg.h"
+
+typedef struct training
+{
+	MemoryContext caller;		/* where the result goes */
+	MemoryContext work;			/* everything else; deleted at the end */
+	rs_runtime	runtime;
+	rs_interactions data;
+	int64		skipped;
+	double		started;
+} training;
+
+extern void training_begin(training *t, interactions_state *state, int threads, bool verbose);
+extern bytea *training_end(training *t, rs_model *model, const rs_option_spec *specs,
+						   int n_specs, const double *options, const double *loss,
+						   int iterations);
+
+#endif

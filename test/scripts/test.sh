@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Full test run: dependencies, -Werror build, install, C unit tests, pg_regress
+# against a throwaway cluster, then the TAP tests. Exits non-zero on any failure.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+source test/scripts/cluster.sh
+
+bash test/scripts/install-deps.sh
+
+# Installing into the server's directories needs root.
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-test.XXXXXX")
+chmod 755 "$tmp"    # as root, the servers run as postgres and must reach inside
+cleanup() {
+    cluster_stop "$tmp/cluster" || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+step() { echo; echo "=== recsys: $*"; }
+
+step build
+make clean
+make COPT='-Werror'
+
+step install
+"${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
+
+step unit tests
+make unit
+
+step regression tests
+cluster_start "$tmp/cluster" 5499
+# TAP_TESTS= keeps installcheck to pg_regress; the TAP tests run separately below.
+if ! make installcheck TAP_TESTS=; then
+    [ -f regression.diffs ] && cat regression.diffs
+    echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
+    echo "recsys: regression tests FAILED" >&2
+    exit 1
+fi
+cluster_stop "$tmp/cluster"
+unset PGHOST PGPORT PGUSER PGDATABASE
+
+step TAP tests
+if ! compgen -G 'test/t/*.pl' >/dev/null; then
+    echo "no TAP tests in test/t, skipping"
+else
+    # The TAP framework starts its own servers and writes tmp_check/ in the tree,
+    # so as root it runs as postgres in a copy of the tree that postgres owns.
+    if [ "$(id -u)" -eq 0 ]; then
+        tree=$tmp/tree
+        cp -a "$root/." "$tree"
+        chown -R postgres: "$tree"
+    else
+        tree=$root
+    fi
+    if ! as_pg make -C "$tree" prove_installcheck PROVE_TESTS='test/t/*.pl'; then
+        for f in "$tree"/tmp_check/log/*; do
+            [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 40 "$f"; }
+        done
+        echo "recsys: TAP tests FAILED" >&2
+        exit 1
+    fi
+fi
+
+echo
+echo "recsys: all tests passed"
