@@ -31,9 +31,9 @@ recsys_model_info(PG_FUNCTION_ARGS)
 					 id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
 	appendStringInfo(&buf, ", \"users\": %d, \"items\": %d, \"interactions\": " UINT64_FORMAT,
 					 m->n_users, m->n_items, m->n_interactions);
-	appendStringInfo(&buf, ", \"factors\": %d, \"global_mean\": %.9g",
+	appendStringInfo(&buf, ", \"factors\": %d, \"global_mean\": %.17g",
 					 m->factors, m->global_mean);
-	appendStringInfo(&buf, ", \"new_user_bias\": %.9g, \"new_item_bias\": %.9g",
+	appendStringInfo(&buf, ", \"new_user_bias\": %.17g, \"new_item_bias\": %.17g",
 					 m->new_user_bias, m->new_item_bias);
 	if (m->info_size > 2)
 		appendStringInfoString(&buf, ", ");

@@ -76,12 +76,12 @@ numeric_value(const char *function_name, const rs_option_spec *spec, JsonbValue 
 		if (spec->min_exclusive)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"%s\" of %s must be greater than %g and at most %g",
+					 errmsg("option \"%s\" of %s must be greater than %.15g and at most %.15g",
 							spec->name, function_name, spec->min, spec->max)));
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"%s\" of %s must be between %g and %g",
+					 errmsg("option \"%s\" of %s must be between %.15g and %.15g",
 							spec->name, function_name, spec->min, spec->max)));
 	}
 	return value;

@@ -162,8 +162,11 @@ rs_model_encode(const rs_model *m, void *dst)
 	memset(out + pos, 0, ALIGN8(pos) - pos);
 	pos = ALIGN8(pos);
 	h.total_size = pos;
-	h.payload_crc = rs_crc32c(out + sizeof(h), pos - sizeof(h));
 	memcpy(out, &h, sizeof(h));
+	/* the checksum covers everything after itself: header fields and payload */
+	h.payload_crc = rs_crc32c(out + RS_MODEL_IDENTITY_SIZE, pos - RS_MODEL_IDENTITY_SIZE);
+	memcpy(out + __builtin_offsetof(rs_model_header, payload_crc), &h.payload_crc,
+		   sizeof(h.payload_crc));
 }
 
 const char *
@@ -234,7 +237,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	memcpy(&h, buf, sizeof(h));
 	if (h.header_size != sizeof(rs_model_header) || h.total_size != len)
 		return "its length does not match its header";
-	if (rs_crc32c(bytes + sizeof(h), len - sizeof(h)) != h.payload_crc)
+	if (rs_crc32c(bytes + RS_MODEL_IDENTITY_SIZE, len - RS_MODEL_IDENTITY_SIZE) != h.payload_crc)
 		return "its checksum does not match";
 	if (h.n_users < 0 || h.n_items < 0 || h.factors < 0 ||
 		h.factors > RS_MODEL_MAX_FACTORS)

@@ -1,0 +1,18 @@
+-- Installing the extension, and the promises its catalogue entries make.
+CREATE EXTENSION recsys;
+
+SELECT extname, extversion, extrelocatable, n.nspname AS schema
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE extname = 'recsys';
+
+-- Every function and aggregate has a comment (psql \df+ shows it).
+SELECT p.oid::regprocedure AS missing_comment
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'recsys' AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- Serving functions are immutable, strict and parallel safe; trainers are
+-- parallel safe aggregates.
+SELECT p.proname, p.prokind, p.provolatile, p.proisstrict, p.proparallel
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'recsys' AND p.proname NOT LIKE '\_%'
+ORDER BY 1, p.pronargs;
