@@ -227,6 +227,25 @@ mean_bias(const float *bias, int32_t n)
 }
 
 /*
+ * One side's biases given the other's: each the mean residual of its row,
+ * shrunk by lambda_b towards the side's prior.
+ */
+static void
+shrunk_biases(const size_t *ptr, const int32_t *index, const float *value, int32_t n,
+			  const float *other_bias, double mean, double prior, float lambda_b,
+			  float *bias)
+{
+	for (int32_t row = 0; row < n; row++)
+	{
+		double		sum = 0.0;
+
+		for (size_t k = ptr[row]; k < ptr[row + 1]; k++)
+			sum += value[k] - mean - other_bias[index[k]] - prior;
+		bias[row] = (float) (prior + sum / (lambda_b + (double) (ptr[row + 1] - ptr[row])));
+	}
+}
+
+/*
  * Shrunk baseline biases (Koren 2010, eq. 2-3) to start from, shrunk towards
  * the mean bias of their side rather than 0: on long-tailed data the many
  * light users rate differently from the few heavy ones who dominate mu.
@@ -234,34 +253,16 @@ mean_bias(const float *bias, int32_t n)
 static void
 baseline_biases(const rs_interactions *d, rs_als_result *r, float lambda_b)
 {
-	float	   *bu = r->user_bias,
-			   *bi = r->item_bias;
-	double		mean = r->global_mean;
-
-	memset(bu, 0, sizeof(float) * d->n_users);
+	memset(r->user_bias, 0, sizeof(float) * d->n_users);
 	r->new_user_bias = r->new_item_bias = 0.0;
 	for (int round = 0; round < BASELINE_ROUNDS; round++)
 	{
-		for (int32_t i = 0; i < d->n_items; i++)
-		{
-			double		sum = 0.0;
-
-			for (size_t k = d->item_ptr[i]; k < d->item_ptr[i + 1]; k++)
-				sum += d->item_values[k] - mean - bu[d->item_users[k]] - r->new_item_bias;
-			bi[i] = (float) (r->new_item_bias +
-							 sum / (lambda_b + (double) (d->item_ptr[i + 1] - d->item_ptr[i])));
-		}
-		r->new_item_bias = mean_bias(bi, d->n_items);
-		for (int32_t u = 0; u < d->n_users; u++)
-		{
-			double		sum = 0.0;
-
-			for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
-				sum += d->user_values[k] - mean - bi[d->user_items[k]] - r->new_user_bias;
-			bu[u] = (float) (r->new_user_bias +
-							 sum / (lambda_b + (double) (d->user_ptr[u + 1] - d->user_ptr[u])));
-		}
-		r->new_user_bias = mean_bias(bu, d->n_users);
+		shrunk_biases(d->item_ptr, d->item_users, d->item_values, d->n_items,
+					  r->user_bias, r->global_mean, r->new_item_bias, lambda_b, r->item_bias);
+		r->new_item_bias = mean_bias(r->item_bias, d->n_items);
+		shrunk_biases(d->user_ptr, d->user_items, d->user_values, d->n_users,
+					  r->item_bias, r->global_mean, r->new_user_bias, lambda_b, r->user_bias);
+		r->new_user_bias = mean_bias(r->user_bias, d->n_users);
 	}
 }
 
