@@ -56,14 +56,26 @@ crc32c_sse42(uint32_t crc, const unsigned char *p, size_t len)
 }
 #endif
 
+static uint32_t
+crc32c_update(uint32_t crc, const void *data, size_t len)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return crc32c_sse42(crc, data, len);
+#endif
+	return crc32c_table(crc, data, len);
+}
+
 uint32_t
 rs_crc32c(const void *data, size_t len)
 {
-	uint32_t	crc = 0xFFFFFFFFu;
+	return crc32c_update(0xFFFFFFFFu, data, len) ^ 0xFFFFFFFFu;
+}
 
-#if defined(__x86_64__) && defined(__GNUC__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return crc32c_sse42(crc, data, len) ^ 0xFFFFFFFFu;
-#endif
-	return crc32c_table(crc, data, len) ^ 0xFFFFFFFFu;
+uint32_t
+rs_crc32c_two(const void *first, size_t first_len, const void *second, size_t second_len)
+{
+	uint32_t	crc = crc32c_update(0xFFFFFFFFu, first, first_len);
+
+	return crc32c_update(crc, second, second_len) ^ 0xFFFFFFFFu;
 }

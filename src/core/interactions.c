@@ -73,13 +73,16 @@ bool
 rs_buffer_append_buffer(rs_interaction_buffer *dst, const rs_allocator *a,
 						const rs_interaction_buffer *src)
 {
-	if (!ensure_room(dst, a, src->count))
+	/* src's arrays may never have been allocated when it is empty */
+	if (src->count > 0 && !ensure_room(dst, a, src->count))
 		return false;
+	dst->skipped += src->skipped;
+	if (src->count == 0)
+		return true;
 	memcpy(dst->users + dst->count, src->users, src->count * sizeof(int64_t));
 	memcpy(dst->items + dst->count, src->items, src->count * sizeof(int64_t));
 	memcpy(dst->values + dst->count, src->values, src->count * sizeof(float));
 	dst->count += src->count;
-	dst->skipped += src->skipped;
 	return true;
 }
 
@@ -110,7 +113,8 @@ distinct_sorted(const int64_t *ids, size_t count, const rs_allocator *a, size_t 
 
 	if (!out)
 		return NULL;
-	memcpy(out, ids, count * sizeof(int64_t));
+	if (count > 0)
+		memcpy(out, ids, count * sizeof(int64_t));
 	qsort(out, count, sizeof(int64_t), compare_int64);
 	for (size_t r = 0; r < count; r++)
 		if (n == 0 || out[n - 1] != out[r])

@@ -9,7 +9,7 @@
  * The first RS_MODEL_IDENTITY_SIZE bytes identify a model (magic, version,
  * algorithm, random model id, total size, checksum): a server reads only
  * those through a detoast slice to find a decoded copy in its cache.  The
- * CRC-32C covers every byte after the identity, header fields included.
+ * CRC-32C covers every byte of the model but its own four.
  * decode() validates every field and size against the length and checks the
  * CRC-32C before anything is used; a decoded model points into the buffer,
  * so a validated buffer is used in place.
@@ -59,7 +59,7 @@ typedef struct rs_model_header
 	uint16_t	algorithm;
 	uint8_t		model_id[RS_MODEL_ID_BYTES];
 	uint64_t	total_size;		/* header and payload */
-	uint32_t	payload_crc;	/* CRC-32C of every byte after the identity */
+	uint32_t	payload_crc;	/* CRC-32C of every other byte */
 	uint32_t	header_size;
 	/* shape */
 	int32_t		n_users;

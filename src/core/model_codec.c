@@ -109,6 +109,16 @@ section_wanted(const rs_model *m, rs_section s)
 	return (required_sections[m->algorithm] & BIT(s)) != 0;
 }
 
+/* CRC-32C of every byte but the checksum field itself. */
+static uint32_t
+model_checksum(const unsigned char *bytes, size_t len)
+{
+	size_t		crc_at = __builtin_offsetof(rs_model_header, payload_crc);
+	size_t		after = crc_at + sizeof(uint32_t);
+
+	return rs_crc32c_two(bytes, crc_at, bytes + after, len - after);
+}
+
 size_t
 rs_model_encoded_size(const rs_model *m)
 {
@@ -163,8 +173,7 @@ rs_model_encode(const rs_model *m, void *dst)
 	pos = ALIGN8(pos);
 	h.total_size = pos;
 	memcpy(out, &h, sizeof(h));
-	/* the checksum covers everything after itself: header fields and payload */
-	h.payload_crc = rs_crc32c(out + RS_MODEL_IDENTITY_SIZE, pos - RS_MODEL_IDENTITY_SIZE);
+	h.payload_crc = model_checksum(out, pos);
 	memcpy(out + __builtin_offsetof(rs_model_header, payload_crc), &h.payload_crc,
 		   sizeof(h.payload_crc));
 }
@@ -237,7 +246,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	memcpy(&h, buf, sizeof(h));
 	if (h.header_size != sizeof(rs_model_header) || h.total_size != len)
 		return "its length does not match its header";
-	if (rs_crc32c(bytes + RS_MODEL_IDENTITY_SIZE, len - RS_MODEL_IDENTITY_SIZE) != h.payload_crc)
+	if (model_checksum(bytes, len) != h.payload_crc)
 		return "its checksum does not match";
 	if (h.n_users < 0 || h.n_items < 0 || h.factors < 0 ||
 		h.factors > RS_MODEL_MAX_FACTORS)

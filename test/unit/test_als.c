@@ -1,0 +1,619 @@
+/*
+ * test_als.c - explicit ALS: recovery of a planted low-rank matrix, the
+ * optimality of every solved row, determinism across thread counts, the
+ * host callbacks, cancellation and running out of memory without leaks.
+ */
+#include "core/als.h"
+#include "core/random.h"
+#include "core/scoring.h"
+
+#include "unit.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An allocator that counts what is outstanding, can fail on request, and
+ * notes a call from any thread but the one that owns it. */
+typedef struct counter
+{
+	long		outstanding;
+	long		calls;
+	long		fail_at;		/* the call number that fails, or -1 */
+	pthread_t	owner;
+	bool		wrong_thread;
+} counter;
+
+static void *
+counting_alloc(void *ctx, size_t size)
+{
+	counter    *c = ctx;
+
+	if (!pthread_equal(c->owner, pthread_self()))
+		c->wrong_thread = true;
+	if (c->calls++ == c->fail_at)
+		return NULL;
+	c->outstanding++;
+	return malloc(size);
+}
+
+static void
+counting_free(void *ctx, void *ptr)
+{
+	counter    *c = ctx;
+
+	if (!pthread_equal(c->owner, pthread_self()))
+		c->wrong_thread = true;
+	c->outstanding--;
+	free(ptr);
+}
+
+/* The host: counts should_stop polls and records progress reports. */
+#define MAX_REPORTS 64
+
+typedef struct host
+{
+	pthread_t	self;
+	int			polls;
+	int			stop_at;		/* the poll that says stop; 0 never */
+	bool		wrong_thread;
+	int			reports;
+	int			iteration[MAX_REPORTS];
+	double		loss[MAX_REPORTS];
+	double		seconds[MAX_REPORTS];
+} host;
+
+static bool
+should_stop(void *arg)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	h->polls++;
+	return h->stop_at > 0 && h->polls >= h->stop_at;
+}
+
+static void
+progress(void *arg, int iteration, double loss, double seconds)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	if (h->reports < MAX_REPORTS)
+	{
+		h->iteration[h->reports] = iteration;
+		h->loss[h->reports] = loss;
+		h->seconds[h->reports] = seconds;
+	}
+	h->reports++;
+}
+
+static void
+default_options(double *opt)
+{
+	for (int k = 0; k < RS_ALS_OPTION_COUNT; k++)
+		opt[k] = rs_als_option_specs[k].default_value;
+}
+
+/*
+ * Planted data: ratings 3 + b_u + b_i + p_u . q_i + noise over a rank-3
+ * truth; ~30% of the matrix for training, another ~10% held out.
+ */
+#define USERS 300
+#define ITEMS 200
+#define RANK 3
+#define NOISE 0.1
+
+typedef struct planted
+{
+	rs_interactions train;
+	size_t		n_test;
+	int64_t		test_user[USERS * ITEMS];
+	int64_t		test_item[USERS * ITEMS];
+	float		test_value[USERS * ITEMS];
+} planted;
+
+static planted P;
+
+static int64_t
+user_id(int u)
+{
+	return 1000 + 3 * (int64_t) u;
+}
+
+static int64_t
+item_id(int i)
+{
+	return -500 + 7 * (int64_t) i;
+}
+
+static void
+make_planted(void)
+{
+	rs_random	rng = {31337};
+	static double pu[USERS][RANK],
+				qi[ITEMS][RANK],
+				bu[USERS],
+				bi[ITEMS];
+	rs_interaction_buffer buf;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < USERS; u++)
+	{
+		for (int k = 0; k < RANK; k++)
+			pu[u][k] = rs_random_normal(&rng);
+		bu[u] = 0.5 * rs_random_normal(&rng);
+	}
+	for (int i = 0; i < ITEMS; i++)
+	{
+		for (int k = 0; k < RANK; k++)
+			qi[i][k] = rs_random_normal(&rng);
+		bi[i] = 0.5 * rs_random_normal(&rng);
+	}
+	for (int u = 0; u < USERS; u++)
+		for (int i = 0; i < ITEMS; i++)
+		{
+			double		x = rs_random_uniform(&rng);
+			double		r = 3.0 + bu[u] + bi[i] + NOISE * rs_random_normal(&rng);
+
+			for (int k = 0; k < RANK; k++)
+				r += pu[u][k] * qi[i][k];
+			if (x < 0.3)
+				rs_buffer_append(&buf, &rs_malloc_allocator, user_id(u), item_id(i), (float) r);
+			else if (x < 0.4)
+			{
+				P.test_user[P.n_test] = user_id(u);
+				P.test_item[P.n_test] = item_id(i);
+				P.test_value[P.n_test] = (float) r;
+				P.n_test++;
+			}
+		}
+	if (rs_interactions_build(&buf, &rs_malloc_allocator, &P.train) != RS_OK)
+	{
+		fprintf(stderr, "cannot build the planted data\n");
+		exit(2);
+	}
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+}
+
+static rs_status
+fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
+	rs_als_result *r)
+{
+	rs_runtime	rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.alloc = (rs_allocator) {counting_alloc, counting_free, c};
+	rt.should_stop = h ? should_stop : NULL;
+	rt.progress = h ? progress : NULL;
+	rt.arg = h;
+	rt.threads = threads;
+	return rs_als_fit(d, opt, &rt, r);
+}
+
+static void
+planted_options(double *opt)
+{
+	default_options(opt);
+	opt[RS_ALS_FACTORS] = 8;
+	opt[RS_ALS_REGULARIZATION] = 0.01;
+	opt[RS_ALS_PRIOR_COUNT] = 0;
+}
+
+static bool
+same_result(const rs_als_result *x, const rs_als_result *y, int32_t users, int32_t items)
+{
+	size_t		f = (size_t) x->factors;
+
+	return x->factors == y->factors && x->iterations == y->iterations &&
+		memcmp(&x->global_mean, &y->global_mean, sizeof(double)) == 0 &&
+		memcmp(&x->new_user_bias, &y->new_user_bias, sizeof(double)) == 0 &&
+		memcmp(&x->new_item_bias, &y->new_item_bias, sizeof(double)) == 0 &&
+		memcmp(x->user_factors, y->user_factors, sizeof(float) * f * users) == 0 &&
+		memcmp(x->item_factors, y->item_factors, sizeof(float) * f * items) == 0 &&
+		memcmp(x->user_bias, y->user_bias, sizeof(float) * users) == 0 &&
+		memcmp(x->item_bias, y->item_bias, sizeof(float) * items) == 0 &&
+		memcmp(x->loss, y->loss, sizeof(double) * x->iterations) == 0;
+}
+
+static void
+test_planted(void)
+{
+	double		opt[RS_ALS_OPTION_COUNT];
+	counter		c = {0, 0, -1, pthread_self(), false};
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	host		h;
+	rs_als_result r,
+				again;
+	rs_model	m;
+	rs_status	status;
+	double		sse = 0.0,
+				sse_bias = 0.0,
+				started;
+	int			iterations;
+	bool		increasing = true,
+				matching = true;
+
+	planted_options(opt);
+	iterations = (int) opt[RS_ALS_ITERATIONS];
+	memset(&h, 0, sizeof(h));
+	h.self = pthread_self();
+
+	started = rs_now();
+	status = fit(&P.train, opt, 2, &h, &c, &r);
+	printf("planted %dx%d, %zu ratings, %d iterations: fit in %.3f s\n", USERS, ITEMS,
+		   P.train.nnz, iterations, rs_now() - started);
+	if (!CHECK(status == RS_OK, "fit: status %d", (int) status))
+		return;
+	CHECK(P.train.n_users == USERS && P.train.n_items == ITEMS, "every user and item rated");
+	CHECK(r.factors == 8 && r.iterations == iterations, "factors %d, iterations %d",
+		  r.factors, r.iterations);
+
+	/* held-out error through the model a server would use */
+	rs_als_model(&P.train, &r, &m);
+	m.info = "{}";
+	m.info_size = 2;
+	for (size_t k = 0; k < P.n_test; k++)
+	{
+		int32_t		u = rs_model_user_index(&m, P.test_user[k]);
+		int32_t		i = rs_model_item_index(&m, P.test_item[k]);
+		double		err,
+					err_bias;
+
+		if (!CHECK(u >= 0 && i >= 0, "held-out pair %zu not in the model", k))
+			break;
+		err = rs_predict(&m, u, i) - P.test_value[k];
+		err_bias = m.global_mean + m.user_bias[u] + m.item_bias[i] - P.test_value[k];
+		sse += err * err;
+		sse_bias += err_bias * err_bias;
+	}
+	{
+		double		rmse = sqrt(sse / (double) P.n_test);
+		double		rmse_bias = sqrt(sse_bias / (double) P.n_test);
+
+		printf("held-out RMSE %.4f on %zu ratings (noise %.2f; biases alone %.4f); "
+			   "training loss %.4f -> %.4f\n", rmse, P.n_test, NOISE, rmse_bias,
+			   r.loss[0], r.loss[r.iterations - 1]);
+		CHECK(rmse < 0.2, "held-out RMSE %.4f, want < 0.2", rmse);
+		CHECK(rmse_bias > 1.0, "biases alone explain the data: RMSE %.4f", rmse_bias);
+	}
+	CHECK(r.loss[iterations - 1] < r.loss[0], "loss %.4f -> %.4f did not decrease",
+		  r.loss[0], r.loss[iterations - 1]);
+	CHECK(r.loss[iterations - 1] < 2 * NOISE, "final training loss %.4f",
+		  r.loss[iterations - 1]);
+
+	/* one progress report per iteration, in order, on the calling thread */
+	CHECK(h.reports == iterations, "%d progress reports for %d iterations", h.reports,
+		  iterations);
+	for (int k = 0; k < h.reports && k < MAX_REPORTS; k++)
+	{
+		increasing &= h.iteration[k] == k + 1;
+		matching &= h.loss[k] == r.loss[k] && h.seconds[k] >= 0.0;
+	}
+	CHECK(increasing, "progress iterations are not 1, 2, 3...");
+	CHECK(matching, "progress losses differ from the result's");
+	CHECK(h.polls > 0, "should_stop never polled");
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+
+	/* scoring: every item for a user equals the single prediction */
+	{
+		static float scores[ITEMS];
+		int32_t		users[] = {-1, 0, 17, USERS - 1};
+		bool		close = true;
+
+		for (size_t k = 0; k < sizeof(users) / sizeof(users[0]); k++)
+		{
+			rs_score_items(&m, users[k], scores);
+			for (int32_t i = 0; i < ITEMS; i++)
+				close &= fabs(scores[i] - rs_predict(&m, users[k], i)) <=
+					1e-5 * (1.0 + fabs(scores[i]));
+		}
+		CHECK(close, "rs_score_items differs from rs_predict");
+		CHECK(rs_predict(&m, -1, -1) == m.global_mean + m.new_user_bias + m.new_item_bias,
+			  "prediction for an unknown user and item");
+		CHECK(rs_predict(&m, 5, -1) == m.global_mean + m.user_bias[5] + m.new_item_bias,
+			  "prediction for an unknown item");
+		CHECK(rs_predict(&m, -1, 9) == m.global_mean + m.new_user_bias + m.item_bias[9],
+			  "prediction for an unknown user");
+	}
+	{
+		size_t		count;
+		const int32_t *seen = rs_seen_items(&m, 7, &count);
+
+		CHECK(count == P.train.user_ptr[8] - P.train.user_ptr[7] &&
+			  memcmp(seen, P.train.user_items + P.train.user_ptr[7], count * sizeof(int32_t)) == 0,
+			  "seen items of user 7");
+		rs_seen_items(&m, -1, &count);
+		CHECK(count == 0, "an unknown user has seen nothing");
+	}
+
+	/* the encoded model predicts exactly the same */
+	{
+		size_t		len = rs_model_encoded_size(&m);
+		uint64_t   *buf = malloc(len);
+		rs_model	d;
+		const char *reason;
+		bool		same = true;
+
+		rs_model_encode(&m, buf);
+		reason = rs_model_decode(buf, len, &d);
+		if (CHECK(reason == NULL, "decoding a trained model: %s", reason))
+		{
+			for (size_t k = 0; k < P.n_test; k += 7)
+			{
+				int32_t		u = rs_model_user_index(&d, P.test_user[k]);
+				int32_t		i = rs_model_item_index(&d, P.test_item[k]);
+
+				same &= rs_predict(&d, u, i) == rs_predict(&m, u, i);
+			}
+			CHECK(same, "the decoded model predicts differently");
+			CHECK(d.info_size == 2 && memcmp(d.info, "{}", 2) == 0, "info");
+		}
+		free(buf);
+	}
+
+	/* the same bits on any number of threads */
+	for (int threads = 1; threads <= 3; threads += 2)
+	{
+		status = fit(&P.train, opt, threads, NULL, &c, &again);
+		if (CHECK(status == RS_OK, "fit on %d threads: status %d", threads, (int) status))
+		{
+			CHECK(same_result(&r, &again, USERS, ITEMS),
+				  "the fit on %d threads differs from the one on 2", threads);
+			rs_als_result_free(&again, &a);
+		}
+	}
+	/* and the same again on the same thread count */
+	status = fit(&P.train, opt, 2, NULL, &c, &again);
+	if (CHECK(status == RS_OK, "second fit: status %d", (int) status))
+	{
+		CHECK(same_result(&r, &again, USERS, ITEMS), "two fits on 2 threads differ");
+		rs_als_result_free(&again, &a);
+	}
+
+	rs_als_result_free(&r, &a);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding after freeing the results",
+		  c.outstanding);
+}
+
+/*
+ * Every row solved in the last half-step (the items) is the exact minimiser
+ * of its regularised least-squares problem given the final user side:
+ *
+ *   sum_u e_u p_u = lambda (n + n0) q_i,   sum_u e_u = lambda_b (b_i - prior)
+ *
+ * with e_u = r_ui - mu - b_u - b_i - p_u . q_i and one prior for all items.
+ * The data mix rows of 1..8 ratings (the dual solve), ordinary rows, and a
+ * row longer than one gathered block (the primal solve in several blocks).
+ */
+static void
+test_optimality(void)
+{
+	rs_random	rng = {4242};
+	rs_interaction_buffer buf;
+	rs_interactions d;
+	rs_als_result r;
+	double		opt[RS_ALS_OPTION_COUNT];
+	counter		c = {0, 0, -1, pthread_self(), false};
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	const int	users = 700,
+				items = 60;
+	double		worst = 0.0,
+				prior_lo = INFINITY,
+				prior_hi = -INFINITY;
+	int			dual_rows = 0,
+				long_rows = 0,
+				dual_users = 0;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < users; u++)
+		for (int i = 0; i < items; i++)
+		{
+			bool		rated;
+
+			if (i == 0)
+				rated = true;	/* longer than one block */
+			else if (i <= 8)
+				rated = u < i;	/* i ratings: shorter than the unknowns */
+			else
+				rated = rs_random_uniform(&rng) < 0.12;
+			if (rated)
+				rs_buffer_append(&buf, &rs_malloc_allocator, u, i,
+								 (float) (3.0 + 0.02 * (u % 50) - 0.03 * (i % 20) +
+										  0.8 * rs_random_normal(&rng)));
+		}
+	if (!CHECK(rs_interactions_build(&buf, &rs_malloc_allocator, &d) == RS_OK, "build"))
+		return;
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+
+	default_options(opt);
+	opt[RS_ALS_FACTORS] = 8;
+	opt[RS_ALS_ITERATIONS] = 4;
+	opt[RS_ALS_PRIOR_COUNT] = 2;
+	if (!CHECK(fit(&d, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
+		return;
+	for (int32_t u = 0; u < d.n_users; u++)
+		dual_users += d.user_ptr[u + 1] - d.user_ptr[u] < (size_t) r.factors + 1;
+	CHECK(dual_users > 0 && dual_users < d.n_users, "%d of %d users have few ratings",
+		  dual_users, d.n_users);
+
+	for (int32_t i = 0; i < d.n_items; i++)
+	{
+		int			f = r.factors;
+		size_t		n = d.item_ptr[i + 1] - d.item_ptr[i];
+		const float *q = r.item_factors + (size_t) i * f;
+		double		grad[RS_MODEL_MAX_FACTORS],
+					scale = 0.0,
+					sum_e = 0.0,
+					lambda_n = opt[RS_ALS_REGULARIZATION] * ((double) n + opt[RS_ALS_PRIOR_COUNT]),
+					q_norm = 0.0;
+
+		dual_rows += n < (size_t) f + 1;
+		long_rows += n > 512;
+		for (int k = 0; k < f; k++)
+		{
+			grad[k] = lambda_n * q[k];
+			q_norm += (double) q[k] * q[k];
+		}
+		scale = lambda_n * sqrt(q_norm);
+		for (size_t k = d.item_ptr[i]; k < d.item_ptr[i + 1]; k++)
+		{
+			int32_t		u = d.item_users[k];
+			const float *p = r.user_factors + (size_t) u * f;
+			double		e = d.item_values[k] - r.global_mean - r.user_bias[u] - r.item_bias[i];
+			double		p_norm = 0.0;
+
+			for (int j = 0; j < f; j++)
+			{
+				e -= (double) p[j] * q[j];
+				p_norm += (double) p[j] * p[j];
+			}
+			for (int j = 0; j < f; j++)
+				grad[j] -= e * p[j];
+			sum_e += e;
+			scale += fabs(e) * sqrt(p_norm);
+		}
+		for (int k = 0; k < f; k++)
+		{
+			double		rel = fabs(grad[k]) / (scale + 1e-3);
+
+			if (rel > worst)
+				worst = rel;
+		}
+		{
+			double		prior = r.item_bias[i] - sum_e / opt[RS_ALS_BIAS_REGULARIZATION];
+
+			prior_lo = fmin(prior_lo, prior);
+			prior_hi = fmax(prior_hi, prior);
+		}
+	}
+	printf("optimality of the item rows: worst relative gradient %.2e, "
+		   "implied bias priors within %.2e\n", worst, prior_hi - prior_lo);
+	CHECK(dual_rows == 8 && long_rows == 1, "%d dual rows, %d long rows", dual_rows, long_rows);
+	CHECK(worst < 1e-4, "an item row is not a minimiser: relative gradient %.3g", worst);
+	CHECK(prior_hi - prior_lo < 1e-3, "item biases shrink towards different priors: %.6g .. %.6g",
+		  prior_lo, prior_hi);
+	rs_als_result_free(&r, &a);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
+	rs_interactions_free(&d, &rs_malloc_allocator);
+}
+
+static void
+test_cancel(void)
+{
+	double		opt[RS_ALS_OPTION_COUNT];
+	counter		c = {0, 0, -1, pthread_self(), false};
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	host		h;
+	rs_als_result r;
+	rs_status	status;
+	double		started,
+				seconds;
+	int			polls;
+
+	/* a long fit stopped at the fourth poll ends within the first iterations */
+	planted_options(opt);
+	opt[RS_ALS_ITERATIONS] = 1000;
+	memset(&h, 0, sizeof(h));
+	h.self = pthread_self();
+	h.stop_at = 4;
+	started = rs_now();
+	status = fit(&P.train, opt, 2, &h, &c, &r);
+	seconds = rs_now() - started;
+	printf("a 1000-iteration fit stopped at poll 4: %.3f s, %d iterations reported\n",
+		   seconds, h.reports);
+	CHECK(status == RS_CANCELLED, "status %d, want RS_CANCELLED", (int) status);
+	CHECK(h.reports <= 1, "%d iterations ran after the stop", h.reports);
+	CHECK(h.polls == 4, "polled %d times after saying stop at 4", h.polls);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding after a cancel", c.outstanding);
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+
+	/*
+	 * Alone the calling thread polls a fixed number of times: a stop at any
+	 * of them cancels and frees everything; one past the last, the fit ends.
+	 */
+	opt[RS_ALS_ITERATIONS] = 2;
+	memset(&h, 0, sizeof(h));
+	h.self = pthread_self();
+	status = fit(&P.train, opt, 1, &h, &c, &r);
+	polls = h.polls;
+	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
+		rs_als_result_free(&r, &a);
+	CHECK(polls >= 2 * 3, "only %d polls in 2 iterations", polls);
+	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
+	{
+		memset(&h, 0, sizeof(h));
+		h.self = pthread_self();
+		h.stop_at = stop_at;
+		status = fit(&P.train, opt, 1, &h, &c, &r);
+		if (stop_at <= polls)
+			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
+				  (int) status);
+		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
+			rs_als_result_free(&r, &a);
+		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
+			  c.outstanding);
+	}
+
+	/* with workers, at a few points */
+	for (int stop_at = 1; stop_at <= polls; stop_at += 5)
+	{
+		memset(&h, 0, sizeof(h));
+		h.self = pthread_self();
+		h.stop_at = stop_at;
+		status = fit(&P.train, opt, 2, &h, &c, &r);
+		if (status == RS_OK)
+			rs_als_result_free(&r, &a);
+		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
+			  "threads 2, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
+		CHECK(c.outstanding == 0, "threads 2, stop at poll %d: %ld outstanding", stop_at,
+			  c.outstanding);
+	}
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+}
+
+static void
+test_out_of_memory(void)
+{
+	double		opt[RS_ALS_OPTION_COUNT];
+	counter		c = {0, 0, -1, pthread_self(), false};
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_als_result r;
+	long		calls;
+
+	planted_options(opt);
+	opt[RS_ALS_ITERATIONS] = 1;
+	if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
+		return;
+	calls = c.calls;
+	rs_als_result_free(&r, &a);
+	CHECK(calls > 3, "a fit takes %ld allocations", calls);
+	for (long k = 0; k < calls; k++)
+	{
+		rs_status	status;
+
+		c.calls = 0;
+		c.fail_at = k;
+		status = fit(&P.train, opt, 2, NULL, &c, &r);
+		if (status == RS_OK)
+			rs_als_result_free(&r, &a);
+		CHECK(status == RS_NO_MEMORY, "allocation %ld of %ld failing: status %d", k, calls,
+			  (int) status);
+		CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", k, c.outstanding);
+	}
+}
+
+int
+main(void)
+{
+	rs_blas_single_threaded();
+	make_planted();
+	test_planted();
+	test_optimality();
+	test_cancel();
+	test_out_of_memory();
+	rs_interactions_free(&P.train, &rs_malloc_allocator);
+	return unit_done();
+}
