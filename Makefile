@@ -9,13 +9,13 @@
 
 EXTENSION = recsys
 MODULE_big = recsys
-DATA = sql/recsys--0.1.0.sql
+DATA = sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup options planted serving corrupt parallel movietweetings
+REGRESS = setup metrics options planted serving corrupt parallel implicit movietweetings movietweetings_implicit
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -8,6 +8,7 @@ CREATE TABLE mt_ratings AS
 SELECT split_part(line, '::', 1)::bigint AS user_id,
        split_part(line, '::', 2)::bigint AS movie_id,
        split_part(line, '::', 3)::real AS rating,
+       split_part(line, '::', 4)::bigint AS rated_at,
        abs(hashint8(split_part(line, '::', 1)::bigint * 100003
                     + split_part(line, '::', 2)::bigint)) % 10 = 0 AS held_out
 FROM raw_lines;

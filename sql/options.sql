@@ -22,7 +22,6 @@ SELECT recsys.train_als(user_id, item_id, value, '{"threads": 2000}') FROM tiny;
 SELECT recsys.train_als(user_id, item_id, value, '{"verbose": 1}') FROM tiny;
 SELECT recsys.train_als(user_id, item_id, value, '{"feedback": "sometimes"}') FROM tiny;
 SELECT recsys.train_als(user_id, item_id, value, '{"feedback": 1}') FROM tiny;
-SELECT recsys.train_als(user_id, item_id, value, '{"feedback": "implicit"}') FROM tiny;
 SELECT recsys.train_als(user_id, item_id, value, '[1, 2]') FROM tiny;
 \set VERBOSITY terse
 

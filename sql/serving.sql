@@ -69,7 +69,7 @@ SELECT recsys.predict(NULL, 1, 1) IS NULL AS null_model;
 SELECT count(*) AS rows,
        max(abs(recsys.predict(m.model, p.user_id, p.item_id)
                - recsys.predict(m.model || ''::bytea, p.user_id, p.item_id))) = 0 AS agree
-FROM planted p, models m WHERE m.name = 'planted' AND p.held_out;
+FROM planted p, models m WHERE m.name = 'planted' AND p.held_out AND p.user_id % 10 = 0;
 
 -- Two models in one query are kept apart.
 INSERT INTO models

@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "utils/memutils.h"
 
 PG_FUNCTION_INFO_V1(recsys_interactions_trans);
@@ -59,27 +60,35 @@ recsys_interactions_state(FunctionCallInfo fcinfo)
 	return PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
 }
 
-/* (state, user_id bigint, item_id bigint, value real [, options jsonb]) */
+/*
+ * (state, user_id bigint, item_id bigint, value real [, options jsonb]), or
+ * without the value (interactions of weight 1): the SQL declarations tell
+ * the forms apart by argument count and the type of the fourth argument.
+ */
 Datum
 recsys_interactions_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext context = aggregate_context(fcinfo);
 	interactions_state *state = PG_ARGISNULL(0) ? NULL :
 		(interactions_state *) PG_GETARG_POINTER(0);
+	bool		has_value = PG_NARGS() >= 4 &&
+		get_fn_expr_argtype(fcinfo->flinfo, 3) == FLOAT4OID;
+	int			options_arg = has_value ? 4 : 3;
 	rs_allocator alloc;
-	float4		value;
+	float4		value = 1.0f;
 
 	if (state == NULL)
 		state = new_state(context);
-	if (state->options == NULL && PG_NARGS() > 4 && !PG_ARGISNULL(4))
-		state->options = copy_jsonb(context, PG_GETARG_JSONB_P(4));
+	if (state->options == NULL && PG_NARGS() > options_arg && !PG_ARGISNULL(options_arg))
+		state->options = copy_jsonb(context, PG_GETARG_JSONB_P(options_arg));
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || (has_value && PG_ARGISNULL(3)))
 	{
 		state->buffer.skipped++;
 		PG_RETURN_POINTER(state);
 	}
-	value = PG_GETARG_FLOAT4(3);
+	if (has_value)
+		value = PG_GETARG_FLOAT4(3);
 	if (!isfinite(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

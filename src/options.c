@@ -106,14 +106,18 @@ choice_value(const char *function_name, const rs_option_spec *spec, JsonbValue *
 
 void
 recsys_parse_options(Jsonb *options, const char *function_name,
-					 const rs_option_spec *specs, int n_specs, double *values)
+					 const rs_option_spec *specs, int n_specs, double *values, bool *given)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken token;
 	JsonbValue	v;
 
 	for (int k = 0; k < n_specs; k++)
+	{
 		values[k] = specs[k].default_value;
+		if (given)
+			given[k] = false;
+	}
 	if (options == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(options))
@@ -145,6 +149,8 @@ recsys_parse_options(Jsonb *options, const char *function_name,
 
 		token = JsonbIteratorNext(&it, &v, true);
 		Assert(token == WJB_VALUE);
+		if (given)
+			given[k] = true;
 		switch (spec->type)
 		{
 			case RS_OPT_INT:
@@ -163,15 +169,20 @@ recsys_parse_options(Jsonb *options, const char *function_name,
 	}
 }
 
-/* The options as a JSON object, with their values as used. */
+/* The options as a JSON object, with their values as used; NaN ones are left out. */
 void
 recsys_append_options_json(StringInfo buf, const rs_option_spec *specs, int n_specs,
 						   const double *values)
 {
+	bool		first = true;
+
 	appendStringInfoChar(buf, '{');
 	for (int k = 0; k < n_specs; k++)
 	{
-		appendStringInfo(buf, "%s\"%s\": ", k ? ", " : "", specs[k].name);
+		if (isnan(values[k]))
+			continue;			/* an option that does not apply */
+		appendStringInfo(buf, "%s\"%s\": ", first ? "" : ", ", specs[k].name);
+		first = false;
 		switch (specs[k].type)
 		{
 			case RS_OPT_INT:

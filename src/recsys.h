@@ -12,6 +12,7 @@
 #include "core/model.h"
 #include "core/options.h"
 #include "core/runtime.h"
+#include "core/top_k.h"
 
 /* GUCs */
 extern int	recsys_threads;
@@ -27,9 +28,18 @@ extern void recsys_raise_status(rs_status status, const char *what);
 /* options.c: jsonb options validated against an algorithm's table */
 extern void recsys_parse_options(Jsonb *options, const char *function_name,
 								 const rs_option_spec *specs, int n_specs,
-								 double *values);
+								 double *values, bool *given);
 extern void recsys_append_options_json(StringInfo buf, const rs_option_spec *specs,
 									   int n_specs, const double *values);
+
+/* result_rows.c: set-returning serving functions */
+extern void recsys_check_k(int32 k);
+extern void recsys_init_materialized(FunctionCallInfo fcinfo);
+extern void recsys_emit_row(FunctionCallInfo fcinfo, bool has_item, int64 item_id,
+							double score);
+extern void recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model,
+							  const float *scores, const int32 *skip, size_t n_skip,
+							  int32 k);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

@@ -1,18 +1,22 @@
 /*
- * serving.c - predict and recommend: decoded model from the cache, score
+ * serving.c - predict, recommend (for a known user, or for a history folded
+ * in at query time) and similar_items: decoded model from the cache, score
  * with the engine, return rows.
  */
 #include "recsys.h"
 
-#include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/tuplestore.h"
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 
 #include "core/scoring.h"
-#include "core/top_k.h"
 
 PG_FUNCTION_INFO_V1(recsys_predict);
 PG_FUNCTION_INFO_V1(recsys_recommend);
+PG_FUNCTION_INFO_V1(recsys_recommend_history);
+PG_FUNCTION_INFO_V1(recsys_similar_items);
 
 Datum
 recsys_predict(PG_FUNCTION_ARGS)
@@ -20,53 +24,17 @@ recsys_predict(PG_FUNCTION_ARGS)
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 	int32		user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	int32		item = rs_model_item_index(model, PG_GETARG_INT64(2));
+	double		score = rs_predict(model, user, item);
 
-	PG_RETURN_FLOAT8(rs_predict(model, user, item));
-}
-
-static void
-check_k(int32 k)
-{
-	if (k < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be at least 1"),
-				 errdetail("k was %d.", k)));
-}
-
-/*
- * Sets up a materialised set-returning call: the rows go into a tuplestore
- * (fn_extra stays free for the model cache).
- */
-static void
-init_materialized(FunctionCallInfo fcinfo)
-{
-#if PG_VERSION_NUM >= 150000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext old;
-	TupleDesc	tupdesc;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		!(rsinfo->allowedModes & SFRM_Materialize))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
-	MemoryContextSwitchTo(old);
-#endif
+	/* ranking models have no score for ids they never saw */
+	if (isnan(score))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(score);
 }
 
 Datum
 recsys_recommend(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		k = PG_GETARG_INT32(2);
 	bool		exclude_seen = PG_GETARG_BOOL(3);
 	const rs_model *model;
@@ -74,31 +42,177 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	size_t		n_seen = 0;
 	int32		user;
 	float	   *scores;
-	rs_scored  *best;
-	size_t		count;
 
-	check_k(k);
-	init_materialized(fcinfo);
+	recsys_check_k(k);
+	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (exclude_seen)
 		seen = rs_seen_items(model, user, &n_seen);
 
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
-	best = palloc(sizeof(rs_scored) * Min((size_t) k, (size_t) model->n_items + 1));
 	rs_score_items(model, user, scores);
-	count = rs_top_k(scores, model->n_items, seen, n_seen, (size_t) k, best);
-
-	for (size_t r = 0; r < count; r++)
-	{
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
-
-		values[0] = Int64GetDatum(model->item_ids[best[r].index]);
-		values[1] = Float8GetDatum((double) best[r].score);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	recsys_emit_top_k(fcinfo, model, scores, seen, n_seen, k);
 	pfree(scores);
-	pfree(best);
+	return (Datum) 0;
+}
+
+typedef struct history_entry
+{
+	int32		item;
+	float		value;
+} history_entry;
+
+static int
+compare_history(const void *a, const void *b)
+{
+	int32		x = ((const history_entry *) a)->item;
+	int32		y = ((const history_entry *) b)->item;
+
+	return (x > y) - (x < y);
+}
+
+static void
+check_array(ArrayType *array, const char *name)
+{
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", name)));
+	if (array_contains_nulls(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain NULL elements", name)));
+}
+
+/*
+ * The history as ascending, distinct dense item indices with their values
+ * (repeats averaged, as training does); ids the model lacks are dropped and
+ * counted.
+ */
+static int
+read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
+			 int32 **items_out, float **values_out, int *unknown)
+{
+	int			n = ArrayGetNItems(ARR_NDIM(item_ids), ARR_DIMS(item_ids));
+	int			n_values = ArrayGetNItems(ARR_NDIM(values), ARR_DIMS(values));
+	const int64 *ids;
+	const float4 *vals;
+	history_entry *entries;
+	int			kept = 0,
+				out = 0;
+
+	check_array(item_ids, "item_ids");
+	check_array(values, "values");
+	if (n != n_values)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("item_ids and values must have the same length"),
+				 errdetail("item_ids has %d elements and values has %d.", n, n_values)));
+	ids = (const int64 *) ARR_DATA_PTR(item_ids);
+	vals = (const float4 *) ARR_DATA_PTR(values);
+	entries = palloc(sizeof(history_entry) * (n + 1));
+	*unknown = 0;
+	for (int k = 0; k < n; k++)
+	{
+		int32		item;
+
+		if (!isfinite(vals[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("history values must be finite numbers"),
+					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
+		if (model->algorithm == RS_ALGO_ALS_IMPLICIT && vals[k] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("implicit feedback values must not be negative"),
+					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
+		item = rs_model_item_index(model, ids[k]);
+		if (item < 0)
+		{
+			(*unknown)++;
+			continue;
+		}
+		entries[kept].item = item;
+		entries[kept].value = vals[k];
+		kept++;
+	}
+	qsort(entries, kept, sizeof(history_entry), compare_history);
+
+	*items_out = palloc(sizeof(int32) * (kept + 1));
+	*values_out = palloc(sizeof(float) * (kept + 1));
+	for (int k = 0; k < kept;)
+	{
+		int			same = k + 1;
+		double		sum = entries[k].value;
+
+		while (same < kept && entries[same].item == entries[k].item)
+			sum += entries[same++].value;
+		(*items_out)[out] = entries[k].item;
+		(*values_out)[out] = (float) (sum / (same - k));
+		out++;
+		k = same;
+	}
+	pfree(entries);
+	return out;
+}
+
+/* recommend(model, item_ids bigint[], values real[], k): fold in a history */
+Datum
+recsys_recommend_history(PG_FUNCTION_ARGS)
+{
+	ArrayType  *item_ids = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType  *values = PG_GETARG_ARRAYTYPE_P(2);
+	int32		k = PG_GETARG_INT32(3);
+	const rs_model *model;
+	int32	   *items;
+	float	   *history_values;
+	float	   *factors;
+	float		bias;
+	float	   *scores;
+	int			unknown;
+	int			n;
+	rs_allocator alloc = recsys_context_allocator(CurrentMemoryContext);
+
+	recsys_check_k(k);
+	recsys_init_materialized(fcinfo);
+	model = recsys_model_arg(fcinfo, 0);
+	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
+	if (unknown > 0)
+		ereport(NOTICE,
+				(errmsg("%d of %d history items are not in the model and were ignored",
+						unknown, unknown + n)));
+
+	factors = palloc(sizeof(float) * model->factors);
+	recsys_raise_status(rs_fold_in(model, items, history_values, n, &alloc, factors, &bias),
+						"folding in the history");
+	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
+	if (n > 0)
+		rs_score_items_for(model, factors, bias, scores);
+	else
+		rs_score_items(model, -1, scores);	/* nothing known: as an unknown user */
+	recsys_emit_top_k(fcinfo, model, scores, items, n, k);
+	return (Datum) 0;
+}
+
+Datum
+recsys_similar_items(PG_FUNCTION_ARGS)
+{
+	int32		k = PG_GETARG_INT32(2);
+	const rs_model *model;
+	int32		item;
+	float	   *scores;
+
+	recsys_check_k(k);
+	recsys_init_materialized(fcinfo);
+	model = recsys_model_arg(fcinfo, 0);
+	item = rs_model_item_index(model, PG_GETARG_INT64(1));
+	if (item < 0)
+		return (Datum) 0;		/* nothing is known of the item */
+
+	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
+	rs_similar_items(model, item, scores);
+	recsys_emit_top_k(fcinfo, model, scores, &item, 1, k);
+	pfree(scores);
 	return (Datum) 0;
 }

@@ -43,6 +43,7 @@
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen_ptr is stored as uint64");
 
 static const char *const feedback_choices[] = {"explicit", "implicit", NULL};
+static const char *const solver_choices[] = {"cg", "cholesky", NULL};
 
 const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_FEEDBACK] = {"feedback", RS_OPT_CHOICE, RS_FEEDBACK_EXPLICIT, 0, 0, false, feedback_choices},
@@ -51,6 +52,9 @@ const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
 	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 100, 0, 1e9, false, NULL},
 	[RS_ALS_BIAS_REGULARIZATION] = {"bias_regularization", RS_OPT_REAL, 2, 0, 1e6, true, NULL},
+	[RS_ALS_ALPHA] = {"alpha", RS_OPT_REAL, 40, 0, 1e6, false, NULL},
+	[RS_ALS_CG_STEPS] = {"cg_steps", RS_OPT_INT, 3, 1, 100, false, NULL},
+	[RS_ALS_SOLVER] = {"solver", RS_OPT_CHOICE, RS_SOLVER_CG, 0, 0, false, solver_choices},
 	[RS_ALS_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_ALS_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_ALS_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
@@ -68,6 +72,25 @@ typedef struct scratch
 	float	   *a;				/* Gram matrix, m x m */
 	float	   *x;				/* solution */
 } scratch;
+
+/* Floats one thread's scratch needs for m unknowns. */
+static size_t
+scratch_size(int m)
+{
+	return (size_t) m * BLOCK + 2 * (size_t) (m > BLOCK ? m : BLOCK) + (size_t) m * m;
+}
+
+static scratch
+carve_scratch(float *base, int m)
+{
+	scratch		s;
+
+	s.z = base;
+	s.t = s.z + (size_t) m * BLOCK;
+	s.x = s.t + (m > BLOCK ? m : BLOCK);
+	s.a = s.x + (m > BLOCK ? m : BLOCK);
+	return s;
+}
 
 /* One half-step: solve every row of one side with the other side fixed. */
 typedef struct half_step
@@ -273,13 +296,15 @@ rs_als_result_free(rs_als_result *r, const rs_allocator *a)
 	rs_free(a, r->item_factors);
 	rs_free(a, r->user_bias);
 	rs_free(a, r->item_bias);
+	rs_free(a, r->item_popularity);
+	rs_free(a, r->item_gram);
 	rs_free(a, r->loss);
 	memset(r, 0, sizeof(*r));
 }
 
-rs_status
-rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-		   rs_als_result *r)
+static rs_status
+explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+			 rs_als_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_ALS_FACTORS];
@@ -290,8 +315,7 @@ rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	float		lambda_b = (float) opt[RS_ALS_BIAS_REGULARIZATION];
 	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
-	size_t		scratch_floats = (size_t) m * BLOCK + 2 * (size_t) (m > BLOCK ? m : BLOCK) +
-		(size_t) m * m;
+	size_t		scratch_floats = scratch_size(m);
 	scratch    *scratch = NULL;
 	float	   *arena = NULL;
 	double	   *user_sse = NULL;
@@ -309,28 +333,23 @@ rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	user_sse = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
 	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
 	arena = rs_alloc(a, sizeof(float) * scratch_floats * (size_t) threads);
+	r->item_popularity = rs_item_popularity(d, a);
 	if (!r->user_factors || !r->item_factors || !r->user_bias || !r->item_bias ||
-		!r->loss || !user_sse || !scratch || !arena)
+		!r->item_popularity || !r->loss || !user_sse || !scratch || !arena)
 	{
 		status = RS_NO_MEMORY;
 		goto done;
 	}
 	for (int w = 0; w < threads; w++)
-	{
-		float	   *base = arena + scratch_floats * (size_t) w;
-
-		scratch[w].z = base;
-		scratch[w].t = scratch[w].z + (size_t) m * BLOCK;
-		scratch[w].x = scratch[w].t + (m > BLOCK ? m : BLOCK);
-		scratch[w].a = scratch[w].x + (m > BLOCK ? m : BLOCK);
-	}
+		scratch[w] = carve_scratch(arena + scratch_floats * (size_t) w, m);
 
 	for (size_t k = 0; k < d->nnz; k++)
 		sum += d->user_values[k];
 	r->global_mean = d->nnz ? sum / (double) d->nnz : 0.0;
-	memset(r->user_factors, 0, sizeof(float) * (size_t) d->n_users * f);
-	for (size_t k = 0; k < (size_t) d->n_items * f; k++)
-		r->item_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
+	/* items are solved first, so the users' factors are what starts random */
+	memset(r->item_factors, 0, sizeof(float) * (size_t) d->n_items * f);
+	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
+		r->user_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
 	baseline_biases(d, r, lambda_b);
 
 	pool = rs_pool_create(threads, a);
@@ -352,12 +371,23 @@ rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 		error_pass	errors = {d, r, user_sse};
 		double		sse = 0.0;
 
-		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK)
-			goto done;
-		r->new_user_bias = mean_bias(r->user_bias, d->n_users);
-		if ((status = rs_pool_run(pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK)
-			goto done;
+		/*
+		 * Each side's biases shrink towards the mean of its previous ones;
+		 * the model keeps the prior of the last solve, as fold-in repeats it.
+		 */
 		r->new_item_bias = mean_bias(r->item_bias, d->n_items);
+		r->new_user_bias = mean_bias(r->user_bias, d->n_users);
+		items.bias_prior = (float) r->new_item_bias;
+		users.bias_prior = (float) r->new_user_bias;
+
+		/*
+		 * Items, then users: the users are solved last, against the final
+		 * item factors, so folding in a user's training history at serving
+		 * time gives back their stored factors, and explanations add up.
+		 */
+		if ((status = rs_pool_run(pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK ||
+			(status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK)
+			goto done;
 		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, user_errors, &errors)) != RS_OK)
 			goto done;
 		if (atomic_load(&users.failed) || atomic_load(&items.failed))
@@ -383,11 +413,28 @@ done:
 	return status;
 }
 
+rs_status
+rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_als_result *r)
+{
+	if (opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT)
+		return rs_implicit_als_fit(d, opt, rt, r);
+	return explicit_fit(d, opt, rt, r);
+}
+
 void
-rs_als_model(const rs_interactions *d, const rs_als_result *r, rs_model *m)
+rs_als_model(const rs_interactions *d, const rs_als_result *r, const double *opt, rs_model *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->algorithm = RS_ALGO_ALS_EXPLICIT;
+	m->algorithm = opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT ?
+		RS_ALGO_ALS_IMPLICIT : RS_ALGO_ALS_EXPLICIT;
+	m->params.regularization = (float) opt[RS_ALS_REGULARIZATION];
+	m->params.prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
+	m->params.bias_regularization = (float) opt[RS_ALS_BIAS_REGULARIZATION];
+	m->params.alpha = (float) opt[RS_ALS_ALPHA];
+	m->item_gram = r->item_gram;
+	m->item_popularity = r->item_popularity;
+	m->seen_values = d->user_values;
 	m->n_users = d->n_users;
 	m->n_items = d->n_items;
 	m->n_interactions = d->nnz;
@@ -399,8 +446,28 @@ rs_als_model(const rs_interactions *d, const rs_als_result *r, rs_model *m)
 	m->item_ids = d->item_ids;
 	m->user_factors = r->user_factors;
 	m->item_factors = r->item_factors;
-	m->user_bias = r->user_bias;
-	m->item_bias = r->item_bias;
+	m->user_bias = m->algorithm == RS_ALGO_ALS_EXPLICIT ? r->user_bias : NULL;
+	m->item_bias = m->algorithm == RS_ALGO_ALS_EXPLICIT ? r->item_bias : NULL;
 	m->seen_ptr = (const uint64_t *) d->user_ptr;
 	m->seen_items = d->user_items;
+}
+
+rs_status
+rs_als_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+			   const rs_allocator *a, float *factors, float *bias)
+{
+	float	   *arena = rs_alloc(a, sizeof(float) * scratch_size(m->factors + 1));
+	size_t		ptr[2] = {0, n};
+	scratch		s;
+	half_step	h = {ptr, items, values, m->item_factors, m->item_bias, factors, bias,
+		m->factors, m->params.regularization, m->params.prior_count,
+		m->params.bias_regularization, (float) m->global_mean, (float) m->new_user_bias,
+	&s, 0};
+
+	if (!arena)
+		return RS_NO_MEMORY;
+	s = carve_scratch(arena, m->factors + 1);
+	solve_rows(&h, 0, 0, 1);
+	rs_free(a, arena);
+	return atomic_load(&h.failed) ? RS_NUMERICAL_FAILURE : RS_OK;
 }

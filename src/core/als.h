@@ -17,6 +17,9 @@ typedef enum rs_als_option
 	RS_ALS_REGULARIZATION,
 	RS_ALS_PRIOR_COUNT,
 	RS_ALS_BIAS_REGULARIZATION,
+	RS_ALS_ALPHA,
+	RS_ALS_CG_STEPS,
+	RS_ALS_SOLVER,
 	RS_ALS_SEED,
 	RS_ALS_THREADS,
 	RS_ALS_VERBOSE,
@@ -29,7 +32,16 @@ enum
 	RS_FEEDBACK_IMPLICIT
 };
 
+enum
+{
+	RS_SOLVER_CG,
+	RS_SOLVER_CHOLESKY
+};
+
 extern const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT];
+
+/* The table's regularization default is explicit feedback's; implicit's is this. */
+#define RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION 400
 
 typedef struct rs_als_result
 {
@@ -37,20 +49,43 @@ typedef struct rs_als_result
 	float	   *item_factors;	/* n_items x factors */
 	float	   *user_bias;
 	float	   *item_bias;
+	float	   *item_popularity;	/* training users per item */
+	float	   *item_gram;		/* implicit: Y'Y of the final item factors */
 	double		global_mean;
 	double		new_user_bias;	/* mean user bias: the prior of the user biases */
 	double		new_item_bias;
 	int			factors;
 	int			iterations;		/* completed */
-	double	   *loss;			/* training RMSE after each iteration */
+	double	   *loss;			/* training loss after each iteration */
 } rs_als_result;
 
+/*
+ * Explicit or implicit, as options[RS_ALS_FEEDBACK] says.  Implicit feedback
+ * values must not be negative (confidence 1 + alpha * value is at least 1);
+ * the host checks them.
+ */
 rs_status	rs_als_fit(const rs_interactions *data, const double *options,
 					   const rs_runtime *rt, rs_als_result *out);
+
+/* Implicit feedback (implicit_als.c). */
+rs_status	rs_implicit_als_fit(const rs_interactions *data, const double *options,
+								const rs_runtime *rt, rs_als_result *out);
 void		rs_als_result_free(rs_als_result *result, const rs_allocator *a);
 
 /* A model viewing the result and the data (training interactions as "seen"). */
 void		rs_als_model(const rs_interactions *data, const rs_als_result *result,
-						 rs_model *model);
+						 const double *options, rs_model *model);
+
+/*
+ * A user's factors (and bias, explicit only) solved from a history of
+ * (dense item index, value) pairs against the model's fixed items, exactly as
+ * training's last user half-step did: folding in a known user's training
+ * history gives back their factors.  factors has model->factors entries.
+ */
+rs_status	rs_als_fold_in(const rs_model *model, const int32_t *items, const float *values,
+						   size_t n, const rs_allocator *a, float *factors, float *bias);
+rs_status	rs_implicit_als_fold_in(const rs_model *model, const int32_t *items,
+									const float *values, size_t n, const rs_allocator *a,
+									float *factors);
 
 #endif

@@ -285,3 +285,14 @@ no_memory:
 	rs_interactions_free(d, a);
 	return RS_NO_MEMORY;
 }
+
+float *
+rs_item_popularity(const rs_interactions *d, const rs_allocator *a)
+{
+	float	   *popularity = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
+
+	if (popularity)
+		for (int32_t i = 0; i < d->n_items; i++)
+			popularity[i] = (float) (d->item_ptr[i + 1] - d->item_ptr[i]);
+	return popularity;
+}

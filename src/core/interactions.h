@@ -55,6 +55,9 @@ rs_status	rs_interactions_build(const rs_interaction_buffer *buf,
 								  const rs_allocator *a, rs_interactions *out);
 void		rs_interactions_free(rs_interactions *data, const rs_allocator *a);
 
+/* Training users per item, as floats (allocated; NULL without memory). */
+float	   *rs_item_popularity(const rs_interactions *data, const rs_allocator *a);
+
 /* Dense index of id in a sorted id array, or -1. */
 int32_t		rs_find_id(const int64_t *ids, int32_t n, int64_t id);
 

@@ -27,7 +27,9 @@
 
 typedef enum rs_algorithm
 {
-	RS_ALGO_ALS_EXPLICIT = 1,
+	RS_ALGO_ALS_EXPLICIT = 1,	/* ratings: mu + b_u + b_i + p_u . q_i */
+	RS_ALGO_ALS_IMPLICIT = 2,	/* preferences weighted by confidence: x_u . y_i */
+	RS_ALGO_BPR = 3,			/* pairwise ranking: x_u . y_i + b_i */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -42,6 +44,9 @@ typedef enum rs_section
 	RS_SEC_SEEN_PTR,			/* uint64[n_users + 1]: CSR of training items */
 	RS_SEC_SEEN_ITEMS,			/* int32[seen_ptr[n_users]], ascending per user */
 	RS_SEC_INFO,				/* UTF-8 JSON written by the host: options, loss... */
+	RS_SEC_SEEN_VALUES,			/* float[seen_ptr[n_users]]: training values */
+	RS_SEC_ITEM_GRAM,			/* float[factors][factors]: Y'Y, for fold-in */
+	RS_SEC_ITEM_POPULARITY,		/* float[n_items]: training users per item */
 	RS_SEC_COUNT = 16			/* slots reserved in the header */
 } rs_section;
 
@@ -50,6 +55,17 @@ typedef struct rs_section_ref
 	uint64_t	offset;
 	uint64_t	size;
 } rs_section_ref;
+
+/* Training parameters that serving needs to repeat a user's solve (fold-in). */
+typedef struct rs_model_params
+{
+	float		regularization;
+	float		prior_count;	/* explicit ALS */
+	float		bias_regularization;	/* explicit ALS */
+	float		alpha;			/* implicit ALS: confidence 1 + alpha * value */
+	float		learning_rate;	/* BPR */
+	uint32_t	reserved;
+} rs_model_params;
 
 typedef struct rs_model_header
 {
@@ -70,6 +86,7 @@ typedef struct rs_model_header
 	double		global_mean;
 	double		new_user_bias;	/* expected bias of a user not in the model */
 	double		new_item_bias;	/* expected bias of an item not in the model */
+	rs_model_params params;
 	rs_section_ref sections[RS_SEC_COUNT];
 } rs_model_header;
 
@@ -87,6 +104,7 @@ typedef struct rs_model
 	double		global_mean;
 	double		new_user_bias;
 	double		new_item_bias;
+	rs_model_params params;
 	const int64_t *user_ids;
 	const int64_t *item_ids;
 	const float *user_factors;
@@ -95,6 +113,9 @@ typedef struct rs_model
 	const float *item_bias;
 	const uint64_t *seen_ptr;
 	const int32_t *seen_items;
+	const float *seen_values;
+	const float *item_gram;
+	const float *item_popularity;
 	const char *info;			/* not NUL-terminated */
 	size_t		info_size;
 } rs_model;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-_Static_assert(sizeof(rs_model_header) == 88 + 16 * RS_SEC_COUNT, "header layout");
+_Static_assert(sizeof(rs_model_header) == 112 + 16 * RS_SEC_COUNT, "header layout");
 _Static_assert(RS_MODEL_IDENTITY_SIZE == __builtin_offsetof(rs_model_header, header_size),
 			   "identity size");
 
@@ -21,7 +21,16 @@ static const uint32_t required_sections[RS_ALGO_COUNT] = {
 	[RS_ALGO_ALS_EXPLICIT] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
 	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_INFO),
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	[RS_ALGO_ALS_IMPLICIT] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_GRAM) | BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	[RS_ALGO_BPR] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 };
 
 const char *
@@ -31,6 +40,10 @@ rs_algorithm_name(rs_algorithm algorithm)
 	{
 		case RS_ALGO_ALS_EXPLICIT:
 			return "als";
+		case RS_ALGO_ALS_IMPLICIT:
+			return "implicit_als";
+		case RS_ALGO_BPR:
+			return "bpr";
 		default:
 			return "unknown";
 	}
@@ -59,6 +72,12 @@ section_source(const rs_model *m, rs_section s)
 			return m->seen_items;
 		case RS_SEC_INFO:
 			return m->info;
+		case RS_SEC_SEEN_VALUES:
+			return m->seen_values;
+		case RS_SEC_ITEM_GRAM:
+			return m->item_gram;
+		case RS_SEC_ITEM_POPULARITY:
+			return m->item_popularity;
 		default:
 			return NULL;
 	}
@@ -87,6 +106,10 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 			return items * 4;
 		case RS_SEC_SEEN_PTR:
 			return (users + 1) * 8;
+		case RS_SEC_ITEM_GRAM:
+			return factors * factors * 4;
+		case RS_SEC_ITEM_POPULARITY:
+			return items * 4;
 		default:
 			return UINT64_MAX;
 	}
@@ -95,7 +118,7 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 static uint64_t
 source_size(const rs_model *m, rs_section s)
 {
-	if (s == RS_SEC_SEEN_ITEMS)
+	if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
 		return m->seen_ptr ? m->seen_ptr[m->n_users] * 4 : 0;
 	if (s == RS_SEC_INFO)
 		return m->info_size;
@@ -153,6 +176,7 @@ rs_model_encode(const rs_model *m, void *dst)
 	h.global_mean = m->global_mean;
 	h.new_user_bias = m->new_user_bias;
 	h.new_item_bias = m->new_item_bias;
+	h.params = m->params;
 
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 	{
@@ -273,7 +297,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		want = expected_size(s, users, items, factors);
 		if (want != UINT64_MAX && ref.size != want)
 			return "a section's size does not match the model's dimensions";
-		if (s == RS_SEC_SEEN_ITEMS && ref.size % 4 != 0)
+		if ((s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES) && ref.size % 4 != 0)
 			return "a section's size does not match the model's dimensions";
 	}
 
@@ -287,6 +311,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	m->global_mean = h.global_mean;
 	m->new_user_bias = h.new_user_bias;
 	m->new_item_bias = h.new_item_bias;
+	m->params = h.params;
 #define SECTION(s) (h.sections[s].size ? (const void *) (bytes + h.sections[s].offset) : NULL)
 	m->user_ids = SECTION(RS_SEC_USER_IDS);
 	m->item_ids = SECTION(RS_SEC_ITEM_IDS);
@@ -296,6 +321,9 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	m->item_bias = SECTION(RS_SEC_ITEM_BIAS);
 	m->seen_ptr = SECTION(RS_SEC_SEEN_PTR);
 	m->seen_items = SECTION(RS_SEC_SEEN_ITEMS);
+	m->seen_values = SECTION(RS_SEC_SEEN_VALUES);
+	m->item_gram = SECTION(RS_SEC_ITEM_GRAM);
+	m->item_popularity = SECTION(RS_SEC_ITEM_POPULARITY);
 	m->info = SECTION(RS_SEC_INFO);
 	m->info_size = h.sections[RS_SEC_INFO].size;
 #undef SECTION
@@ -305,7 +333,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		return "its id lists are not sorted";
 	if (m->seen_ptr)
 	{
-		if (m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_ITEMS].size / 4)
+		if (m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_ITEMS].size / 4 ||
+			m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_VALUES].size / 4)
 			return "its training-interaction index is inconsistent";
 		if ((reason = check_seen(m)) != NULL)
 			return reason;

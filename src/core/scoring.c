@@ -1,39 +1,98 @@
 /*
- * scoring.c - scores from a factor model: mu + b_u + b_i + p_u . q_i.
+ * scoring.c - scores, similar items, fold-in and explanations for the
+ * factor models:
  *
- * An id the model has not seen has no factors; its bias is the one the
- * model expects of a newcomer (the mean bias of its users or items).
+ *   explicit ALS   mu + b_u + b_i + p_u . q_i
+ *   implicit ALS   x_u . y_i
+ *   BPR            x_u . y_i + b_i
  */
 #include "scoring.h"
 
+#include "als.h"
+#include "lapack.h"
+#include "random.h"
+
 #include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define BPR_FOLD_IN_EPOCHS 100	/* passes over the history when folding in */
+#define BPR_NEGATIVE_TRIES 16
+
+bool
+rs_model_predicts_unknown(const rs_model *m)
+{
+	return m->algorithm == RS_ALGO_ALS_EXPLICIT;
+}
+
+static const float *
+user_row(const rs_model *m, int32_t user)
+{
+	return m->user_factors + (size_t) user * m->factors;
+}
+
+static const float *
+item_row(const rs_model *m, int32_t item)
+{
+	return m->item_factors + (size_t) item * m->factors;
+}
 
 double
 rs_predict(const rs_model *m, int32_t user, int32_t item)
 {
-	double		score = m->global_mean;
+	double		score;
 
-	score += user >= 0 ? m->user_bias[user] : m->new_user_bias;
-	score += item >= 0 ? m->item_bias[item] : m->new_item_bias;
-	if (user >= 0 && item >= 0)
-		score += cblas_sdot(m->factors, m->user_factors + (size_t) user * m->factors, 1,
-							m->item_factors + (size_t) item * m->factors, 1);
+	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+	{
+		/* An unseen id has no factors; its bias is a newcomer's. */
+		score = m->global_mean;
+		score += user >= 0 ? m->user_bias[user] : m->new_user_bias;
+		score += item >= 0 ? m->item_bias[item] : m->new_item_bias;
+		if (user >= 0 && item >= 0)
+			score += cblas_sdot(m->factors, user_row(m, user), 1, item_row(m, item), 1);
+		return score;
+	}
+	if (user < 0 || item < 0)
+		return NAN;
+	score = cblas_sdot(m->factors, user_row(m, user), 1, item_row(m, item), 1);
+	if (m->item_bias)
+		score += m->item_bias[item];
 	return score;
+}
+
+void
+rs_score_items_for(const rs_model *m, const float *x, float user_bias, float *scores)
+{
+	float		base = 0.0f;
+
+	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+		base = (float) m->global_mean + user_bias;
+	for (int32_t i = 0; i < m->n_items; i++)
+		scores[i] = base + (m->item_bias ? m->item_bias[i] : 0.0f);
+	if (m->n_items > 0)
+		/* scores += Y x: one matrix-vector product over all items */
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, m->factors, 1.0f,
+					m->item_factors, m->factors, x, 1, 1.0f, scores, 1);
 }
 
 void
 rs_score_items(const rs_model *m, int32_t user, float *scores)
 {
-	float		base = (float) (m->global_mean +
-									(user >= 0 ? m->user_bias[user] : m->new_user_bias));
-
+	if (user >= 0)
+	{
+		rs_score_items_for(m, user_row(m, user), m->user_bias ? m->user_bias[user] : 0.0f,
+						   scores);
+		return;
+	}
 	for (int32_t i = 0; i < m->n_items; i++)
-		scores[i] = base + m->item_bias[i];
-	if (user >= 0 && m->n_items > 0)
-		/* scores += Q p_u: one matrix-vector product over all items */
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, m->factors, 1.0f,
-					m->item_factors, m->factors,
-					m->user_factors + (size_t) user * m->factors, 1, 1.0f, scores, 1);
+	{
+		if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+			scores[i] = (float) (m->global_mean + m->new_user_bias) + m->item_bias[i];
+		else if (m->item_bias)
+			scores[i] = m->item_bias[i];
+		else
+			scores[i] = m->item_popularity[i];
+	}
 }
 
 const int32_t *
@@ -46,4 +105,260 @@ rs_seen_items(const rs_model *m, int32_t user, size_t *count)
 	}
 	*count = m->seen_ptr[user + 1] - m->seen_ptr[user];
 	return m->seen_items + m->seen_ptr[user];
+}
+
+void
+rs_similar_items(const rs_model *m, int32_t item, float *scores)
+{
+	int			f = m->factors;
+	float		norm = cblas_snrm2(f, item_row(m, item), 1);
+
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, f, 1.0f, m->item_factors, f,
+				item_row(m, item), 1, 0.0f, scores, 1);
+	for (int32_t j = 0; j < m->n_items; j++)
+	{
+		float		denominator = norm * cblas_snrm2(f, item_row(m, j), 1);
+
+		scores[j] = denominator > 0.0f ? scores[j] / denominator : 0.0f;
+	}
+}
+
+static bool
+contains(const int32_t *sorted, size_t n, int32_t item)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < item)
+			lo = mid + 1;
+		else if (sorted[mid] > item)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+/*
+ * BPR has no closed-form user step: run its SGD on the user's factors alone,
+ * items fixed, over the history's (positive, sampled negative) pairs.  The
+ * generator is seeded from nothing but the history, so the same history
+ * always gives the same factors.
+ */
+static void
+bpr_fold_in(const rs_model *m, const int32_t *items, size_t n, float *x)
+{
+	int			f = m->factors;
+	float		rate = m->params.learning_rate;
+	float		lambda = m->params.regularization;
+	rs_random	rng = {0x5eed ^ (uint64_t) n};
+
+	memset(x, 0, sizeof(float) * f);
+	if (n == 0 || (size_t) m->n_items <= n)
+		return;
+	for (size_t k = 0; k < n; k++)
+		rng.state = rng.state * 31 + (uint64_t) items[k];
+	for (int epoch = 0; epoch < BPR_FOLD_IN_EPOCHS; epoch++)
+		for (size_t k = 0; k < n; k++)
+		{
+			int32_t		i = items[rs_random_next(&rng) % n];
+			int32_t		j = -1;
+			float		diff,
+						g;
+
+			for (int t = 0; t < BPR_NEGATIVE_TRIES && j < 0; t++)
+			{
+				int32_t		candidate = (int32_t) (rs_random_next(&rng) % (uint64_t) m->n_items);
+
+				if (!contains(items, n, candidate))
+					j = candidate;
+			}
+			if (j < 0)
+				continue;
+			diff = cblas_sdot(f, x, 1, item_row(m, i), 1) + m->item_bias[i]
+				- cblas_sdot(f, x, 1, item_row(m, j), 1) - m->item_bias[j];
+			g = 1.0f / (1.0f + expf(diff));
+			for (int c = 0; c < f; c++)
+				x[c] += rate * (g * (item_row(m, i)[c] - item_row(m, j)[c]) - lambda * x[c]);
+		}
+}
+
+rs_status
+rs_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		   const rs_allocator *a, float *factors, float *bias)
+{
+	*bias = 0.0f;
+	switch (m->algorithm)
+	{
+		case RS_ALGO_ALS_EXPLICIT:
+			return rs_als_fold_in(m, items, values, n, a, factors, bias);
+		case RS_ALGO_ALS_IMPLICIT:
+			return rs_implicit_als_fold_in(m, items, values, n, a, factors);
+		case RS_ALGO_BPR:
+			bpr_fold_in(m, items, n, factors);
+			return RS_OK;
+		default:
+			return RS_NUMERICAL_FAILURE;
+	}
+}
+
+/*
+ * Explicit ALS: the user's solve is x = A^-1 Z' t with rows z_j = [q_j; 1],
+ * targets t_j = r_j - mu - b_j - prior and A = Z'Z + D.  So
+ * [q_i; 1] . x = sum_j (z_j . w) t_j with w = A^-1 [q_i; 1]: item j
+ * contributes (z_j . w) t_j, and mu + b_i + prior is the baseline.
+ *
+ * Implicit ALS (Hu et al. 2008, section 5): x_u = W Y' C p with
+ * W = (Y'Y + lambda I + Y'(C - I)Y)^-1, so y_i . x_u = sum_j c_j p_j (y_i' W y_j).
+ */
+static rs_status
+explain_least_squares(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+					  double *contributions, double *baseline)
+{
+	bool		rating = m->algorithm == RS_ALGO_ALS_EXPLICIT;
+	int			f = m->factors;
+	int			dim = rating ? f + 1 : f;
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+	const float *values = m->seen_values + m->seen_ptr[user];
+	float	   *z = rs_alloc(a, sizeof(float) * (size_t) dim * (n ? n : 1));
+	float	   *system = rs_alloc(a, sizeof(float) * (size_t) dim * dim);
+	float	   *w = rs_alloc(a, sizeof(float) * (size_t) dim);
+	rs_status	status = RS_OK;
+
+	if (!z || !system || !w)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	for (size_t j = 0; j < n; j++)
+	{
+		const float *y = item_row(m, items[j]);
+		float	   *col = z + j * dim;
+		float		scale = rating ? 1.0f : sqrtf(m->params.alpha * values[j]);
+
+		for (int k = 0; k < f; k++)
+			col[k] = scale * y[k];
+		if (rating)
+			col[f] = 1.0f;
+	}
+	cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, dim, (int) n, 1.0f, z, dim,
+				0.0f, system, dim);
+	if (rating)
+	{
+		for (int k = 0; k < f; k++)
+			system[(size_t) k * dim + k] += m->params.regularization *
+				((float) n + m->params.prior_count);
+		system[(size_t) f * dim + f] += m->params.bias_regularization;
+	}
+	else
+		for (int col = 0; col < f; col++)
+			for (int row = 0; row <= col; row++)
+				system[(size_t) col * f + row] += m->item_gram[(size_t) col * f + row] +
+					(row == col ? m->params.regularization : 0.0f);
+
+	if (item >= 0)
+		memcpy(w, item_row(m, item), sizeof(float) * f);
+	else
+		memset(w, 0, sizeof(float) * f);
+	if (rating)
+		w[f] = 1.0f;
+	if (!rs_cholesky_solve(system, dim, w))
+	{
+		status = RS_NUMERICAL_FAILURE;
+		goto done;
+	}
+
+	for (size_t j = 0; j < n; j++)
+	{
+		const float *y = item_row(m, items[j]);
+		double		along = cblas_sdot(f, y, 1, w, 1);
+
+		if (rating)
+			contributions[j] = (along + w[f]) *
+				(values[j] - m->global_mean - m->item_bias[items[j]] - m->new_user_bias);
+		else
+			contributions[j] = values[j] > 0 ?
+				(1.0 + m->params.alpha * values[j]) * along : 0.0;
+	}
+	*baseline = rating ?
+		m->global_mean + (item >= 0 ? m->item_bias[item] : m->new_item_bias) + m->new_user_bias :
+		0.0;
+
+done:
+	rs_free(a, z);
+	rs_free(a, system);
+	rs_free(a, w);
+	return status;
+}
+
+/*
+ * BPR: write the user vector as a combination of their items' vectors,
+ * x_u ~ sum_j alpha_j y_j (least squares, lightly regularised), so item j
+ * contributes alpha_j (y_j . y_i); the item bias and the part of x_u outside
+ * that span form the baseline.
+ */
+static rs_status
+explain_bpr(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+			double *contributions, double *baseline)
+{
+	int			f = m->factors;
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+	const float *x = user_row(m, user);
+	float	   *y = rs_alloc(a, sizeof(float) * (size_t) f * (n ? n : 1));
+	float	   *gram = rs_alloc(a, sizeof(float) * (n ? n * n : 1));
+	float	   *coef = rs_alloc(a, sizeof(float) * (n ? n : 1));
+	float	   *rest = rs_alloc(a, sizeof(float) * (size_t) f);
+	float		trace = 0.0f;
+	rs_status	status = RS_OK;
+
+	if (!y || !gram || !coef || !rest)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	for (size_t j = 0; j < n; j++)
+		memcpy(y + j * f, item_row(m, items[j]), sizeof(float) * f);
+	memcpy(rest, x, sizeof(float) * f);
+	if (n > 0)
+	{
+		cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, (int) n, f, 1.0f, y, f,
+					0.0f, gram, (int) n);
+		for (size_t j = 0; j < n; j++)
+			trace += gram[j * n + j];
+		for (size_t j = 0; j < n; j++)
+			gram[j * n + j] += 1e-4f * trace / (float) n + 1e-12f;
+		cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, x, 1, 0.0f, coef, 1);
+		if (!rs_cholesky_solve(gram, (int) n, coef))
+		{
+			status = RS_NUMERICAL_FAILURE;
+			goto done;
+		}
+		cblas_sgemv(CblasColMajor, CblasNoTrans, f, (int) n, -1.0f, y, f, coef, 1, 1.0f, rest, 1);
+	}
+	for (size_t j = 0; j < n; j++)
+		contributions[j] = (double) coef[j] *
+			cblas_sdot(f, y + j * f, 1, item_row(m, item), 1);
+	*baseline = m->item_bias[item] + cblas_sdot(f, rest, 1, item_row(m, item), 1);
+
+done:
+	rs_free(a, y);
+	rs_free(a, gram);
+	rs_free(a, coef);
+	rs_free(a, rest);
+	return status;
+}
+
+rs_status
+rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		   double *contributions, double *baseline)
+{
+	if (m->algorithm == RS_ALGO_BPR)
+		return explain_bpr(m, user, item, a, contributions, baseline);
+	return explain_least_squares(m, user, item, a, contributions, baseline);
 }

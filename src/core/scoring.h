@@ -1,31 +1,63 @@
 /*
- * scoring.h - what a trained model answers: one score, or all items for a user.
+ * scoring.h - what a trained model answers: one score, every item's score
+ * for a user, similar items, a user folded in from a history, and why.
  *
  * Every serving function goes through here, so a model kind is added to the
- * SQL surface by teaching these functions its arithmetic.
+ * SQL surface by teaching these functions its arithmetic.  Users and items
+ * are dense indices; -1 means an id the model has not seen.
  */
 #ifndef RECSYS_SCORING_H
 #define RECSYS_SCORING_H
 
 #include "model.h"
+#include "runtime.h"
 
 /*
- * The model's estimate for (user, item), given as dense indices, -1 for an
- * id the model has not seen: rating models fall back to the global mean
- * plus whichever biases are known, and a newcomer's expected bias for the
- * side that is not.
+ * The model's estimate for (user, item).  Rating models (explicit ALS) fall
+ * back to the global mean plus the known bias and a newcomer's expected bias
+ * for the unknown side; ranking models have no meaningful fallback and
+ * return NaN for an unknown user or item.
  */
 double		rs_predict(const rs_model *model, int32_t user, int32_t item);
 
+/* Whether rs_predict answers for unknown ids (rating models) or not. */
+bool		rs_model_predicts_unknown(const rs_model *model);
+
 /*
- * Scores of every item for a user (dense index, or -1 for an unknown user:
- * then the score is the item's baseline, mean plus item bias plus a
- * newcomer's bias).  scores has
- * n_items entries.  Each equals rs_predict for that pair.
+ * Scores of every item for a user (n_items entries), each equal to
+ * rs_predict for that pair.  An unknown user gets every item's baseline: the
+ * mean plus item bias for rating models, the item bias for BPR, popularity
+ * for implicit ALS.
  */
 void		rs_score_items(const rs_model *model, int32_t user, float *scores);
 
+/* The same for a user given by factors (and bias, for rating models). */
+void		rs_score_items_for(const rs_model *model, const float *user_factors,
+							   float user_bias, float *scores);
+
 /* The items a user interacted with in training: ascending dense indices. */
 const int32_t *rs_seen_items(const rs_model *model, int32_t user, size_t *count);
+
+/* Cosine similarity of every item's factors to item's (n_items entries). */
+void		rs_similar_items(const rs_model *model, int32_t item, float *scores);
+
+/*
+ * Factors (and bias, rating models) of a user not in the model, from a
+ * history of (item index, value) pairs with ascending, distinct items, by the
+ * model's own solve for a user.  factors has model->factors entries.
+ */
+rs_status	rs_fold_in(const rs_model *model, const int32_t *items, const float *values,
+					   size_t n, const rs_allocator *a, float *factors, float *bias);
+
+/*
+ * Why the model scores (user, item) as it does: contributions[k] is the
+ * share of the score owed to the user's k-th training item (in rs_seen_items
+ * order), and *baseline the share no item explains (biases, and for BPR the
+ * part of the user vector outside the span of their items).  Contributions
+ * plus baseline add up to rs_predict(user, item).  The user must be known,
+ * and so must the item unless rs_model_predicts_unknown (rating models).
+ */
+rs_status	rs_explain(const rs_model *model, int32_t user, int32_t item,
+					   const rs_allocator *a, double *contributions, double *baseline);
 
 #endif

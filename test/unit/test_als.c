@@ -1,7 +1,8 @@
 /*
- * test_als.c - explicit ALS: recovery of a planted low-rank matrix, the
- * optimality of every solved row, determinism across thread counts, the
- * host callbacks, cancellation and running out of memory without leaks.
+ * test_als.c - explicit ALS: the option table, recovery of a planted
+ * low-rank matrix, the model a server uses, the optimality of every row of
+ * the last (user) half-step, determinism across thread counts, the host
+ * callbacks, cancellation and running out of memory without leaks.
  */
 #include "core/als.h"
 #include "core/random.h"
@@ -252,9 +253,28 @@ test_planted(void)
 		  r.factors, r.iterations);
 
 	/* held-out error through the model a server would use */
-	rs_als_model(&P.train, &r, &m);
+	rs_als_model(&P.train, &r, opt, &m);
 	m.info = "{}";
 	m.info_size = 2;
+	CHECK(m.algorithm == RS_ALGO_ALS_EXPLICIT, "algorithm %d", (int) m.algorithm);
+	CHECK(m.params.regularization == (float) opt[RS_ALS_REGULARIZATION] &&
+		  m.params.prior_count == (float) opt[RS_ALS_PRIOR_COUNT] &&
+		  m.params.bias_regularization == (float) opt[RS_ALS_BIAS_REGULARIZATION],
+		  "the model's params are not the training options");
+	CHECK(m.new_user_bias == r.new_user_bias && m.new_item_bias == r.new_item_bias,
+		  "the model's newcomer biases");
+	CHECK(m.seen_values == P.train.user_values && m.seen_ptr != NULL &&
+		  m.seen_ptr[USERS] == P.train.nnz, "the model's seen values are the training values");
+	CHECK(m.item_gram == NULL, "explicit ALS has no item Gram matrix");
+	if (CHECK(m.item_popularity != NULL, "explicit ALS has item popularity"))
+	{
+		bool		counts = true;
+
+		for (int32_t i = 0; i < ITEMS; i++)
+			counts &= m.item_popularity[i] ==
+				(float) (P.train.item_ptr[i + 1] - P.train.item_ptr[i]);
+		CHECK(counts, "item popularity is not the training users per item");
+	}
 	for (size_t k = 0; k < P.n_test; k++)
 	{
 		int32_t		u = rs_model_user_index(&m, P.test_user[k]);
@@ -379,12 +399,13 @@ test_planted(void)
 }
 
 /*
- * Every row solved in the last half-step (the items) is the exact minimiser
- * of its regularised least-squares problem given the final user side:
+ * Every row solved in the last half-step (the users) is the exact minimiser
+ * of its regularised least-squares problem given the final item side:
  *
- *   sum_u e_u p_u = lambda (n + n0) q_i,   sum_u e_u = lambda_b (b_i - prior)
+ *   sum_i e_i q_i = lambda (n + n0) p_u,   sum_i e_i = lambda_b (b_u - prior)
  *
- * with e_u = r_ui - mu - b_u - b_i - p_u . q_i and one prior for all items.
+ * with e_i = r_ui - mu - b_u - b_i - p_u . q_i and one prior for all users,
+ * the model's new_user_bias (what fold-in shrinks a newcomer's bias towards).
  * The data mix rows of 1..8 ratings (the dual solve), ordinary rows, and a
  * row longer than one gathered block (the primal solve in several blocks).
  */
@@ -398,14 +419,14 @@ test_optimality(void)
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
-	const int	users = 700,
-				items = 60;
+	const int	users = 60,
+				items = 700;
 	double		worst = 0.0,
 				prior_lo = INFINITY,
 				prior_hi = -INFINITY;
 	int			dual_rows = 0,
 				long_rows = 0,
-				dual_users = 0;
+				dual_items = 0;
 
 	memset(&buf, 0, sizeof(buf));
 	for (int u = 0; u < users; u++)
@@ -413,15 +434,15 @@ test_optimality(void)
 		{
 			bool		rated;
 
-			if (i == 0)
+			if (u == 0)
 				rated = true;	/* longer than one block */
-			else if (i <= 8)
-				rated = u < i;	/* i ratings: shorter than the unknowns */
+			else if (u <= 8)
+				rated = i < u;	/* u ratings: shorter than the unknowns */
 			else
 				rated = rs_random_uniform(&rng) < 0.12;
 			if (rated)
 				rs_buffer_append(&buf, &rs_malloc_allocator, u, i,
-								 (float) (3.0 + 0.02 * (u % 50) - 0.03 * (i % 20) +
+								 (float) (3.0 + 0.02 * (i % 50) - 0.03 * (u % 20) +
 										  0.8 * rs_random_normal(&rng)));
 		}
 	if (!CHECK(rs_interactions_build(&buf, &rs_malloc_allocator, &d) == RS_OK, "build"))
@@ -434,46 +455,46 @@ test_optimality(void)
 	opt[RS_ALS_PRIOR_COUNT] = 2;
 	if (!CHECK(fit(&d, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
 		return;
-	for (int32_t u = 0; u < d.n_users; u++)
-		dual_users += d.user_ptr[u + 1] - d.user_ptr[u] < (size_t) r.factors + 1;
-	CHECK(dual_users > 0 && dual_users < d.n_users, "%d of %d users have few ratings",
-		  dual_users, d.n_users);
-
 	for (int32_t i = 0; i < d.n_items; i++)
+		dual_items += d.item_ptr[i + 1] - d.item_ptr[i] < (size_t) r.factors + 1;
+	CHECK(dual_items > 0 && dual_items < d.n_items, "%d of %d items have few ratings",
+		  dual_items, d.n_items);
+
+	for (int32_t u = 0; u < d.n_users; u++)
 	{
 		int			f = r.factors;
-		size_t		n = d.item_ptr[i + 1] - d.item_ptr[i];
-		const float *q = r.item_factors + (size_t) i * f;
+		size_t		n = d.user_ptr[u + 1] - d.user_ptr[u];
+		const float *p = r.user_factors + (size_t) u * f;
 		double		grad[RS_MODEL_MAX_FACTORS],
 					scale = 0.0,
 					sum_e = 0.0,
 					lambda_n = opt[RS_ALS_REGULARIZATION] * ((double) n + opt[RS_ALS_PRIOR_COUNT]),
-					q_norm = 0.0;
+					p_norm = 0.0;
 
 		dual_rows += n < (size_t) f + 1;
 		long_rows += n > 512;
 		for (int k = 0; k < f; k++)
 		{
-			grad[k] = lambda_n * q[k];
-			q_norm += (double) q[k] * q[k];
+			grad[k] = lambda_n * p[k];
+			p_norm += (double) p[k] * p[k];
 		}
-		scale = lambda_n * sqrt(q_norm);
-		for (size_t k = d.item_ptr[i]; k < d.item_ptr[i + 1]; k++)
+		scale = lambda_n * sqrt(p_norm);
+		for (size_t k = d.user_ptr[u]; k < d.user_ptr[u + 1]; k++)
 		{
-			int32_t		u = d.item_users[k];
-			const float *p = r.user_factors + (size_t) u * f;
-			double		e = d.item_values[k] - r.global_mean - r.user_bias[u] - r.item_bias[i];
-			double		p_norm = 0.0;
+			int32_t		i = d.user_items[k];
+			const float *q = r.item_factors + (size_t) i * f;
+			double		e = d.user_values[k] - r.global_mean - r.user_bias[u] - r.item_bias[i];
+			double		q_norm = 0.0;
 
 			for (int j = 0; j < f; j++)
 			{
 				e -= (double) p[j] * q[j];
-				p_norm += (double) p[j] * p[j];
+				q_norm += (double) q[j] * q[j];
 			}
 			for (int j = 0; j < f; j++)
-				grad[j] -= e * p[j];
+				grad[j] -= e * q[j];
 			sum_e += e;
-			scale += fabs(e) * sqrt(p_norm);
+			scale += fabs(e) * sqrt(q_norm);
 		}
 		for (int k = 0; k < f; k++)
 		{
@@ -483,18 +504,23 @@ test_optimality(void)
 				worst = rel;
 		}
 		{
-			double		prior = r.item_bias[i] - sum_e / opt[RS_ALS_BIAS_REGULARIZATION];
+			double		prior = r.user_bias[u] - sum_e / opt[RS_ALS_BIAS_REGULARIZATION];
 
 			prior_lo = fmin(prior_lo, prior);
 			prior_hi = fmax(prior_hi, prior);
 		}
 	}
-	printf("optimality of the item rows: worst relative gradient %.2e, "
-		   "implied bias priors within %.2e\n", worst, prior_hi - prior_lo);
+	printf("optimality of the user rows: worst relative gradient %.2e, "
+		   "implied bias priors within %.2e of the model's %.6f\n", worst,
+		   fmax(fabs(prior_hi - r.new_user_bias), fabs(prior_lo - r.new_user_bias)),
+		   r.new_user_bias);
 	CHECK(dual_rows == 8 && long_rows == 1, "%d dual rows, %d long rows", dual_rows, long_rows);
-	CHECK(worst < 1e-4, "an item row is not a minimiser: relative gradient %.3g", worst);
-	CHECK(prior_hi - prior_lo < 1e-3, "item biases shrink towards different priors: %.6g .. %.6g",
+	CHECK(worst < 1e-4, "a user row is not a minimiser: relative gradient %.3g", worst);
+	CHECK(prior_hi - prior_lo < 1e-3, "user biases shrink towards different priors: %.6g .. %.6g",
 		  prior_lo, prior_hi);
+	CHECK(fabs(prior_lo - r.new_user_bias) < 1e-3 && fabs(prior_hi - r.new_user_bias) < 1e-3,
+		  "user biases shrink towards %.6g .. %.6g, not the model's new_user_bias %.6g",
+		  prior_lo, prior_hi, r.new_user_bias);
 	rs_als_result_free(&r, &a);
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 	rs_interactions_free(&d, &rs_malloc_allocator);
@@ -605,10 +631,54 @@ test_out_of_memory(void)
 	}
 }
 
+/* The option table: names, defaults inside their ranges, the two choices. */
+static void
+test_option_table(void)
+{
+	const rs_option_spec *o = rs_als_option_specs;
+
+	for (int k = 0; k < RS_ALS_OPTION_COUNT; k++)
+	{
+		CHECK(o[k].name != NULL, "option %d has no name", k);
+		if (o[k].name == NULL)
+			continue;
+		for (int j = 0; j < k; j++)
+			CHECK(o[j].name == NULL || strcmp(o[j].name, o[k].name) != 0,
+				  "option %s twice", o[k].name);
+		if (o[k].type == RS_OPT_CHOICE)
+		{
+			int			n = 0;
+
+			while (o[k].choices && o[k].choices[n])
+				n++;
+			CHECK(n >= 2 && o[k].default_value >= 0 && o[k].default_value < n,
+				  "choice %s: %d choices, default %g", o[k].name, n, o[k].default_value);
+		}
+		else
+			CHECK((o[k].min_exclusive ? o[k].default_value > o[k].min :
+				   o[k].default_value >= o[k].min) && o[k].default_value <= o[k].max,
+				  "option %s: default %g outside [%g, %g]", o[k].name, o[k].default_value,
+				  o[k].min, o[k].max);
+	}
+	CHECK(strcmp(o[RS_ALS_FEEDBACK].choices[RS_FEEDBACK_EXPLICIT], "explicit") == 0 &&
+		  strcmp(o[RS_ALS_FEEDBACK].choices[RS_FEEDBACK_IMPLICIT], "implicit") == 0 &&
+		  o[RS_ALS_FEEDBACK].default_value == RS_FEEDBACK_EXPLICIT, "feedback choices");
+	CHECK(strcmp(o[RS_ALS_SOLVER].choices[RS_SOLVER_CG], "cg") == 0 &&
+		  strcmp(o[RS_ALS_SOLVER].choices[RS_SOLVER_CHOLESKY], "cholesky") == 0,
+		  "solver choices");
+	CHECK(strcmp(o[RS_ALS_ALPHA].name, "alpha") == 0 &&
+		  strcmp(o[RS_ALS_CG_STEPS].name, "cg_steps") == 0 &&
+		  strcmp(o[RS_ALS_SOLVER].name, "solver") == 0, "the implicit options' names");
+	CHECK(RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION > o[RS_ALS_REGULARIZATION].min &&
+		  RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION <= o[RS_ALS_REGULARIZATION].max,
+		  "implicit's default regularization is outside the option's range");
+}
+
 int
 main(void)
 {
 	rs_blas_single_threaded();
+	test_option_table();
 	make_planted();
 	test_planted();
 	test_optimality();

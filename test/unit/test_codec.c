@@ -1,6 +1,9 @@
 /*
- * test_codec.c - the model format: exact round trip, and rejection of every
- * truncated, extended, misaligned, bit-flipped or inconsistent buffer.
+ * test_codec.c - the model format, for each algorithm (explicit ALS,
+ * implicit ALS, BPR): exact round trip of the header, the training
+ * parameters and every section, and rejection of every truncated, extended,
+ * misaligned, bit-flipped or inconsistent buffer - sections an algorithm
+ * does not use, or lacks, included.
  */
 #include "core/crc32c.h"
 #include "core/model.h"
@@ -26,6 +29,7 @@ static const int64_t item_ids[N_ITEMS] = {
 /* user 1 saw nothing; users are ascending each on their own, not overall */
 static const uint64_t seen_ptr[N_USERS + 1] = {0, 2, 2, 5, 6, 9};
 static const int32_t seen_items[9] = {1, 4, 0, 3, 6, 2, 1, 5, 6};
+static const float seen_values[9] = {4.5f, -1.0f, 0.0f, 3.25f, 1e-3f, 5.0f, 2.0f, 0.5f, 1e6f};
 
 static const char info[] = "{\"factors\": 3, \"loss\": [0.75, 0.5]}";
 
@@ -33,24 +37,70 @@ static float user_factors[N_USERS * FACTORS];
 static float item_factors[N_ITEMS * FACTORS];
 static float user_bias[N_USERS];
 static float item_bias[N_ITEMS];
+static float item_gram[FACTORS * FACTORS];
+static float item_popularity[N_ITEMS];
 
-static rs_model
-make_model(void)
+static const rs_algorithm algorithms[] = {RS_ALGO_ALS_EXPLICIT, RS_ALGO_ALS_IMPLICIT, RS_ALGO_BPR};
+
+#define N_ALGORITHMS (sizeof(algorithms) / sizeof(algorithms[0]))
+#define BIT(s) (1u << (s))
+
+/* The sections model.h gives each algorithm, written out independently. */
+static uint32_t
+sections_of(rs_algorithm algorithm)
 {
-	rs_random	rng = {20240611};
+	uint32_t	common = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+		BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_SEEN_PTR) |
+		BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) | BIT(RS_SEC_ITEM_POPULARITY) |
+		BIT(RS_SEC_INFO);
+
+	switch (algorithm)
+	{
+		case RS_ALGO_ALS_EXPLICIT:
+			return common | BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS);
+		case RS_ALGO_ALS_IMPLICIT:
+			return common | BIT(RS_SEC_ITEM_GRAM);
+		case RS_ALGO_BPR:
+			return common | BIT(RS_SEC_ITEM_BIAS);
+		default:
+			return 0;
+	}
+}
+
+static bool
+uses(rs_algorithm algorithm, rs_section s)
+{
+	return (sections_of(algorithm) & BIT(s)) != 0;
+}
+
+/*
+ * A hand-built model of the algorithm: every array it uses filled from a
+ * seeded generator, each it does not use NULL, and every field of the
+ * parameters non-zero so that a field lost on the way shows.
+ */
+static rs_model
+make_model(rs_algorithm algorithm)
+{
+	rs_random	rng = {20240611 + (uint64_t) algorithm};
 	rs_model	m;
 
 	memset(&m, 0, sizeof(m));
-	m.algorithm = RS_ALGO_ALS_EXPLICIT;
+	m.algorithm = algorithm;
 	for (int k = 0; k < RS_MODEL_ID_BYTES; k++)
 		m.model_id[k] = (uint8_t) rs_random_next(&rng);
 	m.n_users = N_USERS;
 	m.n_items = N_ITEMS;
 	m.n_interactions = seen_ptr[N_USERS];
 	m.factors = FACTORS;
-	m.global_mean = 3.5721;
-	m.new_user_bias = -0.125;
-	m.new_item_bias = 0.0625;
+	m.global_mean = algorithm == RS_ALGO_ALS_EXPLICIT ? 3.5721 : 0.0;
+	m.new_user_bias = algorithm == RS_ALGO_ALS_EXPLICIT ? -0.125 : 0.0;
+	m.new_item_bias = algorithm == RS_ALGO_ALS_EXPLICIT ? 0.0625 : 0.0;
+	m.params.regularization = 0.05f * (float) algorithm;
+	m.params.prior_count = 100.0f;
+	m.params.bias_regularization = 2.5f;
+	m.params.alpha = 40.0f;
+	m.params.learning_rate = 0.01f;
+	m.params.reserved = 0xC0FFEEu;
 	for (int k = 0; k < N_USERS * FACTORS; k++)
 		user_factors[k] = (float) rs_random_normal(&rng);
 	for (int k = 0; k < N_ITEMS * FACTORS; k++)
@@ -59,14 +109,22 @@ make_model(void)
 		user_bias[k] = (float) rs_random_normal(&rng);
 	for (int k = 0; k < N_ITEMS; k++)
 		item_bias[k] = (float) rs_random_normal(&rng);
+	for (int k = 0; k < FACTORS * FACTORS; k++)
+		item_gram[k] = (float) rs_random_normal(&rng);
+	memset(item_popularity, 0, sizeof(item_popularity));
+	for (int k = 0; k < 9; k++)
+		item_popularity[seen_items[k]] += 1.0f;
 	m.user_ids = user_ids;
 	m.item_ids = item_ids;
 	m.user_factors = user_factors;
 	m.item_factors = item_factors;
-	m.user_bias = user_bias;
-	m.item_bias = item_bias;
+	m.user_bias = uses(algorithm, RS_SEC_USER_BIAS) ? user_bias : NULL;
+	m.item_bias = uses(algorithm, RS_SEC_ITEM_BIAS) ? item_bias : NULL;
+	m.item_gram = uses(algorithm, RS_SEC_ITEM_GRAM) ? item_gram : NULL;
 	m.seen_ptr = seen_ptr;
 	m.seen_items = seen_items;
+	m.seen_values = seen_values;
+	m.item_popularity = item_popularity;
 	m.info = info;
 	m.info_size = strlen(info);
 	return m;
@@ -93,7 +151,17 @@ inside(const void *p, size_t size, const unsigned char *buf, size_t len)
 #define SAME_ARRAY(field, bytes) \
 	CHECK(d.field != NULL && memcmp(d.field, m->field, (bytes)) == 0 && \
 		  inside(d.field, (bytes), buf, len), \
-		  "%s does not round-trip", #field)
+		  "%s: %s does not round-trip", rs_algorithm_name(m->algorithm), #field)
+
+/* A section the algorithm uses round-trips; one it does not decodes as NULL. */
+#define SECTION_ARRAY(s, field, bytes) \
+	do { \
+		if (!uses(m->algorithm, s)) \
+			CHECK(d.field == NULL, "%s: unused %s decodes as %p", \
+				  rs_algorithm_name(m->algorithm), #field, (const void *) d.field); \
+		else if ((bytes) > 0) \
+			SAME_ARRAY(field, bytes); \
+	} while (0)
 
 static void
 check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
@@ -102,11 +170,13 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 	const char *reason;
 	size_t		u = (size_t) m->n_users,
 				i = (size_t) m->n_items,
-				f = (size_t) m->factors;
+				f = (size_t) m->factors,
+				seen = m->seen_ptr[u];
 
 	memset(&d, 0xA5, sizeof(d));
 	reason = rs_model_decode(buf, len, &d);
-	if (!CHECK(reason == NULL, "decoding a fresh encoding failed: %s", reason))
+	if (!CHECK(reason == NULL, "%s: decoding a fresh encoding failed: %s",
+			   rs_algorithm_name(m->algorithm), reason))
 		return;
 	CHECK(d.algorithm == m->algorithm, "algorithm %d", (int) d.algorithm);
 	CHECK(memcmp(d.model_id, m->model_id, RS_MODEL_ID_BYTES) == 0, "model_id");
@@ -121,23 +191,30 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 		  "new_user_bias %g", d.new_user_bias);
 	CHECK(memcmp(&d.new_item_bias, &m->new_item_bias, sizeof(double)) == 0,
 		  "new_item_bias %g", d.new_item_bias);
+	CHECK(memcmp(&d.params, &m->params, sizeof(rs_model_params)) == 0,
+		  "%s: params do not round-trip (regularization %g, prior_count %g, "
+		  "bias_regularization %g, alpha %g, learning_rate %g, reserved 0x%X)",
+		  rs_algorithm_name(m->algorithm), d.params.regularization, d.params.prior_count,
+		  d.params.bias_regularization, d.params.alpha, d.params.learning_rate,
+		  (unsigned) d.params.reserved);
 	if (u > 0)
-	{
 		SAME_ARRAY(user_ids, u * sizeof(int64_t));
-		SAME_ARRAY(user_bias, u * sizeof(float));
-	}
 	if (i > 0)
-	{
 		SAME_ARRAY(item_ids, i * sizeof(int64_t));
-		SAME_ARRAY(item_bias, i * sizeof(float));
-	}
 	if (u * f > 0)
 		SAME_ARRAY(user_factors, u * f * sizeof(float));
 	if (i * f > 0)
 		SAME_ARRAY(item_factors, i * f * sizeof(float));
+	SECTION_ARRAY(RS_SEC_USER_BIAS, user_bias, u * sizeof(float));
+	SECTION_ARRAY(RS_SEC_ITEM_BIAS, item_bias, i * sizeof(float));
+	SECTION_ARRAY(RS_SEC_ITEM_GRAM, item_gram, f * f * sizeof(float));
+	SECTION_ARRAY(RS_SEC_ITEM_POPULARITY, item_popularity, i * sizeof(float));
 	SAME_ARRAY(seen_ptr, (u + 1) * sizeof(uint64_t));
-	if (m->seen_ptr[u] > 0)
-		SAME_ARRAY(seen_items, m->seen_ptr[u] * sizeof(int32_t));
+	if (seen > 0)
+	{
+		SAME_ARRAY(seen_items, seen * sizeof(int32_t));
+		SAME_ARRAY(seen_values, seen * sizeof(float));
+	}
 	CHECK(d.info_size == m->info_size, "info_size %zu, want %zu", d.info_size, m->info_size);
 	if (m->info_size > 0)
 		SAME_ARRAY(info, m->info_size);
@@ -151,6 +228,35 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 		CHECK(rs_model_item_index(&d, m->item_ids[k]) == (int32_t) k, "item index %zu", k);
 	CHECK(rs_model_user_index(&d, 41) == -1, "unknown user id");
 	CHECK(rs_model_item_index(&d, 9) == -1, "unknown item id");
+}
+
+/* Header plus each used section rounded up to 8 bytes, computed by hand. */
+static size_t
+expected_encoded_size(const rs_model *m)
+{
+	size_t		u = (size_t) m->n_users,
+				i = (size_t) m->n_items,
+				f = (size_t) m->factors,
+				seen = m->seen_ptr[u];
+	size_t		sizes[RS_SEC_COUNT] = {0};
+	size_t		total = sizeof(rs_model_header);
+
+	sizes[RS_SEC_USER_IDS] = 8 * u;
+	sizes[RS_SEC_ITEM_IDS] = 8 * i;
+	sizes[RS_SEC_USER_FACTORS] = 4 * u * f;
+	sizes[RS_SEC_ITEM_FACTORS] = 4 * i * f;
+	sizes[RS_SEC_USER_BIAS] = 4 * u;
+	sizes[RS_SEC_ITEM_BIAS] = 4 * i;
+	sizes[RS_SEC_SEEN_PTR] = 8 * (u + 1);
+	sizes[RS_SEC_SEEN_ITEMS] = 4 * seen;
+	sizes[RS_SEC_INFO] = m->info_size;
+	sizes[RS_SEC_SEEN_VALUES] = 4 * seen;
+	sizes[RS_SEC_ITEM_GRAM] = 4 * f * f;
+	sizes[RS_SEC_ITEM_POPULARITY] = 4 * i;
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+		if (uses(m->algorithm, s))
+			total += (sizes[s] + 7) / 8 * 8;
+	return total;
 }
 
 /* The checksum the format stores: CRC-32C of every byte but its own four. */
@@ -214,25 +320,32 @@ test_crc32c(void)
 		for (size_t len = 0; start + len <= sizeof(data); len += (len < 40 ? 1 : 13))
 			CHECK(rs_crc32c(data + start, len) == crc32c_bitwise(data + start, len),
 				  "CRC-32C of %zu bytes at offset %zu", len, start);
+	/* two pieces give the CRC of their concatenation, wherever the cut */
+	for (size_t cut = 0; cut <= sizeof(data); cut += (cut < 20 ? 1 : 17))
+		CHECK(rs_crc32c_two(data, cut, data + cut, sizeof(data) - cut) ==
+			  rs_crc32c(data, sizeof(data)), "CRC-32C of two pieces cut at %zu", cut);
 }
 
 static void
-test_round_trip(void)
+round_trip(rs_algorithm algorithm)
 {
-	rs_model	m = make_model();
+	rs_model	m = make_model(algorithm);
+	const char *name = rs_algorithm_name(algorithm);
 	size_t		len,
 				len2;
 	unsigned char *buf = encode(&m, &len);
 	unsigned char *again;
 	unsigned char *odd = malloc(len + 8);
 
+	CHECK(len == expected_encoded_size(&m), "%s: encoded size %zu, want %zu", name, len,
+		  expected_encoded_size(&m));
 	check_round_trip(&m, buf, len);
 
 	/* deterministic bytes: padding is written, not left over */
 	again = malloc(len);
 	memset(again, 0x11, len);
 	rs_model_encode(&m, again);
-	CHECK(memcmp(buf, again, len) == 0, "two encodings of one model differ");
+	CHECK(memcmp(buf, again, len) == 0, "%s: two encodings of one model differ", name);
 	free(again);
 
 	/* encode accepts any destination alignment */
@@ -240,7 +353,8 @@ test_round_trip(void)
 	{
 		memset(odd, 0x5A, len + 8);
 		rs_model_encode(&m, odd + shift);
-		CHECK(memcmp(odd + shift, buf, len) == 0, "encoding at offset %zu differs", shift);
+		CHECK(memcmp(odd + shift, buf, len) == 0, "%s: encoding at offset %zu differs", name,
+			  shift);
 	}
 	free(odd);
 
@@ -252,14 +366,38 @@ test_round_trip(void)
 		CHECK(h.magic == RS_MODEL_MAGIC, "magic");
 		CHECK(memcmp(buf, "RSSM", 4) == 0, "signature bytes");
 		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION, "format_version");
+		CHECK(h.algorithm == (uint16_t) algorithm, "%s: algorithm %d", name, h.algorithm);
 		CHECK(h.total_size == len, "total_size");
 		CHECK(h.header_size == sizeof(rs_model_header), "header_size");
 		CHECK(h.payload_crc == stored_checksum(buf, len), "payload_crc");
+		CHECK(memcmp(&h.params, &m.params, sizeof(h.params)) == 0, "%s: params as written",
+			  name);
 		for (int s = 0; s < RS_SEC_COUNT; s++)
+		{
 			CHECK(h.sections[s].offset % 8 == 0 &&
 				  h.sections[s].offset + h.sections[s].size <= len,
 				  "section %d at %llu+%llu", s, (unsigned long long) h.sections[s].offset,
 				  (unsigned long long) h.sections[s].size);
+			CHECK(uses(algorithm, s) ? h.sections[s].offset >= sizeof(h) :
+				  h.sections[s].offset == 0 && h.sections[s].size == 0,
+				  "%s: section %d at %llu+%llu", name, s,
+				  (unsigned long long) h.sections[s].offset,
+				  (unsigned long long) h.sections[s].size);
+		}
+	}
+
+	/* arrays an algorithm does not use are not written, whatever points at them */
+	{
+		rs_model	extra = m;
+		unsigned char *ebuf;
+
+		extra.user_bias = user_bias;
+		extra.item_bias = item_bias;
+		extra.item_gram = item_gram;
+		ebuf = encode(&extra, &len2);
+		CHECK(len2 == len && memcmp(ebuf, buf, len) == 0,
+			  "%s: pointers to unused arrays change the encoding", name);
+		free(ebuf);
 	}
 
 	/* a model without users or items */
@@ -273,11 +411,14 @@ test_round_trip(void)
 		e.n_interactions = 0;
 		e.user_ids = e.item_ids = NULL;
 		e.user_factors = e.item_factors = e.user_bias = e.item_bias = NULL;
+		e.item_popularity = e.seen_values = NULL;
 		e.seen_ptr = none;
 		e.seen_items = NULL;
 		e.info = NULL;
 		e.info_size = 0;
 		ebuf = encode(&e, &len2);
+		CHECK(len2 == expected_encoded_size(&e), "%s: empty model of %zu bytes, want %zu",
+			  name, len2, expected_encoded_size(&e));
 		check_round_trip(&e, ebuf, len2);
 		free(ebuf);
 	}
@@ -285,9 +426,20 @@ test_round_trip(void)
 }
 
 static void
-test_identity(void)
+test_round_trip(void)
 {
-	rs_model	m = make_model();
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+		round_trip(algorithms[a]);
+	CHECK(strcmp(rs_algorithm_name(RS_ALGO_ALS_EXPLICIT), "als") == 0 &&
+		  strcmp(rs_algorithm_name(RS_ALGO_ALS_IMPLICIT), "implicit_als") == 0 &&
+		  strcmp(rs_algorithm_name(RS_ALGO_BPR), "bpr") == 0 &&
+		  strcmp(rs_algorithm_name(RS_ALGO_COUNT), "unknown") == 0, "algorithm names");
+}
+
+static void
+identity(rs_algorithm algorithm)
+{
+	rs_model	m = make_model(algorithm);
 	size_t		len;
 	unsigned char *buf = encode(&m, &len);
 	unsigned char *slice = aligned_copy(buf, RS_MODEL_IDENTITY_SIZE);
@@ -300,7 +452,8 @@ test_identity(void)
 		CHECK(memcmp(h.model_id, m.model_id, RS_MODEL_ID_BYTES) == 0, "identity model_id");
 		CHECK(h.magic == RS_MODEL_MAGIC, "identity magic");
 		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION, "identity version");
-		CHECK(h.algorithm == RS_ALGO_ALS_EXPLICIT, "identity algorithm");
+		CHECK(h.algorithm == (uint16_t) algorithm, "identity algorithm %d, want %d",
+			  h.algorithm, (int) algorithm);
 		CHECK(h.total_size == len, "identity total_size");
 		CHECK(h.payload_crc == stored_checksum(buf, len), "identity crc");
 	}
@@ -315,9 +468,17 @@ test_identity(void)
 }
 
 static void
-test_lengths_and_alignment(void)
+test_identity(void)
 {
-	rs_model	m = make_model();
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+		identity(algorithms[a]);
+}
+
+static void
+lengths_and_alignment(rs_algorithm algorithm)
+{
+	rs_model	m = make_model(algorithm);
+	const char *name = rs_algorithm_name(algorithm);
 	size_t		len;
 	unsigned char *buf = encode(&m, &len);
 	unsigned char *longer = malloc(len + 8);
@@ -329,8 +490,8 @@ test_lengths_and_alignment(void)
 	{
 		unsigned char *cut = aligned_copy(buf, n);
 
-		CHECK(rs_model_decode(cut, n, &d) != NULL, "truncation to %zu of %zu bytes accepted",
-			  n, len);
+		CHECK(rs_model_decode(cut, n, &d) != NULL, "%s: truncation to %zu of %zu bytes accepted",
+			  name, n, len);
 		free(cut);
 	}
 
@@ -339,18 +500,25 @@ test_lengths_and_alignment(void)
 	memset(longer + len, 0, 8);
 	for (size_t extra = 1; extra <= 8; extra++)
 		CHECK(rs_model_decode(longer, len + extra, &d) != NULL,
-			  "%zu trailing bytes accepted", extra);
+			  "%s: %zu trailing bytes accepted", name, extra);
 
 	/* misaligned copies */
 	for (size_t shift = 1; shift < 8; shift++)
 	{
 		memcpy(shifted + shift, buf, len);
 		CHECK(rs_model_decode(shifted + shift, len, &d) != NULL,
-			  "a copy at address offset %zu accepted", shift);
+			  "%s: a copy at address offset %zu accepted", name, shift);
 	}
 	free(shifted);
 	free(longer);
 	free(buf);
+}
+
+static void
+test_lengths_and_alignment(void)
+{
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+		lengths_and_alignment(algorithms[a]);
 }
 
 /* The header field holding byte `off`, for messages. */
@@ -377,15 +545,26 @@ static const field header_fields[] = {
 	{"global_mean", offsetof(rs_model_header, global_mean), 8},
 	{"new_user_bias", offsetof(rs_model_header, new_user_bias), 8},
 	{"new_item_bias", offsetof(rs_model_header, new_item_bias), 8},
+	{"params.regularization", offsetof(rs_model_header, params.regularization), 4},
+	{"params.prior_count", offsetof(rs_model_header, params.prior_count), 4},
+	{"params.bias_regularization", offsetof(rs_model_header, params.bias_regularization), 4},
+	{"params.alpha", offsetof(rs_model_header, params.alpha), 4},
+	{"params.learning_rate", offsetof(rs_model_header, params.learning_rate), 4},
+	{"params.reserved", offsetof(rs_model_header, params.reserved), 4},
 	{"sections", offsetof(rs_model_header, sections), sizeof(rs_section_ref) * RS_SEC_COUNT},
 };
 
 static const unsigned char flips[] = {0x01, 0x08, 0x80, 0xFF};
 
+/*
+ * Every byte of the header, model id included, and of the payload is under
+ * the checksum: no single-byte change of a valid model is accepted.
+ */
 static void
-test_byte_flips(void)
+byte_flips(rs_algorithm algorithm)
 {
-	rs_model	m = make_model();
+	rs_model	m = make_model(algorithm);
+	const char *name = rs_algorithm_name(algorithm);
 	size_t		len;
 	unsigned char *buf = encode(&m, &len);
 	unsigned char *copy = malloc(len);
@@ -415,8 +594,8 @@ test_byte_flips(void)
 				}
 			}
 		CHECK(accepted == 0,
-			  "header field %s: %d of %d single-byte flips accepted (first: byte %zu ^ 0x%02X)",
-			  fl->name, accepted, tried, first, first_flip);
+			  "%s: header field %s: %d of %d single-byte flips accepted (first: byte %zu ^ 0x%02X)",
+			  name, fl->name, accepted, tried, first, first_flip);
 	}
 	CHECK(covered == sizeof(rs_model_header), "the field table covers %zu of %zu header bytes",
 		  covered, sizeof(rs_model_header));
@@ -428,10 +607,28 @@ test_byte_flips(void)
 			memcpy(copy, buf, len);
 			copy[off] ^= flips[p];
 			CHECK(rs_model_decode(copy, len, &d) != NULL,
-				  "payload byte %zu ^ 0x%02X accepted", off, flips[p]);
+				  "%s: payload byte %zu ^ 0x%02X accepted", name, off, flips[p]);
 		}
 	free(copy);
 	free(buf);
+}
+
+static void
+test_byte_flips(void)
+{
+	/* the table of header fields tiles the header: no gap, no overlap */
+	size_t		next = 0;
+
+	for (size_t fi = 0; fi < sizeof(header_fields) / sizeof(header_fields[0]); fi++)
+	{
+		CHECK(header_fields[fi].offset == next, "header field %s at %zu, want %zu",
+			  header_fields[fi].name, header_fields[fi].offset, next);
+		next = header_fields[fi].offset + header_fields[fi].size;
+	}
+	CHECK(next == sizeof(rs_model_header), "the field table ends at %zu of %zu", next,
+		  sizeof(rs_model_header));
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+		byte_flips(algorithms[a]);
 }
 
 /*
@@ -441,6 +638,7 @@ test_byte_flips(void)
  */
 static unsigned char *model_buf;
 static size_t model_len;
+static const char *model_name;
 
 static void *
 section_at(unsigned char *buf, rs_section s)
@@ -465,7 +663,7 @@ expect_rejected(unsigned char *copy, const char *what)
 	rs_model	d;
 
 	reseal(copy, model_len);
-	CHECK(rs_model_decode(copy, model_len, &d) != NULL, "accepted %s", what);
+	CHECK(rs_model_decode(copy, model_len, &d) != NULL, "%s: accepted %s", model_name, what);
 	free(copy);
 }
 
@@ -475,18 +673,101 @@ fresh(void)
 	return aligned_copy(model_buf, model_len);
 }
 
-static void
-test_validation(void)
+static rs_section_ref
+section_ref(const unsigned char *buf, int s)
 {
-	rs_model	m = make_model();
+	rs_section_ref ref;
+
+	memcpy(&ref, buf + offsetof(rs_model_header, sections) + sizeof(ref) * s, sizeof(ref));
+	return ref;
+}
+
+static void
+set_section(unsigned char *buf, int s, uint64_t offset, uint64_t size)
+{
+	rs_section_ref ref = {offset, size};
+
+	memcpy(buf + offsetof(rs_model_header, sections) + sizeof(ref) * s, &ref, sizeof(ref));
+}
+
+/*
+ * The section table against the algorithm: every slot it does not use must
+ * be empty, every section it uses present and of its exact size, and a model
+ * relabelled as another algorithm does not pass as one.
+ */
+static void
+section_table(rs_algorithm algorithm)
+{
+	rs_section_ref info_ref = section_ref(model_buf, RS_SEC_INFO);
+	char		what[160];
+	unsigned char *c;
+
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+	{
+		rs_section_ref ref = section_ref(model_buf, s);
+
+		if (!uses(algorithm, s))
+		{
+			/* a well-formed section, but one the algorithm has no use for */
+			c = fresh();
+			set_section(c, s, info_ref.offset, 8);
+			snprintf(what, sizeof(what), "unused section %d holding 8 bytes inside the model", s);
+			expect_rejected(c, what);
+			c = fresh();
+			set_section(c, s, info_ref.offset, 0);
+			snprintf(what, sizeof(what), "unused section %d with an offset and no bytes", s);
+			expect_rejected(c, what);
+			c = fresh();
+			set_section(c, s, 0, 4);
+			snprintf(what, sizeof(what), "unused section %d with a size and no offset", s);
+			expect_rejected(c, what);
+			continue;
+		}
+		c = fresh();
+		set_section(c, s, 0, 0);
+		snprintf(what, sizeof(what), "required section %d missing", s);
+		expect_rejected(c, what);
+		if (s == RS_SEC_INFO)
+			continue;			/* any size: the info may be any text */
+		c = fresh();
+		set_section(c, s, ref.offset, ref.size - 4);
+		snprintf(what, sizeof(what), "section %d four bytes short", s);
+		expect_rejected(c, what);
+		c = fresh();
+		set_section(c, s, ref.offset, ref.size + 4);
+		snprintf(what, sizeof(what), "section %d four bytes long", s);
+		expect_rejected(c, what);
+	}
+
+	/* the same bytes labelled as another algorithm */
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+	{
+		uint16_t	other = (uint16_t) algorithms[a];
+
+		if (algorithms[a] == algorithm)
+			continue;
+		c = fresh();
+		memcpy(c + offsetof(rs_model_header, algorithm), &other, sizeof(other));
+		snprintf(what, sizeof(what), "its sections labelled as %s",
+				 rs_algorithm_name(algorithms[a]));
+		expect_rejected(c, what);
+	}
+}
+
+static void
+validation(rs_algorithm algorithm)
+{
+	rs_model	m = make_model(algorithm);
 	unsigned char *c;
 	rs_model	d;
 
+	model_name = rs_algorithm_name(algorithm);
 	model_buf = encode(&m, &model_len);
 
 	c = fresh();
 	reseal(c, model_len);
-	CHECK(rs_model_decode(c, model_len, &d) == NULL, "resealing alone breaks the model");
+	CHECK(rs_model_decode(c, model_len, &d) == NULL, "%s: resealing alone breaks the model",
+		  model_name);
 	free(c);
 
 	c = fresh();
@@ -561,8 +842,16 @@ test_validation(void)
 			"info running past the end"},
 			{offsetof(rs_model_header, sections[RS_SEC_SEEN_ITEMS].size), 38, 8,
 			"seen items of a size that is no whole number of items"},
-			{offsetof(rs_model_header, sections[RS_SEC_USER_BIAS].offset), 8, 8,
+			{offsetof(rs_model_header, sections[RS_SEC_ITEM_FACTORS].offset), 8, 8,
 			"a section inside the header"},
+			{offsetof(rs_model_header, sections[RS_SEC_SEEN_VALUES].size), 32, 8,
+			"seen values one short of the seen items"},
+			{offsetof(rs_model_header, sections[RS_SEC_SEEN_VALUES].size), 40, 8,
+			"seen values one more than the seen items"},
+			{offsetof(rs_model_header, sections[RS_SEC_SEEN_VALUES].size), 38, 8,
+			"seen values of a size that is no whole number of values"},
+			{offsetof(rs_model_header, sections[RS_SEC_SEEN_ITEMS].size), 32, 8,
+			"seen items one short of seen_ptr's end"},
 		};
 
 		for (size_t k = 0; k < sizeof(edits) / sizeof(edits[0]); k++)
@@ -585,7 +874,15 @@ test_validation(void)
 			expect_rejected(c, edits[k].what);
 		}
 	}
+	section_table(algorithm);
 	free(model_buf);
+}
+
+static void
+test_validation(void)
+{
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+		validation(algorithms[a]);
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * test_interactions.c - collecting rows and building the two CSR layouts:
  * dense ids, merged duplicates (their mean), both layouts describing the
- * same triples, and no leaks when memory runs out.
+ * same triples, item popularity (distinct training users per item), and no
+ * leaks when memory runs out.
  */
 #include "core/interactions.h"
 #include "core/random.h"
@@ -198,6 +199,25 @@ check_build(const rs_interaction_buffer *buf, const rs_interactions *d)
 			  bad_user < nnz ? merged[bad_user].value : 0.0);
 		CHECK(bad_item == nnz, "item layout triple %zu differs from the merged rows", bad_item);
 	}
+
+	/* popularity: the distinct users of each item, counted from the merged rows */
+	if (ok)
+	{
+		float	   *popularity = rs_item_popularity(d, &rs_malloc_allocator);
+		size_t	   *users_of = calloc(n_items ? n_items : 1, sizeof(size_t));
+		size_t		wrong = n_items;
+
+		for (size_t k = 0; k < nnz; k++)
+			users_of[rs_find_id(d->item_ids, d->n_items, merged[k].item)]++;
+		if (CHECK(popularity != NULL, "rs_item_popularity returned NULL"))
+			for (size_t i = n_items; i-- > 0;)
+				if (popularity[i] != (float) users_of[i])
+					wrong = i;
+		CHECK(wrong == n_items, "popularity of item %zu is %g, want %zu", wrong,
+			  wrong < n_items ? popularity[wrong] : 0.0f, wrong < n_items ? users_of[wrong] : 0);
+		rs_free(&rs_malloc_allocator, popularity);
+		free(users_of);
+	}
 	free(by_user);
 	free(by_item);
 out:
@@ -309,6 +329,13 @@ test_small_and_empty(void)
 			  "empty build shape %d x %d, nnz %zu", d.n_users, d.n_items, d.nnz);
 		CHECK(d.user_ptr && d.user_ptr[0] == 0 && d.item_ptr && d.item_ptr[0] == 0,
 			  "empty build still has its row pointers");
+		{
+			/* no items is not out of memory: a valid (empty) array, not NULL */
+			float	   *popularity = rs_item_popularity(&d, &a);
+
+			CHECK(popularity != NULL, "popularity of no items is NULL");
+			rs_free(&a, popularity);
+		}
 		rs_interactions_free(&d, &a);
 	}
 
@@ -413,6 +440,25 @@ test_out_of_memory(void)
 			  k, c.outstanding);
 	}
 	CHECK(failures == calls, "%d of %ld failures reported", failures, calls);
+
+	/* popularity takes one allocation: without it, NULL and nothing held */
+	c.calls = 0;
+	c.fail_at = -1;
+	if (CHECK(rs_interactions_build(&buf, &a, &d) == RS_OK, "build"))
+	{
+		long		held = c.outstanding;
+		float	   *popularity;
+
+		c.calls = 0;
+		c.fail_at = 0;
+		popularity = rs_item_popularity(&d, &a);
+		CHECK(popularity == NULL, "popularity without memory is not NULL");
+		CHECK(c.outstanding == held, "popularity without memory: %ld outstanding, want %ld",
+			  c.outstanding, held);
+		rs_free(&a, popularity);
+		c.fail_at = -1;
+		rs_interactions_free(&d, &a);
+	}
 
 	/* a full buffer that cannot grow keeps its rows */
 	c.calls = 0;

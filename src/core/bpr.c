@@ -1,0 +1,362 @@
+/*
+ * bpr.c - Bayesian personalised ranking: matrix factorisation with item
+ * bias, learned by stochastic gradient steps on sampled triples.
+ *
+ * Rendle, Freudenthaler, Gantner, Schmidt-Thieme 2009, "BPR: Bayesian
+ * personalized ranking from implicit feedback" (UAI), BPR-MF with an item
+ * bias.  The model scores
+ *
+ *   score(u,i) = x_u . y_i + b_i
+ *
+ * and BPR-Opt asks that a user's items outrank the items they have not
+ * touched: it maximises the sum over triples (u, i, j), i a training item of
+ * u and j not, of ln sigma(x_uij) - lambda |Theta|^2, where
+ * x_uij = score(u,i) - score(u,j).  LearnBPR draws one triple at a time and
+ * steps along its gradient; with g = sigma(-x_uij) = 1 / (1 + e^x_uij),
+ * learning rate eta and regularisation lambda:
+ *
+ *   x_u += eta (g (y_i - y_j) - lambda x_u)
+ *   y_i += eta ( g x_u        - lambda y_i)
+ *   y_j += eta (-g x_u        - lambda y_j)
+ *   b_i += eta ( g            - lambda b_i)
+ *   b_j += eta (-g            - lambda b_j)
+ *
+ * the item steps using x_u as it was before its own step.  The values of the
+ * interactions are not used: every training pair is a positive.
+ *
+ * Sampling.  An epoch draws nnz triples.  (u, i) is uniform over training
+ * interactions: a random position in the user CSR, whose user is found by
+ * binary search of user_ptr.  j is uniform over items, or ("popularity")
+ * the item at another random position of the CSR, which draws each item in
+ * proportion to its number of users at no cost in memory.  A j the user has
+ * interacted with (binary search of the user's ascending items) is drawn
+ * again, at most NEGATIVE_TRIES times; a triple that finds none - a user of
+ * nearly every item - is skipped.  The loss of an epoch is the mean of
+ * -ln sigma(x_uij) over its triples, each taken before its step.
+ *
+ * Threads.  Hogwild (Recht, Re, Wright, Niu 2011): the epoch is cut into
+ * chunks of SAMPLES_PER_CHUNK triples that threads take in turn, updating
+ * the shared factors without locks; one step touches three rows of many, so
+ * collisions are rare and harmless to convergence.  Every chunk draws from
+ * its own generator seeded by (seed, epoch, chunk), so on one thread a seed
+ * gives the same model bit for bit.  On more threads the chunks' steps
+ * interleave differently from run to run: the model is of the same quality
+ * but not bit-identical.
+ */
+#include "bpr.h"
+
+#include "random.h"
+#include "thread_pool.h"
+
+#include <math.h>
+#include <string.h>
+
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen_ptr is stored as uint64");
+
+static const char *const negatives_choices[] = {"uniform", "popularity", NULL};
+
+const rs_option_spec rs_bpr_option_specs[RS_BPR_OPTION_COUNT] = {
+	[RS_BPR_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
+	[RS_BPR_EPOCHS] = {"epochs", RS_OPT_INT, 30, 1, 10000, false, NULL},
+	[RS_BPR_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
+	[RS_BPR_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.01, 0, 1e6, false, NULL},
+	[RS_BPR_NEGATIVES] = {"negatives", RS_OPT_CHOICE, RS_NEGATIVES_UNIFORM, 0, 0, false, negatives_choices},
+	[RS_BPR_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
+	[RS_BPR_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
+	[RS_BPR_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
+};
+
+#define SAMPLES_PER_CHUNK 4096	/* triples a thread takes at a time */
+#define NEGATIVE_TRIES 32		/* draws of j before a triple is skipped */
+
+/*
+ * The initial factors are N(0, sigma^2) with sigma = INIT_NORM / sqrt(f):
+ * every vector starts with a norm near INIT_NORM whatever the number of
+ * factors, so the first scores are small (about INIT_NORM^2 / sqrt(f)) and
+ * the first steps are neither lost in noise nor saturated.  Biases start at 0.
+ */
+#define INIT_NORM 0.1
+
+/* What the triples of one chunk contributed to the loss. */
+typedef struct chunk_loss
+{
+	double		sum;			/* of -ln sigma(x_uij) */
+	size_t		triples;		/* drawn and not skipped */
+} chunk_loss;
+
+/* One epoch's work, shared by the threads. */
+typedef struct epoch
+{
+	const rs_interactions *data;
+	float	   *user_factors;
+	float	   *item_factors;
+	float	   *item_bias;
+	int			f;
+	float		eta;
+	float		lambda;
+	int			negatives;
+	uint64_t	seed;
+	int			number;
+	chunk_loss *loss;			/* one per chunk */
+} epoch;
+
+/* A number in [0, n) (n > 0); the modulo bias is below n / 2^64. */
+static inline size_t
+draw_below(rs_random *rng, size_t n)
+{
+	return (size_t) (rs_random_next(rng) % n);
+}
+
+/* The generator of one chunk: splitmix hashes of seed, epoch and chunk. */
+static rs_random
+chunk_random(uint64_t seed, int epoch_number, size_t chunk)
+{
+	rs_random	r = {seed};
+
+	r.state = rs_random_next(&r) ^ (uint64_t) epoch_number;
+	r.state = rs_random_next(&r) ^ (uint64_t) chunk;
+	r.state = rs_random_next(&r);
+	return r;
+}
+
+/* The user whose row of the CSR holds position k < user_ptr[n_users]. */
+static inline int32_t
+user_of(const size_t *ptr, int32_t n_users, size_t k)
+{
+	int32_t		lo = 0,
+				hi = n_users;	/* ptr[lo] <= k < ptr[hi] */
+
+	while (hi - lo > 1)
+	{
+		int32_t		mid = lo + (hi - lo) / 2;
+
+		if (ptr[mid] <= k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether item is among items[0..n), which are ascending. */
+static inline bool
+has_item(const int32_t *items, size_t n, int32_t item)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (items[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && items[lo] == item;
+}
+
+/* A negative item for user u, or -1 if NEGATIVE_TRIES draws found none. */
+static inline int32_t
+draw_negative(const epoch *e, rs_random *rng, int32_t u)
+{
+	const rs_interactions *d = e->data;
+	const int32_t *seen = d->user_items + d->user_ptr[u];
+	size_t		n_seen = d->user_ptr[u + 1] - d->user_ptr[u];
+
+	for (int t = 0; t < NEGATIVE_TRIES; t++)
+	{
+		int32_t		j;
+
+		if (e->negatives == RS_NEGATIVES_POPULARITY)
+			j = d->user_items[draw_below(rng, d->nnz)];
+		else
+			j = (int32_t) draw_below(rng, (size_t) d->n_items);
+		if (!has_item(seen, n_seen, j))
+			return j;
+	}
+	return -1;
+}
+
+/*
+ * One step on the triple (u, i, j); returns -ln sigma(x_uij) before it.
+ * The loops over factors are plain element-wise code the compiler
+ * vectorises; the three rows are distinct (i != j, users and items apart).
+ */
+static inline double
+step(const epoch *e, int32_t u, int32_t i, int32_t j)
+{
+	int			f = e->f;
+	float		eta = e->eta,
+				lambda = e->lambda;
+	float	   *restrict xu = e->user_factors + (size_t) u * f;
+	float	   *restrict yi = e->item_factors + (size_t) i * f;
+	float	   *restrict yj = e->item_factors + (size_t) j * f;
+	float		x = e->item_bias[i] - e->item_bias[j];
+	float		z,
+				g;
+
+	for (int k = 0; k < f; k++)
+		x += xu[k] * (yi[k] - yj[k]);
+
+	/* g = sigma(-x) and -ln sigma(x) from one exp(-|x|), stable for any x */
+	z = expf(-fabsf(x));
+	g = x >= 0.0f ? z / (1.0f + z) : 1.0f / (1.0f + z);
+
+	for (int k = 0; k < f; k++)
+	{
+		float		xk = xu[k],
+					ik = yi[k],
+					jk = yj[k];
+
+		xu[k] = xk + eta * (g * (ik - jk) - lambda * xk);
+		yi[k] = ik + eta * (g * xk - lambda * ik);
+		yj[k] = jk + eta * (-g * xk - lambda * jk);
+	}
+	e->item_bias[i] += eta * (g - lambda * e->item_bias[i]);
+	e->item_bias[j] += eta * (-g - lambda * e->item_bias[j]);
+
+	return (double) log1pf(z) + (x < 0.0f ? -(double) x : 0.0);
+}
+
+/* Draws and learns from the triples [first, last) of the epoch: one chunk. */
+static void
+learn_chunk(void *arg, int worker, size_t first, size_t last)
+{
+	const epoch *e = arg;
+	const rs_interactions *d = e->data;
+	size_t		chunk = first / SAMPLES_PER_CHUNK;
+	rs_random	rng = chunk_random(e->seed, e->number, chunk);
+	chunk_loss	loss = {0.0, 0};
+
+	(void) worker;
+	for (size_t s = first; s < last; s++)
+	{
+		size_t		k = draw_below(&rng, d->nnz);
+		int32_t		u = user_of(d->user_ptr, d->n_users, k);
+		int32_t		i = d->user_items[k];
+		int32_t		j = draw_negative(e, &rng, u);
+
+		if (j < 0)
+			continue;
+		loss.sum += step(e, u, i, j);
+		loss.triples++;
+	}
+	e->loss[chunk] = loss;
+}
+
+void
+rs_bpr_result_free(rs_bpr_result *r, const rs_allocator *a)
+{
+	rs_free(a, r->user_factors);
+	rs_free(a, r->item_factors);
+	rs_free(a, r->item_bias);
+	rs_free(a, r->item_popularity);
+	rs_free(a, r->loss);
+	memset(r, 0, sizeof(*r));
+}
+
+rs_status
+rs_bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_bpr_result *r)
+{
+	const rs_allocator *a = &rt->alloc;
+	int			f = (int) opt[RS_BPR_FACTORS];
+	int			epochs = (int) opt[RS_BPR_EPOCHS];
+	uint64_t	seed = (uint64_t) opt[RS_BPR_SEED];
+	rs_random	rng = {seed};
+	int			threads = rt->threads < 1 ? 1 : rt->threads;
+	size_t		chunks = (d->nnz + SAMPLES_PER_CHUNK - 1) / SAMPLES_PER_CHUNK;
+	double		sigma = INIT_NORM / sqrt((double) f);
+	chunk_loss *loss = NULL;
+	rs_pool    *pool = NULL;
+	rs_status	status = RS_OK;
+
+	memset(r, 0, sizeof(*r));
+	r->factors = f;
+	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);
+	r->item_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_items * f);
+	r->item_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
+	r->item_popularity = rs_item_popularity(d, a);
+	r->loss = rs_alloc(a, sizeof(double) * (size_t) epochs);
+	loss = rs_alloc(a, sizeof(chunk_loss) * chunks);
+	if (!r->user_factors || !r->item_factors || !r->item_bias || !r->item_popularity ||
+		!r->loss || !loss)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+
+	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
+		r->user_factors[k] = (float) (sigma * rs_random_normal(&rng));
+	for (size_t k = 0; k < (size_t) d->n_items * f; k++)
+		r->item_factors[k] = (float) (sigma * rs_random_normal(&rng));
+	memset(r->item_bias, 0, sizeof(float) * (size_t) d->n_items);
+
+	pool = rs_pool_create(threads, a);
+	if (!pool)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+
+	for (int it = 0; it < epochs; it++)
+	{
+		double		epoch_started = rs_now();
+		epoch		e = {d, r->user_factors, r->item_factors, r->item_bias, f,
+			(float) opt[RS_BPR_LEARNING_RATE], (float) opt[RS_BPR_REGULARIZATION],
+		(int) opt[RS_BPR_NEGATIVES], seed, it, loss};
+		double		sum = 0.0;
+		size_t		triples = 0;
+
+		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK)
+			goto done;
+		/* summed in chunk order, so one thread gives the same loss every time */
+		for (size_t c = 0; c < chunks; c++)
+		{
+			sum += loss[c].sum;
+			triples += loss[c].triples;
+		}
+		r->loss[it] = triples ? sum / (double) triples : 0.0;
+		/* a learning rate too large for the data sends the factors to infinity */
+		if (!isfinite(r->loss[it]))
+		{
+			status = RS_NUMERICAL_FAILURE;
+			goto done;
+		}
+		r->epochs = it + 1;
+		if (rt->progress)
+			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - epoch_started);
+	}
+
+done:
+	rs_pool_destroy(pool, a);
+	rs_free(a, loss);
+	if (status != RS_OK)
+		rs_bpr_result_free(r, a);
+	return status;
+}
+
+void
+rs_bpr_model(const rs_interactions *d, const rs_bpr_result *r,
+			 const rs_model_params *params, rs_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = RS_ALGO_BPR;
+	m->n_users = d->n_users;
+	m->n_items = d->n_items;
+	m->n_interactions = d->nnz;
+	m->factors = r->factors;
+	if (params)
+		m->params = *params;
+	m->user_ids = d->user_ids;
+	m->item_ids = d->item_ids;
+	m->user_factors = r->user_factors;
+	m->item_factors = r->item_factors;
+	m->item_bias = r->item_bias;
+	m->item_popularity = r->item_popularity;
+	m->seen_ptr = (const uint64_t *) d->user_ptr;
+	m->seen_items = d->user_items;
+	m->seen_values = d->user_values;
+}
