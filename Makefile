@@ -40,8 +40,15 @@ prove_installcheck:
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc -fno-strict-aliasing
 UNIT_TESTS = $(patsubst %.c,%,$(sort $(wildcard test/unit/test_*.c)))
 
-test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(CORE_SRCS) $(wildcard src/core/*.h)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(SHLINK_OPENBLAS)
+UNIT_OBJS = $(patsubst src/core/%.c,test/unit/obj/%.o,$(CORE_SRCS))
+
+# The engine is compiled once for all unit tests, with the tests' flags.
+test/unit/obj/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p test/unit/obj
+	$(CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(UNIT_OBJS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJS) $(SHLINK_OPENBLAS)
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
@@ -58,6 +65,6 @@ demo-stop:
 bench:
 	bash test/scripts/bench.sh
 
-EXTRA_CLEAN = $(UNIT_TESTS) results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj results regression.diffs regression.out tmp_check
 
 .PHONY: unit test demo demo-stop bench prove_installcheck

@@ -57,9 +57,9 @@ static const char *const negatives_choices[] = {"uniform", "popularity", NULL};
 
 const rs_option_spec rs_bpr_option_specs[RS_BPR_OPTION_COUNT] = {
 	[RS_BPR_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
-	[RS_BPR_EPOCHS] = {"epochs", RS_OPT_INT, 30, 1, 10000, false, NULL},
-	[RS_BPR_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
-	[RS_BPR_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.01, 0, 1e6, false, NULL},
+	[RS_BPR_EPOCHS] = {"epochs", RS_OPT_INT, 10, 1, 10000, false, NULL},
+	[RS_BPR_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.01, 0, 1e6, true, NULL},
+	[RS_BPR_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.001, 0, 1e6, false, NULL},
 	[RS_BPR_NEGATIVES] = {"negatives", RS_OPT_CHOICE, RS_NEGATIVES_UNIFORM, 0, 0, false, negatives_choices},
 	[RS_BPR_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_BPR_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},

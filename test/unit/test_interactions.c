@@ -12,34 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An allocator that counts what is outstanding and can fail on request. */
-typedef struct counter
-{
-	long		outstanding;
-	long		calls;
-	long		fail_at;		/* the call number that fails, or -1 */
-} counter;
-
-static void *
-counting_alloc(void *ctx, size_t size)
-{
-	counter    *c = ctx;
-
-	if (c->calls++ == c->fail_at)
-		return NULL;
-	c->outstanding++;
-	return malloc(size);
-}
-
-static void
-counting_free(void *ctx, void *ptr)
-{
-	counter    *c = ctx;
-
-	c->outstanding--;
-	free(ptr);
-}
-
 typedef struct triple
 {
 	int64_t		user;
@@ -249,7 +221,7 @@ static void
 test_build(void)
 {
 	rs_random	rng = {99};
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;
@@ -314,7 +286,7 @@ test_build(void)
 static void
 test_small_and_empty(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;
@@ -358,7 +330,7 @@ test_small_and_empty(void)
 static void
 test_append_buffer(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer x,
 				y,
@@ -406,7 +378,7 @@ test_append_buffer(void)
 static void
 test_out_of_memory(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;

@@ -27,41 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An allocator that counts what is outstanding, can fail on request, and
- * notes a call from any thread but the one that owns it. */
-typedef struct counter
-{
-	long		outstanding;
-	long		calls;
-	long		fail_at;		/* the call number that fails, or -1 */
-	pthread_t	owner;
-	bool		wrong_thread;
-} counter;
-
-static void *
-counting_alloc(void *ctx, size_t size)
-{
-	counter    *c = ctx;
-
-	if (!pthread_equal(c->owner, pthread_self()))
-		c->wrong_thread = true;
-	if (c->calls++ == c->fail_at)
-		return NULL;
-	c->outstanding++;
-	return malloc(size);
-}
-
-static void
-counting_free(void *ctx, void *ptr)
-{
-	counter    *c = ctx;
-
-	if (!pthread_equal(c->owner, pthread_self()))
-		c->wrong_thread = true;
-	c->outstanding--;
-	free(ptr);
-}
-
 static counter
 new_counter(void)
 {

@@ -114,37 +114,10 @@ should_stop(void *arg)
 	return ++h->polls == h->stop_at || (h->stop_at > 0 && h->polls > h->stop_at);
 }
 
-typedef struct counter
-{
-	long		outstanding;
-	long		calls;
-	long		fail_at;
-} counter;
-
-static void *
-counting_alloc(void *ctx, size_t size)
-{
-	counter    *c = ctx;
-
-	if (c->calls++ == c->fail_at)
-		return NULL;
-	c->outstanding++;
-	return malloc(size);
-}
-
-static void
-counting_free(void *ctx, void *ptr)
-{
-	counter    *c = ctx;
-
-	c->outstanding--;
-	free(ptr);
-}
-
 static void
 test_every_row_once(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h = {pthread_self(), 0, 0, false};
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
@@ -211,7 +184,7 @@ test_every_row_once(void)
 static void
 test_cancel(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h = {pthread_self(), 0, 0, false};
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
@@ -312,7 +285,7 @@ test_cancel(void)
 static void
 test_create_without_memory(void)
 {
-	counter		c = {0, 0, -1};
+	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	long		calls;
 	rs_pool    *pool;

@@ -12,8 +12,10 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define UNIT_MAX_REPORTS 100	/* failures printed before going quiet */
 
@@ -56,6 +58,44 @@ unit_done(void)
 	printf("%ld passed, %ld failed\n", unit_checks - unit_failures, unit_failures);
 	fflush(stdout);
 	return unit_failures ? 1 : 0;
+}
+
+/*
+ * An allocator for the engine that counts what is outstanding, can fail on
+ * request (the fail_at-th call, counting from 0; -1 never), and notes a call
+ * from any thread but its owner's.
+ */
+typedef struct counter
+{
+	long		outstanding;
+	long		calls;
+	long		fail_at;
+	pthread_t	owner;
+	bool		wrong_thread;
+} counter;
+
+static inline void *
+counting_alloc(void *ctx, size_t size)
+{
+	counter    *c = ctx;
+
+	if (!pthread_equal(c->owner, pthread_self()))
+		c->wrong_thread = true;
+	if (c->calls++ == c->fail_at)
+		return NULL;
+	c->outstanding++;
+	return malloc(size);
+}
+
+static inline void
+counting_free(void *ctx, void *ptr)
+{
+	counter    *c = ctx;
+
+	if (!pthread_equal(c->owner, pthread_self()))
+		c->wrong_thread = true;
+	c->outstanding--;
+	free(ptr);
 }
 
 #endif
