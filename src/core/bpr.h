@@ -17,6 +17,7 @@ typedef enum rs_bpr_option
 	RS_BPR_EPOCHS,
 	RS_BPR_LEARNING_RATE,
 	RS_BPR_REGULARIZATION,
+	RS_BPR_BIAS_REGULARIZATION,
 	RS_BPR_NEGATIVES,			/* "uniform" or "popularity" */
 	RS_BPR_SEED,
 	RS_BPR_THREADS,

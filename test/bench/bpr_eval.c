@@ -6,15 +6,19 @@
  * MIN_RATINGS ratings the latest one (the largest timestamp; of equal ones,
  * the larger item id) is held out and the rest train; users with fewer keep
  * all their ratings in training.  Each held-out user gets every item they
- * have not seen in training ranked, as recommend would, and
+ * have not seen in training ranked, as recommend would (rs_top_k: equal
+ * scores rank the smaller id first), and
  *
  *   HR@10    1 if the held-out item is in the top 10, else 0
  *   NDCG@10  1 / log2(rank + 1) if it is, else 0
  *
  * are averaged over held-out users (an item nobody trained on is a miss for
  * every method).  The baseline ranks items by their number of training users.
+ * Training time is the wall time of rs_bpr_fit.
  *
- *   gcc -O2 -Isrc test/bench/bpr_eval.c src/core/\*.c -lopenblas -lpthread -lm
+ * From the repository's root:
+ *
+ *   gcc -O2 -Isrc test/bench/bpr_eval.c src/core/[a-z]*.c -lopenblas -lpthread -lm
  *   ./a.out [name=value ...]
  *
  * name is a BPR option (factors, epochs, learning_rate, regularization,
@@ -24,7 +28,10 @@
  *   holdout=validation hold out each such user's second-latest rating instead,
  *                      training without the latest: for tuning, so that the
  *                      test item is never looked at while choosing defaults
+ *   curve=1            the metrics after every epoch too
  *   data=PATH          the ratings file
+ *
+ * The defaults of bpr.c were chosen with holdout=validation, seeds 1 to 5.
  */
 #include "core/bpr.h"
 #include "core/top_k.h"
@@ -57,7 +64,7 @@ typedef struct scores
 	double		ndcg;
 } scores;
 
-static void
+_Noreturn static void
 die(const char *what)
 {
 	fprintf(stderr, "bpr_eval: %s\n", what);
@@ -224,7 +231,10 @@ option_value(const rs_option_spec *spec, const char *text)
 	return atof(text);
 }
 
-/* The host's progress report: loss, and with curve=1 the metrics so far. */
+/*
+ * The host's progress report: loss, and with curve=1 the metrics so far (it
+ * runs on the calling thread between epochs, when no thread is stepping).
+ */
 typedef struct watch
 {
 	evaluation *ev;

@@ -1,0 +1,668 @@
+/*
+ * test_bpr.c - BPR: ranking on planted clustered data, the falling loss,
+ * bit-identical fits on one thread, the model view and its encoding, the
+ * host callbacks, degenerate data, divergence, cancellation and running out
+ * of memory without leaks.
+ */
+#include "core/bpr.h"
+#include "core/random.h"
+
+#include "unit.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static counter
+new_counter(void)
+{
+	return (counter) {0, 0, -1, pthread_self(), false};
+}
+
+/* The host: counts should_stop polls and records progress reports. */
+#define MAX_REPORTS 256
+
+typedef struct host
+{
+	pthread_t	self;
+	int			polls;
+	int			stop_at;		/* the poll that says stop; 0 never */
+	bool		wrong_thread;
+	int			reports;
+	int			epoch[MAX_REPORTS];
+	double		loss[MAX_REPORTS];
+	double		seconds[MAX_REPORTS];
+} host;
+
+static host
+new_host(int stop_at)
+{
+	host		h;
+
+	memset(&h, 0, sizeof(h));
+	h.self = pthread_self();
+	h.stop_at = stop_at;
+	return h;
+}
+
+static bool
+should_stop(void *arg)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	h->polls++;
+	return h->stop_at > 0 && h->polls >= h->stop_at;
+}
+
+static void
+progress(void *arg, int epoch, double loss, double seconds)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	if (h->reports < MAX_REPORTS)
+	{
+		h->epoch[h->reports] = epoch;
+		h->loss[h->reports] = loss;
+		h->seconds[h->reports] = seconds;
+	}
+	h->reports++;
+}
+
+static rs_status
+fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
+	rs_bpr_result *r)
+{
+	rs_runtime	rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.alloc = (rs_allocator) {counting_alloc, counting_free, c};
+	rt.should_stop = h ? should_stop : NULL;
+	rt.progress = h ? progress : NULL;
+	rt.arg = h;
+	rt.threads = threads;
+	return rs_bpr_fit(d, opt, &rt, r);
+}
+
+static void
+default_options(double *opt)
+{
+	for (int k = 0; k < RS_BPR_OPTION_COUNT; k++)
+		opt[k] = rs_bpr_option_specs[k].default_value;
+}
+
+/*
+ * Planted data: CLASSES classes of users and of items; a user interacts
+ * with each item of their class with probability IN_CLASS and with any
+ * other item with probability OFF_CLASS.  HELD_OUT of each user's
+ * same-class interactions are kept out of training.
+ */
+#define CLASSES 4
+#define USERS 800
+#define ITEMS 200
+#define IN_CLASS 0.3
+#define OFF_CLASS 0.01
+#define HELD_OUT 2
+
+typedef struct planted
+{
+	rs_interactions train;
+	int			held[USERS][HELD_OUT];	/* item numbers, -1 if none */
+} planted;
+
+static planted P;
+
+static int
+class_of_user(int u)
+{
+	return u % CLASSES;
+}
+
+static int
+class_of_item(int i)
+{
+	return i % CLASSES;
+}
+
+/* Ids far from the dense indices, and items in an order unlike the classes. */
+static int64_t
+user_id(int u)
+{
+	return 7000 - 5 * (int64_t) u;
+}
+
+static int64_t
+item_id(int i)
+{
+	return ((int64_t) i * 37) % ITEMS * 11 - 900;
+}
+
+static void
+make_planted(void)
+{
+	rs_random	rng = {2009};
+	rs_interaction_buffer buf;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < USERS; u++)
+	{
+		int			items[ITEMS],
+					n = 0,
+					same = 0;
+
+		for (int i = 0; i < ITEMS; i++)
+			if (rs_random_uniform(&rng) <
+				(class_of_user(u) == class_of_item(i) ? IN_CLASS : OFF_CLASS))
+				items[n++] = i;
+		for (int k = 0; k < n; k++)
+			same += class_of_item(items[k]) == class_of_user(u);
+		/* hold out HELD_OUT of the same-class items, chosen at random */
+		for (int k = 0; k < HELD_OUT; k++)
+			P.held[u][k] = -1;
+		for (int k = 0; k < HELD_OUT && same > HELD_OUT; k++)
+		{
+			int			pick = (int) (rs_random_uniform(&rng) * same);
+
+			for (int j = 0; j < n; j++)
+				if (class_of_item(items[j]) == class_of_user(u) && pick-- == 0)
+				{
+					P.held[u][k] = items[j];
+					items[j] = items[--n];
+					same--;
+					break;
+				}
+		}
+		for (int k = 0; k < n; k++)
+			if (!rs_buffer_append(&buf, &rs_malloc_allocator, user_id(u), item_id(items[k]), 1.0f))
+			{
+				fprintf(stderr, "out of memory\n");
+				exit(2);
+			}
+	}
+	if (rs_interactions_build(&buf, &rs_malloc_allocator, &P.train) != RS_OK)
+	{
+		fprintf(stderr, "cannot build the planted data\n");
+		exit(2);
+	}
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+}
+
+static void
+planted_options(double *opt)
+{
+	default_options(opt);
+	opt[RS_BPR_FACTORS] = 8;
+	opt[RS_BPR_EPOCHS] = 30;
+	opt[RS_BPR_LEARNING_RATE] = 0.05;
+	opt[RS_BPR_REGULARIZATION] = 0.01;
+}
+
+static float
+score(const rs_model *m, int32_t u, int32_t i)
+{
+	float		s = m->item_bias[i];
+
+	for (int k = 0; k < m->factors; k++)
+		s += m->user_factors[(size_t) u * m->factors + k] *
+			m->item_factors[(size_t) i * m->factors + k];
+	return s;
+}
+
+static bool
+seen(const rs_model *m, int32_t u, int32_t i)
+{
+	for (uint64_t k = m->seen_ptr[u]; k < m->seen_ptr[u + 1]; k++)
+		if (m->seen_items[k] == i)
+			return true;
+	return false;
+}
+
+/* Share of pairs (a, b) with a scored above b; ties count a half. */
+static double
+pair_share(float a, float b)
+{
+	return a > b ? 1.0 : a == b ? 0.5 : 0.0;
+}
+
+/*
+ * Two AUCs, averaged over users, through the model a server would use:
+ * held-out positives against unseen items of other classes, and every
+ * unseen same-class item against unseen items of other classes.
+ */
+static void
+planted_auc(const rs_model *m, double *held_auc, double *class_auc)
+{
+	double		held_sum = 0.0,
+				class_sum = 0.0;
+	int			held_users = 0;
+
+	for (int u = 0; u < USERS; u++)
+	{
+		int32_t		du = rs_model_user_index(m, user_id(u));
+		double		held_pairs = 0.0,
+					held_right = 0.0,
+					class_pairs = 0.0,
+					class_right = 0.0;
+
+		for (int a = 0; a < ITEMS; a++)
+		{
+			int32_t		da = rs_model_item_index(m, item_id(a));
+			bool		is_held = false;
+
+			if (class_of_item(a) != class_of_user(u) || da < 0 || seen(m, du, da))
+				continue;
+			for (int k = 0; k < HELD_OUT; k++)
+				is_held |= P.held[u][k] == a;
+			for (int b = 0; b < ITEMS; b++)
+			{
+				int32_t		db = rs_model_item_index(m, item_id(b));
+				double		share;
+
+				if (class_of_item(b) == class_of_user(u) || db < 0 || seen(m, du, db))
+					continue;
+				share = pair_share(score(m, du, da), score(m, du, db));
+				class_pairs += 1.0;
+				class_right += share;
+				if (is_held)
+				{
+					held_pairs += 1.0;
+					held_right += share;
+				}
+			}
+		}
+		if (held_pairs > 0)
+		{
+			held_sum += held_right / held_pairs;
+			held_users++;
+		}
+		class_sum += class_pairs > 0 ? class_right / class_pairs : 1.0;
+	}
+	*held_auc = held_users ? held_sum / held_users : 0.0;
+	*class_auc = class_sum / USERS;
+}
+
+static bool
+same_result(const rs_bpr_result *x, const rs_bpr_result *y, const rs_interactions *d)
+{
+	size_t		f = (size_t) x->factors;
+
+	return x->factors == y->factors && x->epochs == y->epochs &&
+		memcmp(x->user_factors, y->user_factors, sizeof(float) * f * d->n_users) == 0 &&
+		memcmp(x->item_factors, y->item_factors, sizeof(float) * f * d->n_items) == 0 &&
+		memcmp(x->item_bias, y->item_bias, sizeof(float) * d->n_items) == 0 &&
+		memcmp(x->item_popularity, y->item_popularity, sizeof(float) * d->n_items) == 0 &&
+		memcmp(x->loss, y->loss, sizeof(double) * x->epochs) == 0;
+}
+
+static void
+test_planted(void)
+{
+	double		opt[RS_BPR_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	host		h = new_host(0);
+	rs_bpr_result r,
+				again;
+	rs_model	m;
+	rs_model_params params = {.regularization = 0.25f, .learning_rate = 0.5f};
+	rs_status	status;
+	double		started,
+				held_auc,
+				class_auc;
+	int			epochs;
+	bool		in_order = true,
+				matching = true,
+				popularity = true;
+
+	planted_options(opt);
+	epochs = (int) opt[RS_BPR_EPOCHS];
+	started = rs_now();
+	status = fit(&P.train, opt, 1, &h, &c, &r);
+	printf("planted %d classes, %dx%d, %zu interactions, %d epochs: fit in %.3f s\n",
+		   CLASSES, USERS, ITEMS, P.train.nnz, epochs, rs_now() - started);
+	if (!CHECK(status == RS_OK, "fit: status %d", (int) status))
+		return;
+	CHECK(P.train.n_users == USERS && P.train.n_items == ITEMS, "every user and item trains");
+	CHECK(r.factors == 8 && r.epochs == epochs, "factors %d, epochs %d", r.factors, r.epochs);
+
+	rs_bpr_model(&P.train, &r, &params, &m);
+	CHECK(m.algorithm == RS_ALGO_BPR && m.n_users == USERS && m.n_items == ITEMS &&
+		  m.n_interactions == P.train.nnz && m.factors == 8, "model shape");
+	CHECK(m.user_ids == P.train.user_ids && m.item_ids == P.train.item_ids &&
+		  m.user_factors == r.user_factors && m.item_factors == r.item_factors &&
+		  m.item_bias == r.item_bias && m.item_popularity == r.item_popularity &&
+		  m.seen_ptr == (const uint64_t *) P.train.user_ptr &&
+		  m.seen_items == P.train.user_items && m.seen_values == P.train.user_values,
+		  "the model views the result and the data");
+	CHECK(m.user_bias == NULL && m.item_gram == NULL && m.info == NULL &&
+		  m.global_mean == 0.0 && m.params.regularization == 0.25f &&
+		  m.params.learning_rate == 0.5f, "model extras");
+	for (int32_t i = 0; i < P.train.n_items; i++)
+		popularity &= r.item_popularity[i] ==
+			(float) (P.train.item_ptr[i + 1] - P.train.item_ptr[i]);
+	CHECK(popularity, "item popularity is not the number of training users");
+
+	planted_auc(&m, &held_auc, &class_auc);
+	printf("AUC of held-out positives %.4f, of unseen same-class items %.4f; "
+		   "loss %.4f -> %.4f\n", held_auc, class_auc, r.loss[0], r.loss[epochs - 1]);
+	CHECK(held_auc > 0.9, "held-out AUC %.4f, want > 0.9", held_auc);
+	CHECK(class_auc > 0.9, "same-class AUC %.4f, want > 0.9", class_auc);
+	CHECK(r.loss[epochs - 1] < r.loss[0], "loss %.4f -> %.4f did not decrease",
+		  r.loss[0], r.loss[epochs - 1]);
+	CHECK(fabs(r.loss[0] - log(2.0)) < 0.05, "first loss %.4f, want near ln 2",
+		  r.loss[0]);
+
+	/* one progress report per epoch, in order, on the calling thread */
+	CHECK(h.reports == epochs, "%d progress reports for %d epochs", h.reports, epochs);
+	for (int k = 0; k < h.reports && k < MAX_REPORTS; k++)
+	{
+		in_order &= h.epoch[k] == k + 1;
+		matching &= h.loss[k] == r.loss[k] && h.seconds[k] >= 0.0;
+	}
+	CHECK(in_order, "progress epochs are not 1, 2, 3...");
+	CHECK(matching, "progress losses differ from the result's");
+	CHECK(h.polls >= epochs, "should_stop polled %d times in %d epochs", h.polls, epochs);
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+
+	/* the encoded model decodes to the same scores */
+	{
+		size_t		len;
+		uint64_t   *buf;
+		rs_model	d;
+		const char *reason;
+		bool		same = true;
+
+		m.info = "{}";
+		m.info_size = 2;
+		len = rs_model_encoded_size(&m);
+		buf = malloc(len);
+		rs_model_encode(&m, buf);
+		reason = rs_model_decode(buf, len, &d);
+		if (CHECK(reason == NULL, "decoding a trained model: %s", reason))
+		{
+			for (int32_t u = 0; u < USERS; u += 7)
+				for (int32_t i = 0; i < ITEMS; i += 3)
+					same &= score(&d, u, i) == score(&m, u, i);
+			CHECK(same, "the decoded model scores differently");
+			CHECK(d.algorithm == RS_ALGO_BPR && d.params.regularization == 0.25f &&
+				  memcmp(d.item_popularity, r.item_popularity, sizeof(float) * ITEMS) == 0 &&
+				  memcmp(d.seen_values, P.train.user_values,
+						 sizeof(float) * P.train.nnz) == 0, "decoded sections");
+		}
+		free(buf);
+	}
+
+	/* one thread: the same seed gives the same bits */
+	status = fit(&P.train, opt, 1, NULL, &c, &again);
+	if (CHECK(status == RS_OK, "second fit: status %d", (int) status))
+	{
+		CHECK(same_result(&r, &again, &P.train), "two fits on one thread differ");
+		rs_bpr_result_free(&again, &a);
+	}
+	/* another seed gives another model */
+	opt[RS_BPR_SEED] = 7;
+	status = fit(&P.train, opt, 1, NULL, &c, &again);
+	if (CHECK(status == RS_OK, "fit with seed 7: status %d", (int) status))
+	{
+		CHECK(!same_result(&r, &again, &P.train), "seeds 42 and 7 give the same model");
+		rs_bpr_result_free(&again, &a);
+	}
+	opt[RS_BPR_SEED] = 42;
+
+	/* several threads: the same quality, if not the same bits */
+	h = new_host(0);
+	status = fit(&P.train, opt, 3, &h, &c, &again);
+	if (CHECK(status == RS_OK, "fit on 3 threads: status %d", (int) status))
+	{
+		rs_model	m3;
+
+		rs_bpr_model(&P.train, &again, &params, &m3);
+		planted_auc(&m3, &held_auc, &class_auc);
+		printf("on 3 threads: AUC %.4f and %.4f, final loss %.4f\n", held_auc, class_auc,
+			   again.loss[epochs - 1]);
+		CHECK(held_auc > 0.9 && class_auc > 0.9, "AUC on 3 threads %.4f, %.4f",
+			  held_auc, class_auc);
+		CHECK(fabs(again.loss[epochs - 1] - r.loss[epochs - 1]) < 0.1 * r.loss[epochs - 1],
+			  "final loss on 3 threads %.4f, on 1 %.4f", again.loss[epochs - 1],
+			  r.loss[epochs - 1]);
+		CHECK(h.reports == epochs && !h.wrong_thread && !c.wrong_thread,
+			  "callbacks on 3 threads");
+		rs_bpr_result_free(&again, &a);
+	}
+
+	/* negatives drawn by popularity still separate the classes */
+	opt[RS_BPR_NEGATIVES] = RS_NEGATIVES_POPULARITY;
+	status = fit(&P.train, opt, 1, NULL, &c, &again);
+	if (CHECK(status == RS_OK, "fit with popularity negatives: status %d", (int) status))
+	{
+		rs_model	mp;
+
+		rs_bpr_model(&P.train, &again, NULL, &mp);
+		planted_auc(&mp, &held_auc, &class_auc);
+		printf("popularity negatives: AUC %.4f and %.4f, loss %.4f -> %.4f\n", held_auc,
+			   class_auc, again.loss[0], again.loss[epochs - 1]);
+		CHECK(held_auc > 0.9 && class_auc > 0.9, "AUC with popularity negatives %.4f, %.4f",
+			  held_auc, class_auc);
+		CHECK(!same_result(&r, &again, &P.train), "popularity negatives change nothing");
+		rs_bpr_result_free(&again, &a);
+	}
+
+	rs_bpr_result_free(&r, &a);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding after freeing the results",
+		  c.outstanding);
+}
+
+/*
+ * Users of every item have no negatives: their triples are skipped.  With a
+ * single item nobody has one, and every epoch's loss is 0.  A learning rate
+ * far too large sends the factors to infinity, which the fit reports.
+ */
+static void
+test_degenerate(void)
+{
+	rs_interaction_buffer buf;
+	rs_interactions d;
+	rs_bpr_result r;
+	double		opt[RS_BPR_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_status	status;
+
+	/* user 0 has every item, the others two each */
+	memset(&buf, 0, sizeof(buf));
+	for (int i = 0; i < 20; i++)
+		rs_buffer_append(&buf, &rs_malloc_allocator, 0, i, 1.0f);
+	for (int u = 1; u < 30; u++)
+	{
+		rs_buffer_append(&buf, &rs_malloc_allocator, u, u % 20, 1.0f);
+		rs_buffer_append(&buf, &rs_malloc_allocator, u, (u * 7 + 3) % 20, 1.0f);
+	}
+	if (!CHECK(rs_interactions_build(&buf, &rs_malloc_allocator, &d) == RS_OK, "build"))
+		return;
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+	default_options(opt);
+	opt[RS_BPR_FACTORS] = 4;
+	opt[RS_BPR_EPOCHS] = 5;
+	status = fit(&d, opt, 2, NULL, &c, &r);
+	if (CHECK(status == RS_OK, "a user of every item: status %d", (int) status))
+	{
+		bool		finite = true;
+
+		for (int k = 0; k < 4; k++)
+			finite &= isfinite(r.user_factors[k]);
+		CHECK(finite && r.loss[4] > 0.0 && isfinite(r.loss[4]),
+			  "a user of every item: loss %g", r.loss[4]);
+		rs_bpr_result_free(&r, &a);
+	}
+
+	/* divergence */
+	opt[RS_BPR_LEARNING_RATE] = 1e6;
+	opt[RS_BPR_EPOCHS] = 50;
+	status = fit(&d, opt, 1, NULL, &c, &r);
+	CHECK(status == RS_NUMERICAL_FAILURE, "learning rate 1e6: status %d", (int) status);
+	if (status == RS_OK)
+		rs_bpr_result_free(&r, &a);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding after divergence", c.outstanding);
+	rs_interactions_free(&d, &rs_malloc_allocator);
+
+	/* one item, so no negatives at all */
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < 10; u++)
+		rs_buffer_append(&buf, &rs_malloc_allocator, u, 5, 1.0f);
+	if (!CHECK(rs_interactions_build(&buf, &rs_malloc_allocator, &d) == RS_OK, "build"))
+		return;
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+	default_options(opt);
+	opt[RS_BPR_EPOCHS] = 3;
+	status = fit(&d, opt, 2, NULL, &c, &r);
+	if (CHECK(status == RS_OK, "a single item: status %d", (int) status))
+	{
+		CHECK(r.epochs == 3 && r.loss[0] == 0.0 && r.loss[2] == 0.0 && r.item_bias[0] == 0.0f,
+			  "a single item: epochs %d, loss %g, bias %g", r.epochs, r.loss[0],
+			  r.item_bias[0]);
+		CHECK(r.item_popularity[0] == 10.0f, "popularity %g", r.item_popularity[0]);
+		rs_bpr_result_free(&r, &a);
+	}
+	rs_interactions_free(&d, &rs_malloc_allocator);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
+}
+
+static void
+test_cancel(void)
+{
+	double		opt[RS_BPR_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	host		h;
+	rs_bpr_result r;
+	rs_status	status;
+	int			polls;
+
+	/* a long fit stopped at the fourth poll ends within the first epoch */
+	planted_options(opt);
+	opt[RS_BPR_EPOCHS] = 10000;
+	h = new_host(4);
+	status = fit(&P.train, opt, 2, &h, &c, &r);
+	CHECK(status == RS_CANCELLED, "status %d, want RS_CANCELLED", (int) status);
+	CHECK(h.reports <= 1, "%d epochs ran after the stop", h.reports);
+	CHECK(h.polls == 4, "polled %d times after saying stop at 4", h.polls);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding after a cancel", c.outstanding);
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+
+	/*
+	 * Alone the calling thread polls a fixed number of times: a stop at any
+	 * of them cancels and frees everything; one past the last, the fit ends.
+	 */
+	opt[RS_BPR_EPOCHS] = 3;
+	h = new_host(0);
+	status = fit(&P.train, opt, 1, &h, &c, &r);
+	polls = h.polls;
+	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
+		rs_bpr_result_free(&r, &a);
+	CHECK(polls >= 3 * 2, "only %d polls in 3 epochs", polls);
+	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
+	{
+		h = new_host(stop_at);
+		status = fit(&P.train, opt, 1, &h, &c, &r);
+		if (stop_at <= polls)
+		{
+			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
+				  (int) status);
+			CHECK(h.reports < 3, "stop at poll %d: %d epochs reported", stop_at, h.reports);
+		}
+		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
+			rs_bpr_result_free(&r, &a);
+		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
+			  c.outstanding);
+	}
+
+	/* with workers, at a few points */
+	for (int stop_at = 1; stop_at <= polls; stop_at += 2)
+	{
+		h = new_host(stop_at);
+		status = fit(&P.train, opt, 3, &h, &c, &r);
+		if (status == RS_OK)
+			rs_bpr_result_free(&r, &a);
+		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
+			  "threads 3, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
+		CHECK(c.outstanding == 0, "threads 3, stop at poll %d: %ld outstanding", stop_at,
+			  c.outstanding);
+	}
+	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+}
+
+static void
+test_out_of_memory(void)
+{
+	double		opt[RS_BPR_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_bpr_result r;
+	long		calls;
+
+	planted_options(opt);
+	opt[RS_BPR_EPOCHS] = 1;
+	if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
+		return;
+	calls = c.calls;
+	rs_bpr_result_free(&r, &a);
+	CHECK(calls > 5, "a fit takes %ld allocations", calls);
+	for (long k = 0; k < calls; k++)
+	{
+		rs_status	status;
+
+		c.calls = 0;
+		c.fail_at = k;
+		status = fit(&P.train, opt, 2, NULL, &c, &r);
+		if (status == RS_OK)
+			rs_bpr_result_free(&r, &a);
+		CHECK(status == RS_NO_MEMORY, "allocation %ld of %ld failing: status %d", k, calls,
+			  (int) status);
+		CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", k, c.outstanding);
+	}
+}
+
+/* The option table: names in enum order, and the documented ranges. */
+static void
+test_options(void)
+{
+	static const char *const names[RS_BPR_OPTION_COUNT] = {
+		"factors", "epochs", "learning_rate", "regularization", "bias_regularization",
+		"negatives", "seed", "threads", "verbose"
+	};
+	const rs_option_spec *s = rs_bpr_option_specs;
+	bool		named = true;
+
+	for (int k = 0; k < RS_BPR_OPTION_COUNT; k++)
+		named &= s[k].name && strcmp(s[k].name, names[k]) == 0;
+	CHECK(named, "option names are not in enum order");
+	CHECK(s[RS_BPR_FACTORS].default_value == 64 && s[RS_BPR_FACTORS].max == RS_MODEL_MAX_FACTORS,
+		  "factors");
+	CHECK(s[RS_BPR_LEARNING_RATE].min == 0 && s[RS_BPR_LEARNING_RATE].min_exclusive,
+		  "learning_rate must be > 0");
+	CHECK(s[RS_BPR_REGULARIZATION].min == 0 && !s[RS_BPR_REGULARIZATION].min_exclusive,
+		  "regularization may be 0");
+	CHECK(s[RS_BPR_NEGATIVES].type == RS_OPT_CHOICE &&
+		  strcmp(s[RS_BPR_NEGATIVES].choices[RS_NEGATIVES_UNIFORM], "uniform") == 0 &&
+		  strcmp(s[RS_BPR_NEGATIVES].choices[RS_NEGATIVES_POPULARITY], "popularity") == 0 &&
+		  s[RS_BPR_NEGATIVES].choices[2] == NULL, "negatives choices");
+	CHECK(s[RS_BPR_SEED].default_value == 42 && s[RS_BPR_SEED].max == 2147483647, "seed");
+	CHECK(s[RS_BPR_THREADS].default_value == 0 && s[RS_BPR_VERBOSE].type == RS_OPT_BOOL,
+		  "threads, verbose");
+}
+
+int
+main(void)
+{
+	make_planted();
+	test_options();
+	test_planted();
+	test_degenerate();
+	test_cancel();
+	test_out_of_memory();
+	rs_interactions_free(&P.train, &rs_malloc_allocator);
+	return unit_done();
+}
