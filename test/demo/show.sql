@@ -30,3 +30,31 @@ SELECT count(*)          AS held_out,
        round(sqrt(avg((mu - rating) ^ 2) FILTER (WHERE predicted IS NOT NULL))::numeric, 3)
                          AS rmse_of_mean
 FROM scored, mean;
+
+\echo
+\echo '=== A new visitor, not in the model, who rated The Matrix 10, The Dark Knight 9 and'
+\echo '    The Dark Knight Rises 9: recommendations folded in from that history at query time'
+SELECT r.item_id, m.title, round(r.score::numeric, 2) AS predicted
+FROM models, recsys.recommend(models.model, ARRAY[133093, 468569, 1345836]::bigint[],
+                              ARRAY[10, 9, 9]::real[], 10) r
+     JOIN movies m ON m.movie_id = r.item_id
+WHERE models.name = 'movies'
+ORDER BY r.score DESC;
+
+\echo
+\echo '=== Why user' :user_a 'gets their top recommendation: the rated movies that contribute most'
+\echo '    (the row without a title is the baseline: mean plus biases)'
+SELECT e.item_id, m.title, round(e.contribution::numeric, 3) AS contribution
+FROM models,
+     LATERAL (SELECT item_id FROM recsys.recommend(models.model, :user_a, 1)) top,
+     recsys.explain(models.model, :user_a, top.item_id, 5) e
+     LEFT JOIN movies m ON m.movie_id = e.item_id
+WHERE models.name = 'movies';
+
+\echo
+\echo '=== Movies most similar to The Matrix (cosine of item factors)'
+SELECT s.item_id, m.title, round(s.score::numeric, 3) AS similarity
+FROM models, recsys.similar_items(models.model, 133093, 5) s
+     JOIN movies m ON m.movie_id = s.item_id
+WHERE models.name = 'movies'
+ORDER BY s.score DESC;
