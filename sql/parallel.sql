@@ -54,6 +54,18 @@ SELECT max(abs(recsys.predict(p.model, r.user_id, r.item_id)
 FROM ratings_big r, parallel_models p, parallel_models s
 WHERE p.name = 'parallel' AND s.name = 'serial' AND r.user_id % 10 = 0;
 
+-- The value-less form (train_bpr) collects in parallel the same way.
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT recsys.train_bpr(user_id, item_id, '{"epochs": 1}') FROM ratings_big;
+CREATE TABLE parallel_bpr AS
+SELECT recsys.model_info(recsys.train_bpr(user_id, item_id, '{"epochs": 1}')) AS info
+FROM ratings_big;
+SELECT info -> 'interactions' AS interactions, info -> 'users' AS users,
+       info -> 'items' AS items, info -> 'options' -> 'epochs' AS epochs
+FROM parallel_bpr;
+RESET max_parallel_workers_per_gather;
+
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

@@ -61,6 +61,26 @@ recsys_interactions_state(FunctionCallInfo fcinfo)
 }
 
 /*
+ * Whether the rows carry a value: (state, user, item, value [, options]) or
+ * (state, user, item [, options]).  Only the four-argument forms need the
+ * argument's type; it is looked up once per call site, not per row.
+ */
+static bool
+row_has_value(FunctionCallInfo fcinfo)
+{
+	if (PG_NARGS() != 4)
+		return PG_NARGS() == 5;
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		bool	   *has_value = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool));
+
+		*has_value = get_fn_expr_argtype(fcinfo->flinfo, 3) == FLOAT4OID;
+		fcinfo->flinfo->fn_extra = has_value;
+	}
+	return *(bool *) fcinfo->flinfo->fn_extra;
+}
+
+/*
  * (state, user_id bigint, item_id bigint, value real [, options jsonb]), or
  * without the value (interactions of weight 1): the SQL declarations tell
  * the forms apart by argument count and the type of the fourth argument.
@@ -71,8 +91,7 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 	MemoryContext context = aggregate_context(fcinfo);
 	interactions_state *state = PG_ARGISNULL(0) ? NULL :
 		(interactions_state *) PG_GETARG_POINTER(0);
-	bool		has_value = PG_NARGS() >= 4 &&
-		get_fn_expr_argtype(fcinfo->flinfo, 3) == FLOAT4OID;
+	bool		has_value = row_has_value(fcinfo);
 	int			options_arg = has_value ? 4 : 3;
 	rs_allocator alloc;
 	float4		value = 1.0f;
