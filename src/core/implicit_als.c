@@ -53,7 +53,7 @@ typedef struct half_step
 	const int32_t *index;
 	const float *value;
 	const float *other;			/* the fixed side's factors */
-	const float *gram;			/* other' other + lambda I, upper triangle */
+	const float *gram;			/* other' other + lambda I, full */
 	float	   *factors;		/* the side being solved; also the warm start */
 	int			f;
 	float		alpha;
@@ -104,7 +104,7 @@ apply_system(const half_step *h, scratch *s, size_t begin, size_t n, bool gather
 {
 	int			f = h->f;
 
-	cblas_ssymv(CblasColMajor, CblasUpper, f, 1.0f, h->gram, f, v, 1, 0.0f, out, 1);
+	cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, h->gram, f, v, 1, 0.0f, out, 1);
 	for (size_t done = 0; done < n; done += BLOCK)
 	{
 		int			rows = (int) (n - done < BLOCK ? n - done : BLOCK);
@@ -208,7 +208,19 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 	}
 }
 
-/* gram = F'F (upper triangle) of n rows of f factors, plus lambda I. */
+/*
+ * Copies the upper triangle of a column-major f x f matrix to the lower:
+ * a full matrix takes sgemv, much faster than ssymv at these sizes.
+ */
+static void
+mirror_upper(float *matrix, int f)
+{
+	for (int col = 0; col < f; col++)
+		for (int row = col + 1; row < f; row++)
+			matrix[(size_t) col * f + row] = matrix[(size_t) row * f + col];
+}
+
+/* gram = F'F of n rows of f factors, plus lambda I, as a full matrix. */
 static void
 gram_matrix(const float *factors, int32_t n, int f, float lambda, float *gram)
 {
@@ -216,6 +228,7 @@ gram_matrix(const float *factors, int32_t n, int f, float lambda, float *gram)
 				0.0f, gram, f);
 	for (int k = 0; k < f; k++)
 		gram[(size_t) k * f + k] += lambda;
+	mirror_upper(gram, f);
 }
 
 /*
@@ -247,7 +260,7 @@ user_losses(void *arg, int worker, size_t first, size_t last)
 		const float *x = e->user_factors + u * f;
 		double		loss;
 
-		cblas_ssymv(CblasColMajor, CblasUpper, f, 1.0f, e->item_gram, f, x, 1, 0.0f, yx, 1);
+		cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, e->item_gram, f, x, 1, 0.0f, yx, 1);
 		loss = cblas_sdot(f, x, 1, yx, 1);
 		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
 		{
@@ -338,6 +351,7 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 		memcpy(gram, r->item_gram, sizeof(float) * f * f);
 		for (int k = 0; k < f; k++)
 			gram[(size_t) k * f + k] += lambda;
+		mirror_upper(gram, f);
 		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK ||
 			(status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, user_losses, &losses)) != RS_OK)
 			goto done;
@@ -353,11 +367,6 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 		if (rt->progress)
 			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - iteration_started);
 	}
-
-	/* store Y'Y as a full symmetric matrix: fold-in adds lambda I to it */
-	for (int col = 0; col < f; col++)
-		for (int row = col + 1; row < f; row++)
-			r->item_gram[(size_t) col * f + row] = r->item_gram[(size_t) row * f + col];
 
 done:
 	rs_pool_destroy(pool, a);
