@@ -145,3 +145,83 @@ COMMENT ON FUNCTION recsys.item_vector(bytea, bigint) IS
 
 COMMENT ON FUNCTION recsys.predict(bytea, bigint, bigint) IS
 'the model''s estimate for a user and an item; for unknown ids a rating model falls back to the global mean plus the known bias, a ranking model (implicit ALS, BPR) returns NULL';
+
+-- Dense neural networks on feature vectors.
+
+CREATE FUNCTION recsys._features_trans(internal, real[], real)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'recsys_features_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION recsys._features_trans(internal, real[], real, jsonb)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'recsys_features_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION recsys._features_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'recsys_features_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION recsys._features_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'recsys_features_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION recsys._features_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'recsys_features_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION recsys._train_mlp_final(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'recsys_train_mlp_final'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys._features_trans(internal, real[], real) IS
+'transition function of the feature-training aggregates: appends one row';
+COMMENT ON FUNCTION recsys._features_trans(internal, real[], real, jsonb) IS
+'transition function of the feature-training aggregates with options: appends one row';
+COMMENT ON FUNCTION recsys._features_combine(internal, internal) IS
+'combine function of the feature-training aggregates: concatenates two partial states';
+COMMENT ON FUNCTION recsys._features_serialize(internal) IS
+'serialise function of the feature-training aggregates, for parallel workers';
+COMMENT ON FUNCTION recsys._features_deserialize(bytea, internal) IS
+'deserialise function of the feature-training aggregates, for parallel workers';
+COMMENT ON FUNCTION recsys._train_mlp_final(internal) IS
+'final function of train_mlp: fits the network and encodes it';
+
+CREATE AGGREGATE recsys.train_mlp(features real[], label real) (
+    SFUNC = recsys._features_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_mlp_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._features_combine,
+    SERIALFUNC = recsys._features_serialize,
+    DESERIALFUNC = recsys._features_deserialize,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE recsys.train_mlp(features real[], label real, options jsonb) (
+    SFUNC = recsys._features_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_mlp_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._features_combine,
+    SERIALFUNC = recsys._features_serialize,
+    DESERIALFUNC = recsys._features_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE recsys.train_mlp(real[], real) IS
+'trains a dense neural network (hidden [128] ReLU, sigmoid output, binary cross-entropy, Adam, 10 epochs, batches of 32) on feature vectors and 0/1 labels; returns the model as bytea';
+COMMENT ON AGGREGATE recsys.train_mlp(real[], real, jsonb) IS
+'trains a dense neural network with options such as {"hidden": [64, 32], "loss": "mse", "optimizer": "sgd"}; returns the model as bytea';
+
+CREATE FUNCTION recsys.predict(model bytea, features real[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'recsys_predict_features'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys.predict(bytea, real[]) IS
+'the output of a model trained by train_mlp for a feature vector: a probability for cross-entropy, a value for mse';

@@ -29,12 +29,17 @@ recsys_model_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ", \"model_id\": \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\"",
 					 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
 					 id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
-	appendStringInfo(&buf, ", \"users\": %d, \"items\": %d, \"interactions\": " UINT64_FORMAT,
-					 m->n_users, m->n_items, m->n_interactions);
-	appendStringInfo(&buf, ", \"factors\": %d, \"global_mean\": %.17g",
-					 m->factors, m->global_mean);
-	appendStringInfo(&buf, ", \"new_user_bias\": %.17g, \"new_item_bias\": %.17g",
-					 m->new_user_bias, m->new_item_bias);
+	if (m->algorithm == RS_ALGO_MLP)
+		appendStringInfo(&buf, ", \"features\": %d", m->mlp_sizes[0]);
+	else
+	{
+		appendStringInfo(&buf, ", \"users\": %d, \"items\": %d, \"interactions\": " UINT64_FORMAT,
+						 m->n_users, m->n_items, m->n_interactions);
+		appendStringInfo(&buf, ", \"factors\": %d, \"global_mean\": %.17g",
+						 m->factors, m->global_mean);
+		appendStringInfo(&buf, ", \"new_user_bias\": %.17g, \"new_item_bias\": %.17g",
+						 m->new_user_bias, m->new_item_bias);
+	}
 	if (m->info_size > 2)
 		appendStringInfoString(&buf, ", ");
 	appendBinaryStringInfo(&buf, m->info + 1, (int) m->info_size - 1);

@@ -32,6 +32,10 @@ extern void recsys_parse_options(Jsonb *options, const char *function_name,
 extern void recsys_append_options_json(StringInfo buf, const rs_option_spec *specs,
 									   int n_specs, const double *values);
 
+/* training.c: what every trainer's final function ends with */
+extern bytea *recsys_encode_model(rs_model *model, MemoryContext into);
+extern void recsys_json_now(char *buf);
+
 /* result_rows.c: set-returning serving functions */
 extern void recsys_check_k(int32 k);
 extern void recsys_init_materialized(FunctionCallInfo fcinfo);
@@ -40,6 +44,9 @@ extern void recsys_emit_row(FunctionCallInfo fcinfo, bool has_item, int64 item_i
 extern void recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model,
 							  const float *scores, const int32 *skip, size_t n_skip,
 							  int32 k);
+
+/* serving.c */
+extern void recsys_require_factor_model(const rs_model *model, const char *function_name);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

@@ -11,20 +11,76 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
+#include "core/mlp.h"
 #include "core/scoring.h"
 
 PG_FUNCTION_INFO_V1(recsys_predict);
+PG_FUNCTION_INFO_V1(recsys_predict_features);
 PG_FUNCTION_INFO_V1(recsys_recommend);
 PG_FUNCTION_INFO_V1(recsys_recommend_history);
 PG_FUNCTION_INFO_V1(recsys_similar_items);
+
+/*
+ * Functions of users and items need a model with user and item factors; a
+ * feature model says which function fits it.
+ */
+void
+recsys_require_factor_model(const rs_model *model, const char *function_name)
+{
+	if (model->algorithm == RS_ALGO_MLP)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s does not take a model trained by train_mlp", function_name),
+				 errhint("Score feature vectors with predict(model, features).")));
+}
+
+/* predict(model, features real[]): the network's output for one vector */
+Datum
+recsys_predict_features(PG_FUNCTION_ARGS)
+{
+	const rs_model *model = recsys_model_arg(fcinfo, 0);
+	ArrayType  *features = PG_GETARG_ARRAYTYPE_P(1);
+	int			n = ArrayGetNItems(ARR_NDIM(features), ARR_DIMS(features));
+	const float4 *values = (const float4 *) ARR_DATA_PTR(features);
+	float	   *scratch;
+
+	if (model->algorithm != RS_ALGO_MLP)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("predict(model, features) takes a model trained by train_mlp"),
+				 errhint("The model is of kind \"%s\": score it with predict(model, user_id, item_id).",
+						 rs_algorithm_name(model->algorithm))));
+	if (ARR_NDIM(features) > 1 || n != model->mlp_sizes[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature vector has %d elements, the model expects %d",
+						n, model->mlp_sizes[0])));
+	if (array_contains_nulls(features))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature vectors must not contain NULL elements")));
+	for (int k = 0; k < n; k++)
+		if (!isfinite(values[k]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("feature values must be finite numbers"),
+					 errdetail("Feature %d is %g.", k + 1, values[k])));
+	scratch = palloc(sizeof(float) * rs_mlp_scratch_floats(model));
+	PG_RETURN_FLOAT8(rs_mlp_predict(model, values, scratch));
+}
 
 Datum
 recsys_predict(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
-	int32		user = rs_model_user_index(model, PG_GETARG_INT64(1));
-	int32		item = rs_model_item_index(model, PG_GETARG_INT64(2));
-	double		score = rs_predict(model, user, item);
+	int32		user;
+	int32		item;
+	double		score;
+
+	recsys_require_factor_model(model, "predict(model, user_id, item_id)");
+	user = rs_model_user_index(model, PG_GETARG_INT64(1));
+	item = rs_model_item_index(model, PG_GETARG_INT64(2));
+	score = rs_predict(model, user, item);
 
 	/* ranking models have no score for ids they never saw */
 	if (isnan(score))
@@ -46,6 +102,7 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
+	recsys_require_factor_model(model, "recommend");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (exclude_seen)
 		seen = rs_seen_items(model, user, &n_seen);
@@ -177,6 +234,7 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
+	recsys_require_factor_model(model, "recommend");
 	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
@@ -206,6 +264,7 @@ recsys_similar_items(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
+	recsys_require_factor_model(model, "similar_items");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		return (Datum) 0;		/* nothing is known of the item */

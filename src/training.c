@@ -31,8 +31,7 @@ describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,
 {
 	char		created[MAXDATELEN + 1];
 
-	JsonEncodeDateTime(created, TimestampTzGetDatum(GetCurrentTimestamp()),
-					   TIMESTAMPTZOID, NULL);
+	recsys_json_now(created);
 	appendStringInfoString(buf, "{\"options\": ");
 	recsys_append_options_json(buf, specs, n_specs, options);
 	appendStringInfoString(buf, ", \"loss\": [");
@@ -51,29 +50,44 @@ training_end(training *t, rs_model *model, const rs_option_spec *specs, int n_sp
 			 const double *options, const double *loss, int iterations)
 {
 	StringInfoData info;
-	Size		size;
 	bytea	   *result;
 
 	initStringInfo(&info);
 	describe(&info, t, specs, n_specs, options, loss, iterations);
 	model->info = info.data;
 	model->info_size = info.len;
+	result = recsys_encode_model(model, t->caller);
+	MemoryContextDelete(t->work);
+	return result;
+}
+
+/* The current time as JSON writes it, into buf of MAXDATELEN + 1 bytes. */
+void
+recsys_json_now(char *buf)
+{
+	JsonEncodeDateTime(buf, TimestampTzGetDatum(GetCurrentTimestamp()), TIMESTAMPTZOID, NULL);
+}
+
+/* A new random id, then the model encoded as a bytea in the given context. */
+bytea *
+recsys_encode_model(rs_model *model, MemoryContext into)
+{
+	Size		size;
+	bytea	   *result;
+
 	if (!pg_strong_random(model->model_id, RS_MODEL_ID_BYTES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random model id")));
-
 	size = rs_model_encoded_size(model);
 	if (size == 0 || size > MaxAllocSize - VARHDRSZ)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model would exceed the 1 GB limit of a bytea value"),
-				 errdetail("%d users, %d items and %d factors need %zu bytes.",
-						   model->n_users, model->n_items, model->factors, size),
-				 errhint("Train with fewer factors, or on fewer users and items.")));
-	result = MemoryContextAlloc(t->caller, VARHDRSZ + size);
+				 errdetail("The model needs %zu bytes.", size),
+				 errhint("Train a smaller model: fewer factors or units, or fewer users and items.")));
+	result = MemoryContextAlloc(into, VARHDRSZ + size);
 	SET_VARSIZE(result, VARHDRSZ + size);
 	rs_model_encode(model, VARDATA(result));
-	MemoryContextDelete(t->work);
 	return result;
 }

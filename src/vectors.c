@@ -25,8 +25,10 @@ Datum
 recsys_user_vector(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
-	int32		user = rs_model_user_index(model, PG_GETARG_INT64(1));
+	int32		user;
 
+	recsys_require_factor_model(model, "user_vector");
+	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (user < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(factor_array(model->user_factors + (size_t) user * model->factors,
@@ -37,8 +39,10 @@ Datum
 recsys_item_vector(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
-	int32		item = rs_model_item_index(model, PG_GETARG_INT64(1));
+	int32		item;
 
+	recsys_require_factor_model(model, "item_vector");
+	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(factor_array(model->item_factors + (size_t) item * model->factors,

@@ -30,6 +30,7 @@ typedef enum rs_algorithm
 	RS_ALGO_ALS_EXPLICIT = 1,	/* ratings: mu + b_u + b_i + p_u . q_i */
 	RS_ALGO_ALS_IMPLICIT = 2,	/* preferences weighted by confidence: x_u . y_i */
 	RS_ALGO_BPR = 3,			/* pairwise ranking: x_u . y_i + b_i */
+	RS_ALGO_MLP = 4,			/* dense network on feature vectors */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -47,6 +48,10 @@ typedef enum rs_section
 	RS_SEC_SEEN_VALUES,			/* float[seen_ptr[n_users]]: training values */
 	RS_SEC_ITEM_GRAM,			/* float[factors][factors]: Y'Y, for fold-in */
 	RS_SEC_ITEM_POPULARITY,		/* float[n_items]: training users per item */
+	RS_SEC_MLP_SIZES,			/* int32[layers + 1]: features, hidden..., 1 */
+	RS_SEC_MLP_WEIGHTS,			/* float: per layer W (out x in, row-major), b[out] */
+	RS_SEC_FEATURE_MEAN,		/* float[features]: subtracted before the network */
+	RS_SEC_FEATURE_SCALE,		/* float[features]: then divided by, > 0 */
 	RS_SEC_COUNT = 16			/* slots reserved in the header */
 } rs_section;
 
@@ -64,7 +69,15 @@ typedef struct rs_model_params
 	float		bias_regularization;	/* explicit ALS */
 	float		alpha;			/* implicit ALS: confidence 1 + alpha * value */
 	float		learning_rate;	/* BPR */
-	uint32_t	reserved;
+	union
+	{
+		uint32_t	reserved;	/* other algorithms: written back as given */
+		struct
+		{
+			uint16_t	activation; /* MLP: RS_ACTIVATION_* (mlp.h) */
+			uint16_t	loss;	/* MLP: RS_LOSS_* (mlp.h) */
+		};
+	};
 } rs_model_params;
 
 typedef struct rs_model_header
@@ -118,6 +131,14 @@ typedef struct rs_model
 	const float *item_popularity;
 	const char *info;			/* not NUL-terminated */
 	size_t		info_size;
+	/* MLP (n_users, n_items and factors are 0) */
+	int32_t		mlp_layers;		/* weight layers: hidden layers + 1 */
+	const int32_t *mlp_sizes;	/* mlp_layers + 1 */
+	const float *mlp_weights;
+	const float *feature_mean;
+	const float *feature_scale;
+	int32_t		activation;		/* RS_ACTIVATION_*, stored in params.activation */
+	int32_t		loss;			/* RS_LOSS_*, stored in params.loss */
 } rs_model;
 
 const char *rs_algorithm_name(rs_algorithm algorithm);

@@ -5,7 +5,9 @@
 
 #include "crc32c.h"
 #include "interactions.h"
+#include "mlp.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -31,6 +33,8 @@ static const uint32_t required_sections[RS_ALGO_COUNT] = {
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	[RS_ALGO_MLP] = BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
+	BIT(RS_SEC_FEATURE_MEAN) | BIT(RS_SEC_FEATURE_SCALE) | BIT(RS_SEC_INFO),
 };
 
 const char *
@@ -44,6 +48,8 @@ rs_algorithm_name(rs_algorithm algorithm)
 			return "implicit_als";
 		case RS_ALGO_BPR:
 			return "bpr";
+		case RS_ALGO_MLP:
+			return "mlp";
 		default:
 			return "unknown";
 	}
@@ -78,6 +84,14 @@ section_source(const rs_model *m, rs_section s)
 			return m->item_gram;
 		case RS_SEC_ITEM_POPULARITY:
 			return m->item_popularity;
+		case RS_SEC_MLP_SIZES:
+			return m->mlp_sizes;
+		case RS_SEC_MLP_WEIGHTS:
+			return m->mlp_weights;
+		case RS_SEC_FEATURE_MEAN:
+			return m->feature_mean;
+		case RS_SEC_FEATURE_SCALE:
+			return m->feature_scale;
 		default:
 			return NULL;
 	}
@@ -115,9 +129,30 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 	}
 }
 
+/*
+ * Floats in the weights of a network of `layers` weight layers with the
+ * given sizes: every layer's W (out x in) and b (out).  The sizes must be
+ * within RS_MLP_MAX_WIDTH, so this cannot overflow.
+ */
+static uint64_t
+mlp_weight_count(int32_t layers, const int32_t *sizes)
+{
+	uint64_t	count = 0;
+
+	for (int32_t l = 0; l < layers; l++)
+		count += (uint64_t) sizes[l + 1] * ((uint64_t) sizes[l] + 1);
+	return count;
+}
+
 static uint64_t
 source_size(const rs_model *m, rs_section s)
 {
+	if (s == RS_SEC_MLP_SIZES)
+		return ((uint64_t) m->mlp_layers + 1) * 4;
+	if (s == RS_SEC_MLP_WEIGHTS)
+		return mlp_weight_count(m->mlp_layers, m->mlp_sizes) * 4;
+	if (s == RS_SEC_FEATURE_MEAN || s == RS_SEC_FEATURE_SCALE)
+		return (uint64_t) m->mlp_sizes[0] * 4;
 	if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
 		return m->seen_ptr ? m->seen_ptr[m->n_users] * 4 : 0;
 	if (s == RS_SEC_INFO)
@@ -177,6 +212,11 @@ rs_model_encode(const rs_model *m, void *dst)
 	h.new_user_bias = m->new_user_bias;
 	h.new_item_bias = m->new_item_bias;
 	h.params = m->params;
+	if (m->algorithm == RS_ALGO_MLP)
+	{
+		h.params.activation = (uint16_t) m->activation;
+		h.params.loss = (uint16_t) m->loss;
+	}
 
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 	{
@@ -225,6 +265,46 @@ strictly_ascending(const int64_t *ids, int32_t n)
 		if (ids[k - 1] >= ids[k])
 			return false;
 	return true;
+}
+
+/* The network's shape, against the section sizes; then its scales. */
+static const char *
+check_mlp(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
+{
+	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
+	int32_t		n_sizes;
+	const int32_t *sizes;
+	const float *scale;
+
+	if (h->n_users != 0 || h->n_items != 0 || h->factors != 0 ||
+		h->params.activation > RS_ACTIVATION_SIGMOID || h->params.loss > RS_LOSS_MSE)
+		return "its dimensions are out of range";
+	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_MLP_MAX_HIDDEN + 2)
+		return "its network has an unsupported number of layers";
+	n_sizes = (int32_t) (sizes_bytes / 4);
+	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
+	if (sizes[0] < 1 || sizes[0] > RS_MLP_MAX_FEATURES || sizes[n_sizes - 1] != 1)
+		return "its network's layer sizes are out of range";
+	for (int32_t l = 1; l < n_sizes; l++)
+		if (sizes[l] < 1 || sizes[l] > RS_MLP_MAX_WIDTH)
+			return "its network's layer sizes are out of range";
+	if (h->sections[RS_SEC_MLP_WEIGHTS].size != mlp_weight_count(n_sizes - 1, sizes) * 4 ||
+		h->sections[RS_SEC_FEATURE_MEAN].size != (uint64_t) sizes[0] * 4 ||
+		h->sections[RS_SEC_FEATURE_SCALE].size != (uint64_t) sizes[0] * 4)
+		return "a section's size does not match the model's dimensions";
+	scale = (const float *) (bytes + h->sections[RS_SEC_FEATURE_SCALE].offset);
+	for (int32_t k = 0; k < sizes[0]; k++)
+		if (!isfinite(scale[k]) || !(scale[k] > 0.0f))
+			return "its feature scales are not positive";
+
+	m->mlp_layers = n_sizes - 1;
+	m->mlp_sizes = sizes;
+	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
+	m->feature_mean = (const float *) (bytes + h->sections[RS_SEC_FEATURE_MEAN].offset);
+	m->feature_scale = scale;
+	m->activation = h->params.activation;
+	m->loss = h->params.loss;
+	return NULL;
 }
 
 static const char *
@@ -341,6 +421,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	}
 	if (m->info && memchr(m->info, '\0', m->info_size))
 		return "its description is not text";
+	if (m->algorithm == RS_ALGO_MLP && (reason = check_mlp(&h, bytes, m)) != NULL)
+		return reason;
 	return NULL;
 }
 

@@ -1,0 +1,684 @@
+/*
+ * mlp.c - a multi-layer perceptron on dense feature vectors.
+ *
+ * Layer l maps a batch A_{l-1} (rows x in) to A_l = f(A_{l-1} W_l' + b_l),
+ * with f the hidden activation, and the last layer's single output z either
+ * through a sigmoid with binary cross-entropy or as is with squared error:
+ *
+ *   cross_entropy:  loss = max(z, 0) - z y + log1p(exp(-|z|)),  dloss/dz = s(z) - y
+ *   mse:            loss = (z - y)^2,                          dloss/dz = 2 (z - y)
+ *
+ * The objective of one step is the mean loss over its rows plus
+ * (l2 / 2) |W|^2 over the weights (not the biases), so the penalty adds
+ * l2 W to the gradient.  Back-propagation carries the error of a layer's
+ * output, delta_l, down: grad W_l = delta_l' A_{l-1}, grad b_l = column sums
+ * of delta_l, and delta_{l-1} = (delta_l W_l) * f'(A_{l-1}); every product is
+ * one sgemm on the batch.  f' is written in terms of the activation's
+ * output (relu: a > 0, tanh: 1 - a^2, sigmoid: a (1 - a)).
+ *
+ * Weights start Glorot-uniform (Glorot and Bengio 2010: U(-r, r) with
+ * r = sqrt(6 / (in + out))), biases at 0.  Steps are Adam (Kingma and Ba
+ * 2015, with bias correction), SGD with momentum (v = mu v - rate g,
+ * w += v) or full-batch gradient descent.  Features are standardised with
+ * the training rows' mean and standard deviation, which the model keeps.
+ *
+ * Training runs on the calling thread: a mini-batch of 32 rows is too small
+ * to split between threads, so rt->threads is not used.
+ */
+#include "mlp.h"
+
+#include "random.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+static const char *const activation_choices[] = {"relu", "tanh", "sigmoid", NULL};
+static const char *const loss_choices[] = {"cross_entropy", "mse", NULL};
+static const char *const optimizer_choices[] = {"adam", "sgd", "gd", NULL};
+
+const rs_option_spec rs_mlp_option_specs[RS_MLP_OPTION_COUNT] = {
+	[RS_MLP_ACTIVATION] = {"activation", RS_OPT_CHOICE, RS_ACTIVATION_RELU, 0, 0, false, activation_choices},
+	[RS_MLP_LOSS] = {"loss", RS_OPT_CHOICE, RS_LOSS_CROSS_ENTROPY, 0, 0, false, loss_choices},
+	[RS_MLP_OPTIMIZER] = {"optimizer", RS_OPT_CHOICE, RS_OPTIMIZER_ADAM, 0, 0, false, optimizer_choices},
+	[RS_MLP_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.001, 0, 1e6, true, NULL},
+	[RS_MLP_MOMENTUM] = {"momentum", RS_OPT_REAL, 0.9, 0, 1, false, NULL},
+	[RS_MLP_EPOCHS] = {"epochs", RS_OPT_INT, 10, 1, 10000, false, NULL},
+	[RS_MLP_BATCH_SIZE] = {"batch_size", RS_OPT_INT, 32, 1, 1e6, false, NULL},
+	[RS_MLP_L2] = {"l2", RS_OPT_REAL, 0, 0, 1e6, false, NULL},
+	[RS_MLP_STANDARDIZE] = {"standardize", RS_OPT_BOOL, 1, 0, 1, false, NULL},
+	[RS_MLP_VALIDATION_FRACTION] = {"validation_fraction", RS_OPT_REAL, 0, 0, 0.9, false, NULL},
+	[RS_MLP_PATIENCE] = {"patience", RS_OPT_INT, 3, 1, 1000, false, NULL},
+	[RS_MLP_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
+	[RS_MLP_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
+};
+
+#define CHUNK_ROWS 256			/* rows forwarded at a time; a step may span chunks */
+#define ADAM_BETA1 0.9
+#define ADAM_BETA2 0.999
+#define ADAM_EPSILON 1e-7
+#define MAX_SIZES (RS_MLP_MAX_HIDDEN + 2)
+
+/* The shape of a network and where each layer's weights start. */
+typedef struct network
+{
+	int			layers;
+	const int32_t *sizes;
+	size_t		offset[MAX_SIZES];	/* of layer l's W; b follows it */
+	size_t		n_weights;
+	int			max_width;		/* over every size, features included */
+	int			activation;
+	int			loss;
+} network;
+
+/* Buffers for forwarding and back-propagating up to `rows` rows. */
+typedef struct workspace
+{
+	int			rows;
+	float	   *act[MAX_SIZES]; /* act[0] the input, act[l] layer l's output */
+	float	   *delta;			/* rows x max_width */
+	float	   *delta_below;
+	float	   *labels;
+	float	   *block;			/* the one allocation all of the above live in */
+} workspace;
+
+static void
+network_init(network *net, int layers, const int32_t *sizes, int activation, int loss)
+{
+	size_t		at = 0;
+
+	net->layers = layers;
+	net->sizes = sizes;
+	net->max_width = sizes[0];
+	for (int l = 0; l < layers; l++)
+	{
+		net->offset[l] = at;
+		at += (size_t) sizes[l + 1] * ((size_t) sizes[l] + 1);
+		if (sizes[l + 1] > net->max_width)
+			net->max_width = sizes[l + 1];
+	}
+	net->n_weights = at;
+	net->activation = activation;
+	net->loss = loss;
+}
+
+static bool
+workspace_init(workspace *w, const network *net, int rows, const rs_allocator *a)
+{
+	size_t		total = 2 * (size_t) rows * net->max_width + (size_t) rows;
+	float	   *p;
+
+	for (int l = 0; l <= net->layers; l++)
+		total += (size_t) rows * net->sizes[l];
+	memset(w, 0, sizeof(*w));
+	w->block = rs_alloc(a, sizeof(float) * total);
+	if (!w->block)
+		return false;
+	w->rows = rows;
+	p = w->block;
+	for (int l = 0; l <= net->layers; l++)
+	{
+		w->act[l] = p;
+		p += (size_t) rows * net->sizes[l];
+	}
+	w->delta = p;
+	p += (size_t) rows * net->max_width;
+	w->delta_below = p;
+	p += (size_t) rows * net->max_width;
+	w->labels = p;
+	return true;
+}
+
+/* Stable logistic function. */
+static inline double
+sigmoid(double z)
+{
+	if (z >= 0)
+		return 1.0 / (1.0 + exp(-z));
+	else
+	{
+		double		e = exp(z);
+
+		return e / (1.0 + e);
+	}
+}
+
+static void
+activate(float *x, size_t count, int activation)
+{
+	/* plain loops over a contiguous block: the compiler vectorises relu */
+	switch (activation)
+	{
+		case RS_ACTIVATION_RELU:
+			for (size_t k = 0; k < count; k++)
+				x[k] = x[k] > 0.0f ? x[k] : 0.0f;
+			break;
+		case RS_ACTIVATION_TANH:
+			for (size_t k = 0; k < count; k++)
+				x[k] = tanhf(x[k]);
+			break;
+		default:
+			for (size_t k = 0; k < count; k++)
+				x[k] = (float) sigmoid(x[k]);
+			break;
+	}
+}
+
+/* delta *= f'(a), with a the activation's output. */
+static void
+times_derivative(float *delta, const float *a, size_t count, int activation)
+{
+	switch (activation)
+	{
+		case RS_ACTIVATION_RELU:
+			for (size_t k = 0; k < count; k++)
+				delta[k] = a[k] > 0.0f ? delta[k] : 0.0f;
+			break;
+		case RS_ACTIVATION_TANH:
+			for (size_t k = 0; k < count; k++)
+				delta[k] *= 1.0f - a[k] * a[k];
+			break;
+		default:
+			for (size_t k = 0; k < count; k++)
+				delta[k] *= a[k] * (1.0f - a[k]);
+			break;
+	}
+}
+
+/* Forwards w->act[0] (rows x features); the output's z is in act[layers]. */
+static void
+forward(const network *net, const float *weights, workspace *w, int rows)
+{
+	for (int l = 0; l < net->layers; l++)
+	{
+		int			in = net->sizes[l],
+					out = net->sizes[l + 1];
+		const float *W = weights + net->offset[l];
+		const float *b = W + (size_t) out * in;
+		float	   *z = w->act[l + 1];
+
+		/* Z = A W' + b: the bias is broadcast first, then sgemm adds to it */
+		for (int r = 0; r < rows; r++)
+			memcpy(z + (size_t) r * out, b, sizeof(float) * out);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
+					1.0f, w->act[l], in, W, in, 1.0f, z, out);
+		if (l + 1 < net->layers)
+			activate(z, (size_t) rows * out, net->activation);
+	}
+}
+
+/* The loss of one output z for label y, and dloss/dz. */
+static inline double
+row_loss(int loss, double z, double y, double *dz)
+{
+	if (loss == RS_LOSS_CROSS_ENTROPY)
+	{
+		*dz = sigmoid(z) - y;
+		return (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
+	}
+	*dz = 2.0 * (z - y);
+	return (z - y) * (z - y);
+}
+
+/*
+ * Forwards and back-propagates the rows in w (inputs in act[0], labels in
+ * labels), adding scale times the gradient of their summed loss to
+ * gradient.  Returns the summed loss.
+ */
+static double
+backward(const network *net, const float *weights, workspace *w, int rows, float scale,
+		 float *gradient)
+{
+	double		sum = 0.0;
+	float	   *delta = w->delta,
+			   *below = w->delta_below;
+
+	forward(net, weights, w, rows);
+	for (int r = 0; r < rows; r++)
+	{
+		double		dz;
+
+		sum += row_loss(net->loss, w->act[net->layers][r], w->labels[r], &dz);
+		delta[r] = (float) (dz * scale);
+	}
+	for (int l = net->layers - 1; l >= 0; l--)
+	{
+		int			in = net->sizes[l],
+					out = net->sizes[l + 1];
+		const float *W = weights + net->offset[l];
+		float	   *gW = gradient + net->offset[l];
+		float	   *gb = gW + (size_t) out * in;
+		float	   *swap;
+
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
+					1.0f, delta, out, w->act[l], in, 1.0f, gW, in);
+		for (int r = 0; r < rows; r++)
+			for (int j = 0; j < out; j++)
+				gb[j] += delta[(size_t) r * out + j];
+		if (l == 0)
+			break;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
+					1.0f, delta, out, W, in, 0.0f, below, in);
+		times_derivative(below, w->act[l], (size_t) rows * in, net->activation);
+		swap = delta;
+		delta = below;
+		below = swap;
+	}
+	return sum;
+}
+
+/* gradient += l2 W for every layer's W; returns (l2 / 2) |W|^2. */
+static double
+add_penalty(const network *net, const float *weights, float l2, float *gradient)
+{
+	double		sum = 0.0;
+
+	if (l2 == 0.0f)
+		return 0.0;
+	for (int l = 0; l < net->layers; l++)
+	{
+		size_t		count = (size_t) net->sizes[l + 1] * net->sizes[l];
+		const float *W = weights + net->offset[l];
+		float	   *gW = gradient + net->offset[l];
+
+		for (size_t k = 0; k < count; k++)
+		{
+			sum += (double) W[k] * W[k];
+			gW[k] += l2 * W[k];
+		}
+	}
+	return 0.5 * l2 * sum;
+}
+
+/* Copies rows index[0..count) of x and y into the workspace. */
+static void
+gather(const float *x, const float *y, int d, const size_t *index, int count, workspace *w)
+{
+	for (int r = 0; r < count; r++)
+	{
+		memcpy(w->act[0] + (size_t) r * d, x + index[r] * d, sizeof(float) * d);
+		w->labels[r] = y[index[r]];
+	}
+}
+
+rs_status
+rs_mlp_loss_and_gradient(int layers, const int32_t *sizes, const float *weights,
+						 int activation, int loss, double l2, const float *x,
+						 const float *y, int rows, const rs_allocator *a,
+						 double *objective, float *gradient)
+{
+	network		net;
+	workspace	w;
+	double		sum;
+
+	network_init(&net, layers, sizes, activation, loss);
+	if (!workspace_init(&w, &net, rows, a))
+		return RS_NO_MEMORY;
+	memcpy(w.act[0], x, sizeof(float) * (size_t) rows * sizes[0]);
+	memcpy(w.labels, y, sizeof(float) * (size_t) rows);
+	memset(gradient, 0, sizeof(float) * net.n_weights);
+	sum = backward(&net, weights, &w, rows, 1.0f / (float) rows, gradient);
+	*objective = sum / rows + add_penalty(&net, weights, (float) l2, gradient);
+	rs_free(a, w.block);
+	return RS_OK;
+}
+
+/* Mean loss over the rows index[0..count), by forwarding only. */
+static double
+mean_loss(const network *net, const float *weights, const float *x, const float *y,
+		  const size_t *index, size_t count, workspace *w)
+{
+	double		sum = 0.0;
+
+	for (size_t at = 0; at < count; at += (size_t) w->rows)
+	{
+		int			rows = count - at < (size_t) w->rows ? (int) (count - at) : w->rows;
+		double		dz;
+
+		gather(x, y, net->sizes[0], index + at, rows, w);
+		forward(net, weights, w, rows);
+		for (int r = 0; r < rows; r++)
+			sum += row_loss(net->loss, w->act[net->layers][r], w->labels[r], &dz);
+	}
+	return count ? sum / (double) count : 0.0;
+}
+
+static void
+shuffle(size_t *index, size_t count, rs_random *rng)
+{
+	for (size_t k = count; k > 1; k--)
+	{
+		size_t		j = (size_t) (rs_random_uniform(rng) * (double) k);
+		size_t		t = index[k - 1];
+
+		index[k - 1] = index[j];
+		index[j] = t;
+	}
+}
+
+/* Mean and standard deviation of each feature over the training rows. */
+static void
+standardize(const float *features, const size_t *train, size_t n_train, int d,
+			bool wanted, float *mean, float *scale)
+{
+	for (int j = 0; j < d; j++)
+	{
+		double		sum = 0.0,
+					squares = 0.0,
+					mu,
+					sd;
+
+		mean[j] = 0.0f;
+		scale[j] = 1.0f;
+		if (!wanted || n_train == 0)
+			continue;
+		for (size_t r = 0; r < n_train; r++)
+			sum += features[train[r] * d + j];
+		mu = sum / (double) n_train;
+		for (size_t r = 0; r < n_train; r++)
+		{
+			double		dev = features[train[r] * d + j] - mu;
+
+			squares += dev * dev;
+		}
+		sd = sqrt(squares / (double) n_train);
+		mean[j] = (float) mu;
+		/* a constant feature is left unscaled */
+		if (isfinite(sd) && (float) sd > 0.0f)
+			scale[j] = (float) sd;
+	}
+}
+
+/* One optimiser step from the gradient g. */
+typedef struct optimizer
+{
+	int			kind;
+	float		rate;
+	float		momentum;
+	float	   *m;				/* Adam's first moment, or SGD's velocity */
+	float	   *v;				/* Adam's second moment */
+	long		steps;
+} optimizer;
+
+static void
+optimizer_step(optimizer *o, float *weights, const float *g, size_t count)
+{
+	o->steps++;
+	if (o->kind == RS_OPTIMIZER_ADAM)
+	{
+		double		c1 = 1.0 - pow(ADAM_BETA1, (double) o->steps),
+					c2 = 1.0 - pow(ADAM_BETA2, (double) o->steps);
+		float		step = (float) (o->rate / c1),
+					root_c2 = (float) sqrt(c2);
+
+		/* w -= rate m_hat / (sqrt(v_hat) + eps), with m_hat = m / c1, v_hat = v / c2 */
+		for (size_t k = 0; k < count; k++)
+		{
+			o->m[k] = (float) ADAM_BETA1 * o->m[k] + (float) (1.0 - ADAM_BETA1) * g[k];
+			o->v[k] = (float) ADAM_BETA2 * o->v[k] + (float) (1.0 - ADAM_BETA2) * g[k] * g[k];
+			weights[k] -= step * o->m[k] /
+				(sqrtf(o->v[k]) / root_c2 + (float) ADAM_EPSILON);
+		}
+	}
+	else if (o->kind == RS_OPTIMIZER_SGD)
+	{
+		for (size_t k = 0; k < count; k++)
+		{
+			o->m[k] = o->momentum * o->m[k] - o->rate * g[k];
+			weights[k] += o->m[k];
+		}
+	}
+	else
+	{
+		for (size_t k = 0; k < count; k++)
+			weights[k] -= o->rate * g[k];
+	}
+}
+
+void
+rs_mlp_result_free(rs_mlp_result *r, const rs_allocator *a)
+{
+	rs_free(a, r->sizes);
+	rs_free(a, r->weights);
+	rs_free(a, r->feature_mean);
+	rs_free(a, r->feature_scale);
+	rs_free(a, r->train_loss);
+	rs_free(a, r->validation_loss);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+shape_supported(int d, const int *hidden, int n_hidden)
+{
+	if (d < 1 || d > RS_MLP_MAX_FEATURES || n_hidden < 0 || n_hidden > RS_MLP_MAX_HIDDEN)
+		return false;
+	for (int l = 0; l < n_hidden; l++)
+		if (hidden[l] < 1 || hidden[l] > RS_MLP_MAX_WIDTH)
+			return false;
+	return true;
+}
+
+rs_status
+rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
+		   const int *hidden, int n_hidden, const double *opt,
+		   const rs_runtime *rt, rs_mlp_result *r)
+{
+	const rs_allocator *a = &rt->alloc;
+	int			epochs = (int) opt[RS_MLP_EPOCHS];
+	int			patience = (int) opt[RS_MLP_PATIENCE];
+	float		l2 = (float) opt[RS_MLP_L2];
+	rs_random	rng = {(uint64_t) opt[RS_MLP_SEED]};
+	size_t		n_valid = (size_t) (opt[RS_MLP_VALIDATION_FRACTION] * (double) n);
+	size_t		n_train = n - n_valid;
+	size_t		batch;
+	network		net;
+	workspace	w = {0};
+	optimizer	o = {0};
+	size_t	   *index = NULL;
+	float	   *x = NULL,
+			   *gradient = NULL,
+			   *best = NULL;
+	double		best_loss = INFINITY;
+	int			since_best = 0;
+	rs_status	status = RS_OK;
+
+	memset(r, 0, sizeof(*r));
+	if (!shape_supported(d, hidden, n_hidden))
+		return RS_TOO_LARGE;
+	if (n_valid > 0 && n_train == 0)
+		n_valid = 0, n_train = n;
+	o.kind = (int) opt[RS_MLP_OPTIMIZER];
+	o.rate = (float) opt[RS_MLP_LEARNING_RATE];
+	o.momentum = (float) opt[RS_MLP_MOMENTUM];
+	batch = o.kind == RS_OPTIMIZER_GD ? n_train : (size_t) opt[RS_MLP_BATCH_SIZE];
+	if (batch < 1)
+		batch = 1;
+
+	r->n_layers = n_hidden + 1;
+	r->activation = (int) opt[RS_MLP_ACTIVATION];
+	r->loss = (int) opt[RS_MLP_LOSS];
+	r->sizes = rs_alloc(a, sizeof(int32_t) * (size_t) (n_hidden + 2));
+	if (!r->sizes)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	r->sizes[0] = d;
+	for (int l = 0; l < n_hidden; l++)
+		r->sizes[l + 1] = hidden[l];
+	r->sizes[n_hidden + 1] = 1;
+	network_init(&net, r->n_layers, r->sizes, r->activation, r->loss);
+
+	r->weights = rs_alloc(a, sizeof(float) * net.n_weights);
+	r->feature_mean = rs_alloc(a, sizeof(float) * (size_t) d);
+	r->feature_scale = rs_alloc(a, sizeof(float) * (size_t) d);
+	r->train_loss = rs_alloc(a, sizeof(double) * (size_t) epochs);
+	if (n_valid > 0)
+		r->validation_loss = rs_alloc(a, sizeof(double) * (size_t) epochs);
+	index = rs_alloc(a, sizeof(size_t) * n);
+	x = rs_alloc(a, sizeof(float) * n * (size_t) d);
+	gradient = rs_alloc(a, sizeof(float) * net.n_weights);
+	o.m = o.kind != RS_OPTIMIZER_GD ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
+	o.v = o.kind == RS_OPTIMIZER_ADAM ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
+	best = n_valid > 0 ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
+	if (!r->weights || !r->feature_mean || !r->feature_scale || !r->train_loss ||
+		(n_valid > 0 && (!r->validation_loss || !best)) || !index || !x || !gradient ||
+		(o.kind != RS_OPTIMIZER_GD && !o.m) || (o.kind == RS_OPTIMIZER_ADAM && !o.v) ||
+		!workspace_init(&w, &net, batch < CHUNK_ROWS ? (int) batch : CHUNK_ROWS, a))
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	if (o.m)
+		memset(o.m, 0, sizeof(float) * net.n_weights);
+	if (o.v)
+		memset(o.v, 0, sizeof(float) * net.n_weights);
+
+	/* the last n_valid rows of a shuffle are held out */
+	for (size_t k = 0; k < n; k++)
+		index[k] = k;
+	shuffle(index, n, &rng);
+	standardize(features, index, n_train, d, opt[RS_MLP_STANDARDIZE] != 0,
+				r->feature_mean, r->feature_scale);
+	for (size_t k = 0; k < n; k++)
+		for (int j = 0; j < d; j++)
+			x[k * d + j] = (features[k * d + j] - r->feature_mean[j]) / r->feature_scale[j];
+
+	for (int l = 0; l < net.layers; l++)
+	{
+		int			in = net.sizes[l],
+					out = net.sizes[l + 1];
+		double		limit = sqrt(6.0 / (double) (in + out));
+		float	   *W = r->weights + net.offset[l];
+
+		for (size_t k = 0; k < (size_t) out * in; k++)
+			W[k] = (float) (limit * (2.0 * rs_random_uniform(&rng) - 1.0));
+		memset(W + (size_t) out * in, 0, sizeof(float) * out);
+	}
+
+	for (int e = 0; e < epochs; e++)
+	{
+		double		started = rs_now(),
+					sum = 0.0;
+
+		shuffle(index, n_train, &rng);
+		for (size_t begin = 0; begin < n_train; begin += batch)
+		{
+			size_t		end = n_train - begin < batch ? n_train : begin + batch;
+			float		scale = 1.0f / (float) (end - begin);
+
+			memset(gradient, 0, sizeof(float) * net.n_weights);
+			for (size_t at = begin; at < end; at += (size_t) w.rows)
+			{
+				int			rows = end - at < (size_t) w.rows ? (int) (end - at) : w.rows;
+
+				if (rt->should_stop && rt->should_stop(rt->arg))
+				{
+					status = RS_CANCELLED;
+					goto done;
+				}
+				gather(x, labels, d, index + at, rows, &w);
+				sum += backward(&net, r->weights, &w, rows, scale, gradient);
+			}
+			add_penalty(&net, r->weights, l2, gradient);
+			optimizer_step(&o, r->weights, gradient, net.n_weights);
+		}
+		r->train_loss[e] = n_train ? sum / (double) n_train : 0.0;
+		r->epochs = e + 1;
+		/* a learning rate too large for the data sends the weights to infinity */
+		if (!isfinite(r->train_loss[e]))
+		{
+			status = RS_NUMERICAL_FAILURE;
+			goto done;
+		}
+		if (rt->progress)
+			rt->progress(rt->arg, e + 1, r->train_loss[e], rs_now() - started);
+		if (n_valid > 0)
+		{
+			double		v = mean_loss(&net, r->weights, x, labels, index + n_train,
+									  n_valid, &w);
+
+			r->validation_loss[e] = v;
+			if (v < best_loss)
+			{
+				best_loss = v;
+				since_best = 0;
+				memcpy(best, r->weights, sizeof(float) * net.n_weights);
+			}
+			else if (++since_best >= patience)
+				break;
+		}
+	}
+	/* early stopping keeps the weights of the best validation loss */
+	if (n_valid > 0 && isfinite(best_loss))
+		memcpy(r->weights, best, sizeof(float) * net.n_weights);
+
+done:
+	rs_free(a, w.block);
+	rs_free(a, index);
+	rs_free(a, x);
+	rs_free(a, gradient);
+	rs_free(a, o.m);
+	rs_free(a, o.v);
+	rs_free(a, best);
+	if (status != RS_OK)
+		rs_mlp_result_free(r, a);
+	return status;
+}
+
+void
+rs_mlp_model(const rs_mlp_result *r, rs_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = RS_ALGO_MLP;
+	m->mlp_layers = r->n_layers;
+	m->mlp_sizes = r->sizes;
+	m->mlp_weights = r->weights;
+	m->feature_mean = r->feature_mean;
+	m->feature_scale = r->feature_scale;
+	m->activation = r->activation;
+	m->loss = r->loss;
+	m->params.activation = (uint16_t) r->activation;
+	m->params.loss = (uint16_t) r->loss;
+}
+
+size_t
+rs_mlp_scratch_floats(const rs_model *m)
+{
+	size_t		widest = 0;
+
+	for (int l = 1; l <= m->mlp_layers; l++)
+		if ((size_t) m->mlp_sizes[l] > widest)
+			widest = (size_t) m->mlp_sizes[l];
+	return (size_t) m->mlp_sizes[0] + 2 * widest;
+}
+
+double
+rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
+{
+	network		net;
+	int			d = m->mlp_sizes[0];
+	size_t		widest = (rs_mlp_scratch_floats(m) - (size_t) d) / 2;
+	float	   *in = scratch,
+			   *out = scratch + d;
+
+	network_init(&net, m->mlp_layers, m->mlp_sizes, m->activation, m->loss);
+	for (int j = 0; j < d; j++)
+		in[j] = (features[j] - m->feature_mean[j]) / m->feature_scale[j];
+	for (int l = 0; l < net.layers; l++)
+	{
+		int			cols = net.sizes[l],
+					rows = net.sizes[l + 1];
+		const float *W = m->mlp_weights + net.offset[l];
+
+		memcpy(out, W + (size_t) rows * cols, sizeof(float) * rows);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, in, 1,
+					1.0f, out, 1);
+		if (l + 1 < net.layers)
+			activate(out, (size_t) rows, net.activation);
+		/* ping-pong between the two hidden buffers after the input */
+		in = out;
+		out = (out == scratch + d) ? scratch + d + widest : scratch + d;
+	}
+	return m->loss == RS_LOSS_CROSS_ENTROPY ? sigmoid(in[0]) : (double) in[0];
+}
