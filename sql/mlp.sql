@@ -61,6 +61,22 @@ SELECT info ->> 'algorithm' AS algorithm, info -> 'features' AS features, info -
        info -> 'epochs' AS epochs, info -> 'rows' AS rows, info -> 'options' AS options
 FROM (SELECT recsys.model_info(model) AS info FROM mlp_models WHERE name = 'default') s;
 
+-- Parallel workers collect feature rows too (Partial Aggregate under Gather).
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT recsys.train_mlp(features, label) FROM xor_like WHERE NOT held_out;
+CREATE TABLE parallel_mlp AS
+SELECT recsys.train_mlp(features, label) AS model FROM xor_like WHERE NOT held_out;
+RESET max_parallel_workers_per_gather;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
+SELECT recsys.model_info(model) -> 'rows' AS rows,
+       avg(((recsys.predict(model, features) > 0.5)::int = label)::int) > 0.9 AS accurate
+FROM parallel_mlp, xor_like WHERE held_out GROUP BY 1;
+
 -- No rows: no model; rows with a NULL are skipped and counted.
 SELECT recsys.train_mlp(features, label) IS NULL AS no_model FROM xor_like WHERE false;
 SELECT recsys.model_info(recsys.train_mlp(f, l, '{"epochs": 1}')) -> 'skipped_rows' AS skipped
