@@ -65,6 +65,7 @@ cc "${ccflags[@]}" -o "$tmp/sgemm_peak" test/bench/sgemm_peak.c -lopenblas -lpth
 cc "${ccflags[@]}" -o "$tmp/als_flops" test/bench/als_flops.c src/core/*.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/memory_touch" test/bench/memory_touch.c
 cc "${ccflags[@]}" -o "$tmp/implicit_ml1m" test/bench/implicit_ml1m.c src/core/*.c -lopenblas -lpthread -lm
+cc "${ccflags[@]}" -o "$tmp/mlp_reference" test/bench/mlp_reference.c src/core/*.c -lopenblas -lpthread -lm
 
 # --- the machine: page faults -----------------------------------------------------
 step "first write to fresh memory (a page fault per page) against rewriting it: 64 MiB, best of 3"
@@ -106,6 +107,13 @@ say "on a synthetic set of MovieLens-1M shape: 6,040 users x 3,706 items, 1,000,
 row "implicit ALS fit in C, ML-1M shape (6,040 users, 3,706 items, 1M interactions, 64 factors, 15 iterations, $cores threads): $(key "$tmp/implicit.txt" train_seconds) s, vs sgemm peak on $cores threads" \
     "$(calc "$(key "$tmp/implicit.txt" gflops)" %.1f) GFLOP/s" "$(calc "$peak" %.1f) GFLOP/s" \
     "$(calc "$(key "$tmp/implicit.txt" gflops) / $peak" %.3f)"
+
+step "1. the reference network in C (train_mlp defaults: 10 features, 128 ReLU units, Adam,"
+say "10 epochs of batches of 32) on 1,000,000 rows, one thread; accuracy and AUC on 100,000 more"
+"$tmp/mlp_reference" 1000000 | tee "$tmp/mlp.txt" | sed 's/^/    /'
+row "train_mlp reference network in C, 1M rows x 10 features, 10 epochs, 1 thread: $(key "$tmp/mlp.txt" train_seconds) s, held-out AUC $(key "$tmp/mlp.txt" auc), vs sgemm peak on 1 thread" \
+    "$(calc "$(key "$tmp/mlp.txt" gflops)" %.1f) GFLOP/s" "$(calc "$peak1" %.1f) GFLOP/s" \
+    "$(calc "$(key "$tmp/mlp.txt" gflops) / $peak1" %.3f)"
 
 # --- the cluster and the data ----------------------------------------------------
 step "cluster, MovieTweetings 100K, a stored model"
