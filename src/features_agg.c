@@ -20,20 +20,10 @@ PG_FUNCTION_INFO_V1(recsys_features_combine);
 PG_FUNCTION_INFO_V1(recsys_features_serialize);
 PG_FUNCTION_INFO_V1(recsys_features_deserialize);
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext context;
-
-	if (!AggCheckCallContext(fcinfo, &context))
-		elog(ERROR, "recsys aggregate support function called in non-aggregate context");
-	return context;
-}
-
 features_state *
 recsys_features_state(FunctionCallInfo fcinfo)
 {
-	aggregate_context(fcinfo);
+	recsys_aggregate_context(fcinfo);
 	return PG_ARGISNULL(0) ? NULL : (features_state *) PG_GETARG_POINTER(0);
 }
 
@@ -77,7 +67,7 @@ reserve_rows(features_state *state, MemoryContext context, Size more)
 Datum
 recsys_features_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	features_state *state = PG_ARGISNULL(0) ? NULL : (features_state *) PG_GETARG_POINTER(0);
 	ArrayType  *features;
 	const float4 *values;
@@ -137,7 +127,7 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 Datum
 recsys_features_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	features_state *into = PG_ARGISNULL(0) ? NULL : (features_state *) PG_GETARG_POINTER(0);
 	features_state *from = PG_ARGISNULL(1) ? NULL : (features_state *) PG_GETARG_POINTER(1);
 
@@ -186,12 +176,8 @@ recsys_features_serialize(PG_FUNCTION_ARGS)
 	bytea	   *out;
 	char	   *p;
 
-	aggregate_context(fcinfo);
-	if (size > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many training rows for a parallel worker to pass on"),
-				 errhint("Disable parallel aggregation with max_parallel_workers_per_gather = 0.")));
+	recsys_aggregate_context(fcinfo);
+	recsys_check_serialized_size(size);
 	out = palloc(size);
 	SET_VARSIZE(out, size);
 	p = VARDATA(out);
@@ -212,7 +198,7 @@ recsys_features_serialize(PG_FUNCTION_ARGS)
 Datum
 recsys_features_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	const char *p = VARDATA_ANY(in);
 	Size		len = VARSIZE_ANY_EXHDR(in);

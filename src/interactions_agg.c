@@ -19,16 +19,6 @@ PG_FUNCTION_INFO_V1(recsys_interactions_combine);
 PG_FUNCTION_INFO_V1(recsys_interactions_serialize);
 PG_FUNCTION_INFO_V1(recsys_interactions_deserialize);
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo)
-{
-	MemoryContext context;
-
-	if (!AggCheckCallContext(fcinfo, &context))
-		elog(ERROR, "recsys aggregate support function called in non-aggregate context");
-	return context;
-}
-
 static interactions_state *
 new_state(MemoryContext context)
 {
@@ -56,7 +46,7 @@ out_of_memory(size_t rows)
 interactions_state *
 recsys_interactions_state(FunctionCallInfo fcinfo)
 {
-	aggregate_context(fcinfo);
+	recsys_aggregate_context(fcinfo);
 	return PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
 }
 
@@ -88,7 +78,7 @@ row_has_value(FunctionCallInfo fcinfo)
 Datum
 recsys_interactions_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	interactions_state *state = PG_ARGISNULL(0) ? NULL :
 		(interactions_state *) PG_GETARG_POINTER(0);
 	bool		has_value = row_has_value(fcinfo);
@@ -125,7 +115,7 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 Datum
 recsys_interactions_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	interactions_state *into = PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
 	interactions_state *from = PG_ARGISNULL(1) ? NULL : (interactions_state *) PG_GETARG_POINTER(1);
 	rs_allocator alloc = recsys_context_allocator(context);
@@ -164,17 +154,13 @@ recsys_interactions_serialize(PG_FUNCTION_ARGS)
 	bytea	   *out;
 	char	   *p;
 
-	aggregate_context(fcinfo);
+	recsys_aggregate_context(fcinfo);
 	header.count = rows;
 	header.skipped = state->buffer.skipped;
 	header.options_size = state->options ? VARSIZE(state->options) : 0;
 	size = VARHDRSZ + sizeof(header) + header.options_size +
 		rows * (2 * sizeof(int64) + sizeof(float4));
-	if (size > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many training rows for a parallel worker to pass on"),
-				 errhint("Disable parallel aggregation with max_parallel_workers_per_gather = 0.")));
+	recsys_check_serialized_size(size);
 	out = palloc(size);
 	SET_VARSIZE(out, size);
 	p = VARDATA(out);
@@ -197,7 +183,7 @@ recsys_interactions_serialize(PG_FUNCTION_ARGS)
 Datum
 recsys_interactions_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext context = aggregate_context(fcinfo);
+	MemoryContext context = recsys_aggregate_context(fcinfo);
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	const char *p = VARDATA_ANY(in);
 	Size		len = VARSIZE_ANY_EXHDR(in);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 static void *
 context_alloc(void *ctx, size_t size)
@@ -108,4 +109,26 @@ recsys_raise_status(rs_status status, const char *what)
 					 errhint("Raise \"regularization\" or check the input values for extreme magnitudes.")));
 			break;
 	}
+}
+
+/* The aggregate's memory context; an error outside an aggregate call. */
+MemoryContext
+recsys_aggregate_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext context;
+
+	if (!AggCheckCallContext(fcinfo, &context))
+		elog(ERROR, "recsys aggregate support function called in non-aggregate context");
+	return context;
+}
+
+/* A partial aggregate state must fit one bytea to reach the leader. */
+void
+recsys_check_serialized_size(Size size)
+{
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many training rows for a parallel worker to pass on"),
+				 errhint("Disable parallel aggregation with max_parallel_workers_per_gather = 0.")));
 }

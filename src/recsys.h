@@ -24,6 +24,8 @@ extern void recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threa
 extern rs_allocator recsys_context_allocator(MemoryContext context);
 extern int	recsys_resolve_threads(int requested);
 extern void recsys_raise_status(rs_status status, const char *what);
+extern MemoryContext recsys_aggregate_context(FunctionCallInfo fcinfo);
+extern void recsys_check_serialized_size(Size size);
 
 /* options.c: jsonb options validated against an algorithm's table */
 extern void recsys_parse_options(Jsonb *options, const char *function_name,
