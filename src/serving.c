@@ -42,6 +42,7 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 	ArrayType  *features = PG_GETARG_ARRAYTYPE_P(1);
 	int			n = ArrayGetNItems(ARR_NDIM(features), ARR_DIMS(features));
 	const float4 *values = (const float4 *) ARR_DATA_PTR(features);
+	float		stack_scratch[2048];
 	float	   *scratch;
 
 	if (model->algorithm != RS_ALGO_MLP)
@@ -65,7 +66,11 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("feature values must be finite numbers"),
 					 errdetail("Feature %d is %g.", k + 1, values[k])));
-	scratch = palloc(sizeof(float) * rs_mlp_scratch_floats(model));
+	/* called once per row: no allocation unless the network is very wide */
+	if (rs_mlp_scratch_floats(model) <= lengthof(stack_scratch))
+		scratch = stack_scratch;
+	else
+		scratch = palloc(sizeof(float) * rs_mlp_scratch_floats(model));
 	PG_RETURN_FLOAT8(rs_mlp_predict(model, values, scratch));
 }
 
