@@ -15,46 +15,6 @@
 #include <string.h>
 
 /* The host: counts should_stop polls and records progress reports. */
-#define MAX_REPORTS 64
-
-typedef struct host
-{
-	pthread_t	self;
-	int			polls;
-	int			stop_at;		/* the poll that says stop; 0 never */
-	bool		wrong_thread;
-	int			reports;
-	int			iteration[MAX_REPORTS];
-	double		loss[MAX_REPORTS];
-	double		seconds[MAX_REPORTS];
-} host;
-
-static bool
-should_stop(void *arg)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	h->polls++;
-	return h->stop_at > 0 && h->polls >= h->stop_at;
-}
-
-static void
-progress(void *arg, int iteration, double loss, double seconds)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	if (h->reports < MAX_REPORTS)
-	{
-		h->iteration[h->reports] = iteration;
-		h->loss[h->reports] = loss;
-		h->seconds[h->reports] = seconds;
-	}
-	h->reports++;
-}
 
 static void
 default_options(double *opt)
@@ -272,7 +232,7 @@ test_planted(void)
 	/* one progress report per iteration, in order, on the calling thread */
 	CHECK(h.reports == iterations, "%d progress reports for %d iterations", h.reports,
 		  iterations);
-	for (int k = 0; k < h.reports && k < MAX_REPORTS; k++)
+	for (int k = 0; k < h.reports && k < UNIT_MAX_PROGRESS; k++)
 	{
 		increasing &= h.iteration[k] == k + 1;
 		matching &= h.loss[k] == r.loss[k] && h.seconds[k] >= 0.0;

@@ -20,57 +20,6 @@ new_counter(void)
 }
 
 /* The host: counts should_stop polls and records progress reports. */
-#define MAX_REPORTS 256
-
-typedef struct host
-{
-	pthread_t	self;
-	int			polls;
-	int			stop_at;		/* the poll that says stop; 0 never */
-	bool		wrong_thread;
-	int			reports;
-	int			epoch[MAX_REPORTS];
-	double		loss[MAX_REPORTS];
-	double		seconds[MAX_REPORTS];
-} host;
-
-static host
-new_host(int stop_at)
-{
-	host		h;
-
-	memset(&h, 0, sizeof(h));
-	h.self = pthread_self();
-	h.stop_at = stop_at;
-	return h;
-}
-
-static bool
-should_stop(void *arg)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	h->polls++;
-	return h->stop_at > 0 && h->polls >= h->stop_at;
-}
-
-static void
-progress(void *arg, int epoch, double loss, double seconds)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	if (h->reports < MAX_REPORTS)
-	{
-		h->epoch[h->reports] = epoch;
-		h->loss[h->reports] = loss;
-		h->seconds[h->reports] = seconds;
-	}
-	h->reports++;
-}
 
 static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
@@ -357,9 +306,9 @@ test_planted(void)
 
 	/* one progress report per epoch, in order, on the calling thread */
 	CHECK(h.reports == epochs, "%d progress reports for %d epochs", h.reports, epochs);
-	for (int k = 0; k < h.reports && k < MAX_REPORTS; k++)
+	for (int k = 0; k < h.reports && k < UNIT_MAX_PROGRESS; k++)
 	{
-		in_order &= h.epoch[k] == k + 1;
+		in_order &= h.iteration[k] == k + 1;
 		matching &= h.loss[k] == r.loss[k] && h.seconds[k] >= 0.0;
 	}
 	CHECK(in_order, "progress epochs are not 1, 2, 3...");

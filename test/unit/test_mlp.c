@@ -20,34 +20,6 @@ new_counter(void)
 	return (counter) {0, 0, -1, pthread_self(), false};
 }
 
-typedef struct host
-{
-	int			polls;
-	int			stop_at;		/* the poll that says stop; 0 never */
-	int			reports;
-	int			last_epoch;
-} host;
-
-static bool
-should_stop(void *arg)
-{
-	host	   *h = arg;
-
-	h->polls++;
-	return h->stop_at > 0 && h->polls >= h->stop_at;
-}
-
-static void
-progress(void *arg, int epoch, double loss, double seconds)
-{
-	host	   *h = arg;
-
-	(void) loss;
-	(void) seconds;
-	h->reports++;
-	h->last_epoch = epoch;
-}
-
 static void
 default_options(double *opt)
 {
@@ -259,7 +231,7 @@ test_reference(void)
 	rs_mlp_result r,
 				logistic;
 	counter		c = new_counter();
-	host		h = {0};
+	host		h = new_host(0);
 
 	default_options(opt);
 	if (CHECK(fit(train.x, train.y, train.n, 3, hidden, 1, opt, &h, &c, &r) == RS_OK,
@@ -269,7 +241,7 @@ test_reference(void)
 		double		acc = accuracy(&m, &test);
 
 		CHECK(acc >= 0.9, "reference network: held-out accuracy %.3f", acc);
-		CHECK(r.epochs == 10 && h.reports == 10 && h.last_epoch == 10 &&
+		CHECK(r.epochs == 10 && h.reports == 10 && h.iteration[h.reports - 1] == 10 &&
 			  r.validation_loss == NULL, "epochs %d, reports %d", r.epochs, h.reports);
 		CHECK(r.train_loss[9] < r.train_loss[0], "loss falls: %g -> %g",
 			  r.train_loss[0], r.train_loss[9]);
@@ -367,7 +339,7 @@ test_early_stopping(void)
 	int			hidden[] = {64, 64};
 	rs_mlp_result r;
 	counter		c = new_counter();
-	host		h = {0};
+	host		h = new_host(0);
 
 	default_options(opt);
 	opt[RS_MLP_EPOCHS] = 500;
@@ -505,7 +477,7 @@ test_failures(void)
 	opt[RS_MLP_VALIDATION_FRACTION] = 0.25;
 	{
 		counter		c = new_counter();
-		host		h = {0, 5, 0, 0};
+		host		h = new_host(5);
 
 		CHECK(fit(train.x, train.y, train.n, 3, hidden, 1, opt, &h, &c, &r) == RS_CANCELLED,
 			  "cancel");

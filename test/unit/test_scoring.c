@@ -35,54 +35,6 @@ new_counter(void)
 	return c;
 }
 
-/* The host: counts should_stop polls, stops at one of them, notes progress. */
-typedef struct host
-{
-	pthread_t	self;
-	int			polls;
-	int			stop_at;		/* the poll that says stop; 0 never */
-	int			reports;
-	int			polls_at_report[64];	/* polls before each progress report */
-	bool		wrong_thread;
-} host;
-
-static bool
-should_stop(void *arg)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	h->polls++;
-	return h->stop_at > 0 && h->polls >= h->stop_at;
-}
-
-static void
-progress(void *arg, int iteration, double loss, double seconds)
-{
-	host	   *h = arg;
-
-	(void) iteration;
-	(void) loss;
-	(void) seconds;
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	if (h->reports < 64)
-		h->polls_at_report[h->reports] = h->polls;
-	h->reports++;
-}
-
-static host
-new_host(int stop_at)
-{
-	host		h;
-
-	memset(&h, 0, sizeof(h));
-	h.self = pthread_self();
-	h.stop_at = stop_at;
-	return h;
-}
-
 static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_als_result *r)

@@ -95,31 +95,12 @@ tally(job *j, size_t *twice, size_t *missed)
 	}
 }
 
-/* The host side: counts polls, stops after a given number, notes the thread. */
-typedef struct host
-{
-	pthread_t	self;
-	int			polls;
-	int			stop_at;		/* the poll that says stop; 0 never */
-	bool		wrong_thread;
-} host;
-
-static bool
-should_stop(void *arg)
-{
-	host	   *h = arg;
-
-	if (!pthread_equal(h->self, pthread_self()))
-		h->wrong_thread = true;
-	return ++h->polls == h->stop_at || (h->stop_at > 0 && h->polls > h->stop_at);
-}
-
 static void
 test_every_row_once(void)
 {
 	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
-	host		h = {pthread_self(), 0, 0, false};
+	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
 	int			thread_counts[] = {1, 2, 3, 4, 8};
 	size_t		sizes[] = {0, 1, 7, 1000, MAX_ROWS};
@@ -186,7 +167,7 @@ test_cancel(void)
 {
 	counter		c = {0, 0, -1, pthread_self(), false};
 	rs_allocator a = {counting_alloc, counting_free, &c};
-	host		h = {pthread_self(), 0, 0, false};
+	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
 	size_t		twice,
 				missed;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define UNIT_MAX_REPORTS 100	/* failures printed before going quiet */
 
@@ -96,6 +97,65 @@ counting_free(void *ctx, void *ptr)
 		c->wrong_thread = true;
 	c->outstanding--;
 	free(ptr);
+}
+
+/*
+ * The host of a training run as the engine sees it: counts should_stop
+ * polls (stopping at stop_at, 0 never), records each progress report, and
+ * notes a callback on any thread but its owner's.
+ */
+#define UNIT_MAX_PROGRESS 256
+
+typedef struct host
+{
+	pthread_t	self;
+	int			polls;
+	int			stop_at;
+	bool		wrong_thread;
+	int			reports;
+	int			iteration[UNIT_MAX_PROGRESS];
+	double		loss[UNIT_MAX_PROGRESS];
+	double		seconds[UNIT_MAX_PROGRESS];
+	int			polls_at_report[UNIT_MAX_PROGRESS];	/* polls before each report */
+} host;
+
+static inline host
+new_host(int stop_at)
+{
+	host		h;
+
+	memset(&h, 0, sizeof(h));
+	h.self = pthread_self();
+	h.stop_at = stop_at;
+	return h;
+}
+
+static inline bool
+should_stop(void *arg)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	h->polls++;
+	return h->stop_at > 0 && h->polls >= h->stop_at;
+}
+
+static inline void
+progress(void *arg, int iteration, double loss, double seconds)
+{
+	host	   *h = arg;
+
+	if (!pthread_equal(h->self, pthread_self()))
+		h->wrong_thread = true;
+	if (h->reports < UNIT_MAX_PROGRESS)
+	{
+		h->iteration[h->reports] = iteration;
+		h->loss[h->reports] = loss;
+		h->seconds[h->reports] = seconds;
+		h->polls_at_report[h->reports] = h->polls;
+	}
+	h->reports++;
 }
 
 #endif
