@@ -134,44 +134,6 @@ chunk_random(uint64_t seed, int epoch_number, size_t chunk)
 	return r;
 }
 
-/* The user whose row of the CSR holds position k < user_ptr[n_users]. */
-static inline int32_t
-user_of(const size_t *ptr, int32_t n_users, size_t k)
-{
-	int32_t		lo = 0,
-				hi = n_users;	/* ptr[lo] <= k < ptr[hi] */
-
-	while (hi - lo > 1)
-	{
-		int32_t		mid = lo + (hi - lo) / 2;
-
-		if (ptr[mid] <= k)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Whether item is among items[0..n), which are ascending. */
-static inline bool
-has_item(const int32_t *items, size_t n, int32_t item)
-{
-	size_t		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (items[mid] < item)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && items[lo] == item;
-}
-
 /* A negative item for user u, or -1 if NEGATIVE_TRIES draws found none. */
 static inline int32_t
 draw_negative(const epoch *e, rs_random *rng, int32_t u)
@@ -188,7 +150,7 @@ draw_negative(const epoch *e, rs_random *rng, int32_t u)
 			j = d->user_items[draw_below(rng, d->nnz)];
 		else
 			j = (int32_t) draw_below(rng, (size_t) d->n_items);
-		if (!has_item(seen, n_seen, j))
+		if (!rs_sorted_contains(seen, n_seen, j))
 			return j;
 	}
 	return -1;
@@ -250,7 +212,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 	for (size_t s = first; s < last; s++)
 	{
 		size_t		k = draw_below(&rng, d->nnz);
-		int32_t		u = user_of(d->user_ptr, d->n_users, k);
+		int32_t		u = rs_row_of_position(d->user_ptr, d->n_users, k);
 		int32_t		i = d->user_items[k];
 		int32_t		j = draw_negative(e, &rng, u);
 

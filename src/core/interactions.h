@@ -58,6 +58,44 @@ void		rs_interactions_free(rs_interactions *data, const rs_allocator *a);
 /* Training users per item, as floats (allocated; NULL without memory). */
 float	   *rs_item_popularity(const rs_interactions *data, const rs_allocator *a);
 
+/* Whether x is among sorted[0..n), which are ascending. */
+static inline bool
+rs_sorted_contains(const int32_t *sorted, size_t n, int32_t x)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && sorted[lo] == x;
+}
+
+/* The row of a CSR whose entries hold position k < ptr[n_rows]. */
+static inline int32_t
+rs_row_of_position(const size_t *ptr, int32_t n_rows, size_t k)
+{
+	int32_t		lo = 0,
+				hi = n_rows;	/* ptr[lo] <= k < ptr[hi] */
+
+	while (hi - lo > 1)
+	{
+		int32_t		mid = lo + (hi - lo) / 2;
+
+		if (ptr[mid] <= k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Dense index of id in a sorted id array, or -1. */
 int32_t		rs_find_id(const int64_t *ids, int32_t n, int64_t id);
 

@@ -10,24 +10,19 @@
  *
  * The objective of one step is the mean loss over its rows plus
  * (l2 / 2) |W|^2 over the weights (not the biases), so the penalty adds
- * l2 W to the gradient.  Back-propagation carries the error of a layer's
- * output, delta_l, down: grad W_l = delta_l' A_{l-1}, grad b_l = column sums
- * of delta_l, and delta_{l-1} = (delta_l W_l) * f'(A_{l-1}); every product is
- * one sgemm on the batch.  f' is written in terms of the activation's
- * output (relu: a > 0, tanh: 1 - a^2, sigmoid: a (1 - a)).
+ * l2 W to the gradient.  The layers, back-propagation through them and the
+ * optimisers are dense.c's.
  *
- * Weights start Glorot-uniform (Glorot and Bengio 2010: U(-r, r) with
- * r = sqrt(6 / (in + out))), biases at 0.  Steps are Adam (Kingma and Ba
- * 2015, with bias correction), SGD with momentum (v = mu v - rate g,
- * w += v) or full-batch gradient descent.  Features are standardised with
- * the training rows' mean and standard deviation, which the model keeps.
+ * Weights start Glorot-uniform, biases at 0.  Features are standardised
+ * with the training rows' mean and standard deviation, which the model
+ * keeps.
  *
  * Training runs on the calling thread: a mini-batch of 32 rows is too small
  * to split between threads, so rt->threads is not used.
  */
 #include "mlp.h"
 
-#include "random.h"
+#include "dense.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -54,168 +49,13 @@ const rs_option_spec rs_mlp_option_specs[RS_MLP_OPTION_COUNT] = {
 };
 
 #define CHUNK_ROWS 256			/* rows forwarded at a time; a step may span chunks */
-#define ADAM_BETA1 0.9
-#define ADAM_BETA2 0.999
-#define ADAM_EPSILON 1e-7
-#define MAX_SIZES (RS_MLP_MAX_HIDDEN + 2)
-
-/* The shape of a network and where each layer's weights start. */
-typedef struct network
-{
-	int			layers;
-	const int32_t *sizes;
-	size_t		offset[MAX_SIZES];	/* of layer l's W; b follows it */
-	size_t		n_weights;
-	int			max_width;		/* over every size, features included */
-	int			activation;
-	int			loss;
-} network;
-
-/* Buffers for forwarding and back-propagating up to `rows` rows. */
-typedef struct workspace
-{
-	int			rows;
-	float	   *act[MAX_SIZES]; /* act[0] the input, act[l] layer l's output */
-	float	   *delta;			/* rows x max_width */
-	float	   *delta_below;
-	float	   *labels;
-	float	   *block;			/* the one allocation all of the above live in */
-} workspace;
-
-static void
-network_init(network *net, int layers, const int32_t *sizes, int activation, int loss)
-{
-	size_t		at = 0;
-
-	net->layers = layers;
-	net->sizes = sizes;
-	net->max_width = sizes[0];
-	for (int l = 0; l < layers; l++)
-	{
-		net->offset[l] = at;
-		at += (size_t) sizes[l + 1] * ((size_t) sizes[l] + 1);
-		if (sizes[l + 1] > net->max_width)
-			net->max_width = sizes[l + 1];
-	}
-	net->n_weights = at;
-	net->activation = activation;
-	net->loss = loss;
-}
-
-static bool
-workspace_init(workspace *w, const network *net, int rows, const rs_allocator *a)
-{
-	size_t		total = 2 * (size_t) rows * net->max_width + (size_t) rows;
-	float	   *p;
-
-	for (int l = 0; l <= net->layers; l++)
-		total += (size_t) rows * net->sizes[l];
-	memset(w, 0, sizeof(*w));
-	w->block = rs_alloc(a, sizeof(float) * total);
-	if (!w->block)
-		return false;
-	w->rows = rows;
-	p = w->block;
-	for (int l = 0; l <= net->layers; l++)
-	{
-		w->act[l] = p;
-		p += (size_t) rows * net->sizes[l];
-	}
-	w->delta = p;
-	p += (size_t) rows * net->max_width;
-	w->delta_below = p;
-	p += (size_t) rows * net->max_width;
-	w->labels = p;
-	return true;
-}
-
-/* Stable logistic function. */
-static inline double
-sigmoid(double z)
-{
-	if (z >= 0)
-		return 1.0 / (1.0 + exp(-z));
-	else
-	{
-		double		e = exp(z);
-
-		return e / (1.0 + e);
-	}
-}
-
-static void
-activate(float *x, size_t count, int activation)
-{
-	/* plain loops over a contiguous block: the compiler vectorises relu */
-	switch (activation)
-	{
-		case RS_ACTIVATION_RELU:
-			for (size_t k = 0; k < count; k++)
-				x[k] = x[k] > 0.0f ? x[k] : 0.0f;
-			break;
-		case RS_ACTIVATION_TANH:
-			for (size_t k = 0; k < count; k++)
-				x[k] = tanhf(x[k]);
-			break;
-		default:
-			for (size_t k = 0; k < count; k++)
-				x[k] = (float) sigmoid(x[k]);
-			break;
-	}
-}
-
-/* delta *= f'(a), with a the activation's output. */
-static void
-times_derivative(float *delta, const float *a, size_t count, int activation)
-{
-	switch (activation)
-	{
-		case RS_ACTIVATION_RELU:
-			for (size_t k = 0; k < count; k++)
-				delta[k] = a[k] > 0.0f ? delta[k] : 0.0f;
-			break;
-		case RS_ACTIVATION_TANH:
-			for (size_t k = 0; k < count; k++)
-				delta[k] *= 1.0f - a[k] * a[k];
-			break;
-		default:
-			for (size_t k = 0; k < count; k++)
-				delta[k] *= a[k] * (1.0f - a[k]);
-			break;
-	}
-}
-
-/* Forwards w->act[0] (rows x features); the output's z is in act[layers]. */
-static void
-forward(const network *net, const float *weights, workspace *w, int rows)
-{
-	for (int l = 0; l < net->layers; l++)
-	{
-		int			in = net->sizes[l],
-					out = net->sizes[l + 1];
-		const float *W = weights + net->offset[l];
-		const float *b = W + (size_t) out * in;
-		float	   *z = w->act[l + 1];
-
-		/* Z = A W' + b: the bias is broadcast first, then sgemm adds to it */
-		for (int r = 0; r < rows; r++)
-			memcpy(z + (size_t) r * out, b, sizeof(float) * out);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in,
-					1.0f, w->act[l], in, W, in, 1.0f, z, out);
-		if (l + 1 < net->layers)
-			activate(z, (size_t) rows * out, net->activation);
-	}
-}
 
 /* The loss of one output z for label y, and dloss/dz. */
 static inline double
 row_loss(int loss, double z, double y, double *dz)
 {
 	if (loss == RS_LOSS_CROSS_ENTROPY)
-	{
-		*dz = sigmoid(z) - y;
-		return (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
-	}
+		return rs_logistic_loss(z, y, dz);
 	*dz = 2.0 * (z - y);
 	return (z - y) * (z - y);
 }
@@ -226,73 +66,27 @@ row_loss(int loss, double z, double y, double *dz)
  * gradient.  Returns the summed loss.
  */
 static double
-backward(const network *net, const float *weights, workspace *w, int rows, float scale,
-		 float *gradient)
+forward_backward(const rs_dense *net, int loss, const float *weights, rs_dense_workspace *w,
+				 int rows, float scale, float *gradient)
 {
 	double		sum = 0.0;
-	float	   *delta = w->delta,
-			   *below = w->delta_below;
 
-	forward(net, weights, w, rows);
+	rs_dense_forward(net, weights, w, rows);
 	for (int r = 0; r < rows; r++)
 	{
 		double		dz;
 
-		sum += row_loss(net->loss, w->act[net->layers][r], w->labels[r], &dz);
-		delta[r] = (float) (dz * scale);
+		sum += row_loss(loss, w->act[net->layers][r], w->labels[r], &dz);
+		w->delta[r] = (float) (dz * scale);
 	}
-	for (int l = net->layers - 1; l >= 0; l--)
-	{
-		int			in = net->sizes[l],
-					out = net->sizes[l + 1];
-		const float *W = weights + net->offset[l];
-		float	   *gW = gradient + net->offset[l];
-		float	   *gb = gW + (size_t) out * in;
-		float	   *swap;
-
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
-					1.0f, delta, out, w->act[l], in, 1.0f, gW, in);
-		for (int r = 0; r < rows; r++)
-			for (int j = 0; j < out; j++)
-				gb[j] += delta[(size_t) r * out + j];
-		if (l == 0)
-			break;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
-					1.0f, delta, out, W, in, 0.0f, below, in);
-		times_derivative(below, w->act[l], (size_t) rows * in, net->activation);
-		swap = delta;
-		delta = below;
-		below = swap;
-	}
+	rs_dense_backward(net, weights, w, rows, gradient, NULL);
 	return sum;
-}
-
-/* gradient += l2 W for every layer's W; returns (l2 / 2) |W|^2. */
-static double
-add_penalty(const network *net, const float *weights, float l2, float *gradient)
-{
-	double		sum = 0.0;
-
-	if (l2 == 0.0f)
-		return 0.0;
-	for (int l = 0; l < net->layers; l++)
-	{
-		size_t		count = (size_t) net->sizes[l + 1] * net->sizes[l];
-		const float *W = weights + net->offset[l];
-		float	   *gW = gradient + net->offset[l];
-
-		for (size_t k = 0; k < count; k++)
-		{
-			sum += (double) W[k] * W[k];
-			gW[k] += l2 * W[k];
-		}
-	}
-	return 0.5 * l2 * sum;
 }
 
 /* Copies rows index[0..count) of x and y into the workspace. */
 static void
-gather(const float *x, const float *y, int d, const size_t *index, int count, workspace *w)
+gather(const float *x, const float *y, int d, const size_t *index, int count,
+	   rs_dense_workspace *w)
 {
 	for (int r = 0; r < count; r++)
 	{
@@ -307,26 +101,26 @@ rs_mlp_loss_and_gradient(int layers, const int32_t *sizes, const float *weights,
 						 const float *y, int rows, const rs_allocator *a,
 						 double *objective, float *gradient)
 {
-	network		net;
-	workspace	w;
+	rs_dense	net;
+	rs_dense_workspace w;
 	double		sum;
 
-	network_init(&net, layers, sizes, activation, loss);
-	if (!workspace_init(&w, &net, rows, a))
+	rs_dense_init(&net, layers, sizes, activation);
+	if (!rs_dense_workspace_init(&w, &net, rows, a))
 		return RS_NO_MEMORY;
 	memcpy(w.act[0], x, sizeof(float) * (size_t) rows * sizes[0]);
 	memcpy(w.labels, y, sizeof(float) * (size_t) rows);
 	memset(gradient, 0, sizeof(float) * net.n_weights);
-	sum = backward(&net, weights, &w, rows, 1.0f / (float) rows, gradient);
-	*objective = sum / rows + add_penalty(&net, weights, (float) l2, gradient);
+	sum = forward_backward(&net, loss, weights, &w, rows, 1.0f / (float) rows, gradient);
+	*objective = sum / rows + rs_dense_penalty(&net, weights, (float) l2, gradient);
 	rs_free(a, w.block);
 	return RS_OK;
 }
 
 /* Mean loss over the rows index[0..count), by forwarding only. */
 static double
-mean_loss(const network *net, const float *weights, const float *x, const float *y,
-		  const size_t *index, size_t count, workspace *w)
+mean_loss(const rs_dense *net, int loss, const float *weights, const float *x,
+		  const float *y, const size_t *index, size_t count, rs_dense_workspace *w)
 {
 	double		sum = 0.0;
 
@@ -336,9 +130,9 @@ mean_loss(const network *net, const float *weights, const float *x, const float 
 		double		dz;
 
 		gather(x, y, net->sizes[0], index + at, rows, w);
-		forward(net, weights, w, rows);
+		rs_dense_forward(net, weights, w, rows);
 		for (int r = 0; r < rows; r++)
-			sum += row_loss(net->loss, w->act[net->layers][r], w->labels[r], &dz);
+			sum += row_loss(loss, w->act[net->layers][r], w->labels[r], &dz);
 	}
 	return count ? sum / (double) count : 0.0;
 }
@@ -389,52 +183,6 @@ standardize(const float *features, const size_t *train, size_t n_train, int d,
 	}
 }
 
-/* One optimiser step from the gradient g. */
-typedef struct optimizer
-{
-	int			kind;
-	float		rate;
-	float		momentum;
-	float	   *m;				/* Adam's first moment, or SGD's velocity */
-	float	   *v;				/* Adam's second moment */
-	long		steps;
-} optimizer;
-
-static void
-optimizer_step(optimizer *o, float *weights, const float *g, size_t count)
-{
-	o->steps++;
-	if (o->kind == RS_OPTIMIZER_ADAM)
-	{
-		double		c1 = 1.0 - pow(ADAM_BETA1, (double) o->steps),
-					c2 = 1.0 - pow(ADAM_BETA2, (double) o->steps);
-		float		step = (float) (o->rate / c1),
-					root_c2 = (float) sqrt(c2);
-
-		/* w -= rate m_hat / (sqrt(v_hat) + eps), with m_hat = m / c1, v_hat = v / c2 */
-		for (size_t k = 0; k < count; k++)
-		{
-			o->m[k] = (float) ADAM_BETA1 * o->m[k] + (float) (1.0 - ADAM_BETA1) * g[k];
-			o->v[k] = (float) ADAM_BETA2 * o->v[k] + (float) (1.0 - ADAM_BETA2) * g[k] * g[k];
-			weights[k] -= step * o->m[k] /
-				(sqrtf(o->v[k]) / root_c2 + (float) ADAM_EPSILON);
-		}
-	}
-	else if (o->kind == RS_OPTIMIZER_SGD)
-	{
-		for (size_t k = 0; k < count; k++)
-		{
-			o->m[k] = o->momentum * o->m[k] - o->rate * g[k];
-			weights[k] += o->m[k];
-		}
-	}
-	else
-	{
-		for (size_t k = 0; k < count; k++)
-			weights[k] -= o->rate * g[k];
-	}
-}
-
 void
 rs_mlp_result_free(rs_mlp_result *r, const rs_allocator *a)
 {
@@ -471,9 +219,11 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 	size_t		n_valid = (size_t) (opt[RS_MLP_VALIDATION_FRACTION] * (double) n);
 	size_t		n_train = n - n_valid;
 	size_t		batch;
-	network		net;
-	workspace	w = {0};
-	optimizer	o = {0};
+	rs_dense	net;
+	rs_dense_workspace w = {0};
+	rs_optimizer o = {0};
+	float	   *moment1 = NULL,
+			   *moment2 = NULL;
 	size_t	   *index = NULL;
 	float	   *x = NULL,
 			   *gradient = NULL,
@@ -507,7 +257,7 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 	for (int l = 0; l < n_hidden; l++)
 		r->sizes[l + 1] = hidden[l];
 	r->sizes[n_hidden + 1] = 1;
-	network_init(&net, r->n_layers, r->sizes, r->activation, r->loss);
+	rs_dense_init(&net, r->n_layers, r->sizes, r->activation);
 
 	r->weights = rs_alloc(a, sizeof(float) * net.n_weights);
 	r->feature_mean = rs_alloc(a, sizeof(float) * (size_t) d);
@@ -518,21 +268,21 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 	index = rs_alloc(a, sizeof(size_t) * n);
 	x = rs_alloc(a, sizeof(float) * n * (size_t) d);
 	gradient = rs_alloc(a, sizeof(float) * net.n_weights);
-	o.m = o.kind != RS_OPTIMIZER_GD ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
-	o.v = o.kind == RS_OPTIMIZER_ADAM ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
+	moment1 = o.kind != RS_OPTIMIZER_GD ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
+	moment2 = o.kind == RS_OPTIMIZER_ADAM ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
 	best = n_valid > 0 ? rs_alloc(a, sizeof(float) * net.n_weights) : NULL;
 	if (!r->weights || !r->feature_mean || !r->feature_scale || !r->train_loss ||
 		(n_valid > 0 && (!r->validation_loss || !best)) || !index || !x || !gradient ||
-		(o.kind != RS_OPTIMIZER_GD && !o.m) || (o.kind == RS_OPTIMIZER_ADAM && !o.v) ||
-		!workspace_init(&w, &net, batch < CHUNK_ROWS ? (int) batch : CHUNK_ROWS, a))
+		(o.kind != RS_OPTIMIZER_GD && !moment1) || (o.kind == RS_OPTIMIZER_ADAM && !moment2) ||
+		!rs_dense_workspace_init(&w, &net, batch < CHUNK_ROWS ? (int) batch : CHUNK_ROWS, a))
 	{
 		status = RS_NO_MEMORY;
 		goto done;
 	}
-	if (o.m)
-		memset(o.m, 0, sizeof(float) * net.n_weights);
-	if (o.v)
-		memset(o.v, 0, sizeof(float) * net.n_weights);
+	if (moment1)
+		memset(moment1, 0, sizeof(float) * net.n_weights);
+	if (moment2)
+		memset(moment2, 0, sizeof(float) * net.n_weights);
 
 	/* the last n_valid rows of a shuffle are held out */
 	for (size_t k = 0; k < n; k++)
@@ -544,17 +294,7 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 		for (int j = 0; j < d; j++)
 			x[k * d + j] = (features[k * d + j] - r->feature_mean[j]) / r->feature_scale[j];
 
-	for (int l = 0; l < net.layers; l++)
-	{
-		int			in = net.sizes[l],
-					out = net.sizes[l + 1];
-		double		limit = sqrt(6.0 / (double) (in + out));
-		float	   *W = r->weights + net.offset[l];
-
-		for (size_t k = 0; k < (size_t) out * in; k++)
-			W[k] = (float) (limit * (2.0 * rs_random_uniform(&rng) - 1.0));
-		memset(W + (size_t) out * in, 0, sizeof(float) * out);
-	}
+	rs_dense_glorot(&net, r->weights, &rng);
 
 	for (int e = 0; e < epochs; e++)
 	{
@@ -578,10 +318,11 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 					goto done;
 				}
 				gather(x, labels, d, index + at, rows, &w);
-				sum += backward(&net, r->weights, &w, rows, scale, gradient);
+				sum += forward_backward(&net, r->loss, r->weights, &w, rows, scale, gradient);
 			}
-			add_penalty(&net, r->weights, l2, gradient);
-			optimizer_step(&o, r->weights, gradient, net.n_weights);
+			rs_dense_penalty(&net, r->weights, l2, gradient);
+			rs_optimizer_begin_step(&o);
+			rs_optimizer_update(&o, r->weights, moment1, moment2, gradient, net.n_weights);
 		}
 		r->train_loss[e] = n_train ? sum / (double) n_train : 0.0;
 		r->epochs = e + 1;
@@ -595,7 +336,7 @@ rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
 			rt->progress(rt->arg, e + 1, r->train_loss[e], rs_now() - started);
 		if (n_valid > 0)
 		{
-			double		v = mean_loss(&net, r->weights, x, labels, index + n_train,
+			double		v = mean_loss(&net, r->loss, r->weights, x, labels, index + n_train,
 									  n_valid, &w);
 
 			r->validation_loss[e] = v;
@@ -618,8 +359,8 @@ done:
 	rs_free(a, index);
 	rs_free(a, x);
 	rs_free(a, gradient);
-	rs_free(a, o.m);
-	rs_free(a, o.v);
+	rs_free(a, moment1);
+	rs_free(a, moment2);
 	rs_free(a, best);
 	if (status != RS_OK)
 		rs_mlp_result_free(r, a);
@@ -656,13 +397,13 @@ rs_mlp_scratch_floats(const rs_model *m)
 double
 rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
 {
-	network		net;
+	rs_dense	net;
 	int			d = m->mlp_sizes[0];
 	size_t		widest = (rs_mlp_scratch_floats(m) - (size_t) d) / 2;
 	float	   *in = scratch,
 			   *out = scratch + d;
 
-	network_init(&net, m->mlp_layers, m->mlp_sizes, m->activation, m->loss);
+	rs_dense_init(&net, m->mlp_layers, m->mlp_sizes, m->activation);
 	for (int j = 0; j < d; j++)
 		in[j] = (features[j] - m->feature_mean[j]) / m->feature_scale[j];
 	for (int l = 0; l < net.layers; l++)
@@ -675,10 +416,10 @@ rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, in, 1,
 					1.0f, out, 1);
 		if (l + 1 < net.layers)
-			activate(out, (size_t) rows, net.activation);
+			rs_dense_activate(out, (size_t) rows, net.activation);
 		/* ping-pong between the two hidden buffers after the input */
 		in = out;
 		out = (out == scratch + d) ? scratch + d + widest : scratch + d;
 	}
-	return m->loss == RS_LOSS_CROSS_ENTROPY ? sigmoid(in[0]) : (double) in[0];
+	return m->loss == RS_LOSS_CROSS_ENTROPY ? rs_sigmoid(in[0]) : (double) in[0];
 }

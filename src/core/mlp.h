@@ -7,11 +7,12 @@
 #ifndef RECSYS_MLP_H
 #define RECSYS_MLP_H
 
+#include "dense.h"
 #include "model.h"
 #include "options.h"
 #include "runtime.h"
 
-#define RS_MLP_MAX_HIDDEN 16	/* hidden layers */
+#define RS_MLP_MAX_HIDDEN (RS_DENSE_MAX_SIZES - 2)	/* hidden layers */
 #define RS_MLP_MAX_WIDTH 65536	/* units per layer */
 #define RS_MLP_MAX_FEATURES 65536
 
@@ -36,22 +37,8 @@ typedef enum rs_mlp_option
 
 enum
 {
-	RS_ACTIVATION_RELU,
-	RS_ACTIVATION_TANH,
-	RS_ACTIVATION_SIGMOID
-};
-
-enum
-{
 	RS_LOSS_CROSS_ENTROPY,
 	RS_LOSS_MSE
-};
-
-enum
-{
-	RS_OPTIMIZER_ADAM,
-	RS_OPTIMIZER_SGD,
-	RS_OPTIMIZER_GD
 };
 
 extern const rs_option_spec rs_mlp_option_specs[RS_MLP_OPTION_COUNT];

@@ -9,6 +9,7 @@
 #include "scoring.h"
 
 #include "als.h"
+#include "interactions.h"
 #include "lapack.h"
 #include "random.h"
 
@@ -123,26 +124,6 @@ rs_similar_items(const rs_model *m, int32_t item, float *scores)
 	}
 }
 
-static bool
-contains(const int32_t *sorted, size_t n, int32_t item)
-{
-	size_t		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < item)
-			lo = mid + 1;
-		else if (sorted[mid] > item)
-			hi = mid;
-		else
-			return true;
-	}
-	return false;
-}
-
 /*
  * BPR has no closed-form user step: run its SGD on the user's factors alone,
  * items fixed, over the history's (positive, sampled negative) pairs.  The
@@ -174,7 +155,7 @@ bpr_fold_in(const rs_model *m, const int32_t *items, size_t n, float *x)
 			{
 				int32_t		candidate = (int32_t) (rs_random_next(&rng) % (uint64_t) m->n_items);
 
-				if (!contains(items, n, candidate))
+				if (!rs_sorted_contains(items, n, candidate))
 					j = candidate;
 			}
 			if (j < 0)
