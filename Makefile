@@ -9,13 +9,13 @@
 
 EXTENSION = recsys
 MODULE_big = recsys
-DATA = sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql
+DATA = sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving corrupt parallel implicit mlp movietweetings movietweetings_implicit
+REGRESS = setup metrics options planted serving corrupt parallel implicit mlp ncf movietweetings movietweetings_implicit
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
@@ -48,7 +48,7 @@ test/unit/obj/%.o: src/core/%.c $(wildcard src/core/*.h)
 	@mkdir -p test/unit/obj
 	$(CC) $(UNIT_CFLAGS) -c -o $@ $<
 
-test/unit/test_%: test/unit/test_%.c test/unit/unit.h $(UNIT_OBJS)
+test/unit/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(UNIT_OBJS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJS) $(SHLINK_OPENBLAS)
 
 unit: $(UNIT_TESTS)

@@ -201,3 +201,73 @@ recsys_append_options_json(StringInfo buf, const rs_option_spec *specs, int n_sp
 	}
 	appendStringInfoChar(buf, '}');
 }
+
+static void
+bad_widths(const char *name, const char *function_name, int min_count, int max_count,
+		   int max_width, const char *hint)
+{
+	char		count[32];
+
+	if (min_count == 0)
+		snprintf(count, sizeof(count), "at most %d", max_count);
+	else
+		snprintf(count, sizeof(count), "%d to %d", min_count, max_count);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" of %s must be an array of %s layer widths between 1 and %d",
+					name, function_name, count, max_width),
+			 errhint("%s", hint)));
+}
+
+Jsonb *
+recsys_take_widths(Jsonb *options, const char *name, const char *function_name,
+				   int min_count, int max_count, int max_width, const char *hint,
+				   int *widths, int *count)
+{
+	JsonbValue *value;
+	JsonbIterator *it;
+	JsonbIteratorToken token;
+	JsonbValue	element;
+	int			found = 0;
+
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		return options;
+	value = getKeyJsonValueFromContainer(&options->root, name, strlen(name), NULL);
+	if (value == NULL)
+		return options;
+	if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data))
+		bad_widths(name, function_name, min_count, max_count, max_width, hint);
+	it = JsonbIteratorInit(value->val.binary.data);
+	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
+	{
+		double		width;
+
+		if (token != WJB_ELEM)
+			continue;
+		if (element.type != jbvNumeric || found >= max_count)
+			bad_widths(name, function_name, min_count, max_count, max_width, hint);
+		width = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+												   NumericGetDatum(element.val.numeric)));
+		if (width != floor(width) || width < 1 || width > max_width)
+			bad_widths(name, function_name, min_count, max_count, max_width, hint);
+		widths[found++] = (int) width;
+	}
+	if (found < min_count)
+		bad_widths(name, function_name, min_count, max_count, max_width, hint);
+	*count = found;
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(options),
+											  CStringGetTextDatum(name)));
+}
+
+void
+recsys_append_options_with_widths(StringInfo buf, const rs_option_spec *specs, int n_specs,
+								  const double *values, const char *name,
+								  const int *widths, int count)
+{
+	recsys_append_options_json(buf, specs, n_specs, values);
+	buf->len--;					/* reopen the object for the list */
+	appendStringInfo(buf, ", \"%s\": [", name);
+	for (int k = 0; k < count; k++)
+		appendStringInfo(buf, "%s%d", k ? ", " : "", widths[k]);
+	appendStringInfoString(buf, "]}");
+}

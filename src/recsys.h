@@ -34,6 +34,21 @@ extern void recsys_parse_options(Jsonb *options, const char *function_name,
 extern void recsys_append_options_json(StringInfo buf, const rs_option_spec *specs,
 									   int n_specs, const double *values);
 
+/* The same with one more option, a list of layer widths. */
+extern void recsys_append_options_with_widths(StringInfo buf, const rs_option_spec *specs,
+											  int n_specs, const double *values,
+											  const char *name, const int *widths,
+											  int count);
+
+/*
+ * Reads option `name`, a list of layer widths (which an option table cannot
+ * express), into widths and *count, and returns the options without it;
+ * widths and *count are left as they are when it is absent.
+ */
+extern Jsonb *recsys_take_widths(Jsonb *options, const char *name, const char *function_name,
+								 int min_count, int max_count, int max_width,
+								 const char *hint, int *widths, int *count);
+
 /* training.c: what every trainer's final function ends with */
 extern bytea *recsys_encode_model(rs_model *model, MemoryContext into);
 extern void recsys_json_now(char *buf);
@@ -49,6 +64,8 @@ extern void recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model,
 
 /* serving.c */
 extern void recsys_require_factor_model(const rs_model *model, const char *function_name);
+extern void recsys_reject_ncf_model(const rs_model *model, const char *function_name,
+									const char *hint);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

@@ -34,6 +34,20 @@ recsys_require_factor_model(const rs_model *model, const char *function_name)
 				 errhint("Score feature vectors with predict(model, features).")));
 }
 
+/*
+ * NeuMF's score is a network's output, not a product of factors: no
+ * similarity, decomposition or solve for a new user comes with it.
+ */
+void
+recsys_reject_ncf_model(const rs_model *model, const char *function_name, const char *hint)
+{
+	if (model->algorithm == RS_ALGO_NCF)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported for ncf models", function_name),
+				 errhint("%s", hint)));
+}
+
 /* predict(model, features real[]): the network's output for one vector */
 Datum
 recsys_predict_features(PG_FUNCTION_ARGS)
@@ -103,6 +117,7 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	size_t		n_seen = 0;
 	int32		user;
 	float	   *scores;
+	rs_allocator alloc = recsys_context_allocator(CurrentMemoryContext);
 
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
@@ -113,7 +128,7 @@ recsys_recommend(PG_FUNCTION_ARGS)
 		seen = rs_seen_items(model, user, &n_seen);
 
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
-	rs_score_items(model, user, scores);
+	recsys_raise_status(rs_score_items(model, user, &alloc, scores), "scoring items");
 	recsys_emit_top_k(fcinfo, model, scores, seen, n_seen, k);
 	pfree(scores);
 	return (Datum) 0;
@@ -240,6 +255,8 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "recommend");
+	recsys_reject_ncf_model(model, "recommend(model, item_ids, values, k)",
+							"Recommend for a user of the model with recommend(model, user_id, k), or fold in histories with a model of train_als or train_bpr.");
 	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
@@ -253,7 +270,7 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	if (n > 0)
 		rs_score_items_for(model, factors, bias, scores);
 	else
-		rs_score_items(model, -1, scores);	/* nothing known: as an unknown user */
+		recsys_raise_status(rs_score_items(model, -1, &alloc, scores), "scoring items");	/* nothing known: as an unknown user */
 	recsys_emit_top_k(fcinfo, model, scores, items, n, k);
 	return (Datum) 0;
 }
@@ -270,6 +287,8 @@ recsys_similar_items(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "similar_items");
+	recsys_reject_ncf_model(model, "similar_items",
+							"Compare item_vector(model, item_id) embeddings, or use a model of train_als or train_bpr.");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		return (Datum) 0;		/* nothing is known of the item */

@@ -85,5 +85,5 @@ recsys_train_als_final(PG_FUNCTION_ARGS)
 	rs_als_model(&t.data, &result, options, &model);
 	unused_options_to_nan(options);
 	PG_RETURN_BYTEA_P(training_end(&t, &model, rs_als_option_specs, RS_ALS_OPTION_COUNT,
-								   options, result.loss, result.iterations));
+								   options, NULL, result.loss, result.iterations));
 }

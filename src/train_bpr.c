@@ -32,5 +32,5 @@ recsys_train_bpr_final(PG_FUNCTION_ARGS)
 	params.learning_rate = (float) options[RS_BPR_LEARNING_RATE];
 	rs_bpr_model(&t.data, &result, &params, &model);
 	PG_RETURN_BYTEA_P(training_end(&t, &model, rs_bpr_option_specs, RS_BPR_OPTION_COUNT,
-								   options, result.loss, result.epochs));
+								   options, NULL, result.loss, result.epochs));
 }

@@ -38,54 +38,6 @@ option_specs(void)
 }
 
 static void
-bad_hidden(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("option \"hidden\" of train_mlp must be an array of at most %d layer widths between 1 and %d",
-					RS_MLP_MAX_HIDDEN, RS_MLP_MAX_WIDTH),
-			 errhint("For example [128], or [64, 32] for two hidden layers.")));
-}
-
-/* Reads "hidden" into widths and returns the options without it. */
-static Jsonb *
-take_hidden(Jsonb *options, int *widths, int *n_hidden)
-{
-	JsonbValue *value;
-	JsonbIterator *it;
-	JsonbIteratorToken token;
-	JsonbValue	element;
-
-	widths[0] = DEFAULT_HIDDEN_WIDTH;
-	*n_hidden = 1;
-	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
-		return options;
-	value = getKeyJsonValueFromContainer(&options->root, "hidden", 6, NULL);
-	if (value == NULL)
-		return options;
-	if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data))
-		bad_hidden();
-	*n_hidden = 0;
-	it = JsonbIteratorInit(value->val.binary.data);
-	while ((token = JsonbIteratorNext(&it, &element, true)) != WJB_DONE)
-	{
-		double		width;
-
-		if (token != WJB_ELEM)
-			continue;
-		if (element.type != jbvNumeric || *n_hidden >= RS_MLP_MAX_HIDDEN)
-			bad_hidden();
-		width = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-												   NumericGetDatum(element.val.numeric)));
-		if (width != floor(width) || width < 1 || width > RS_MLP_MAX_WIDTH)
-			bad_hidden();
-		widths[(*n_hidden)++] = (int) width;
-	}
-	return DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(options),
-											  CStringGetTextDatum("hidden")));
-}
-
-static void
 check_labels(const features_state *state)
 {
 	for (Size r = 0; r < state->count; r++)
@@ -116,12 +68,9 @@ describe(const features_state *state, const double *options, const int *widths,
 	recsys_json_now(created);
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"options\": ");
-	recsys_append_options_json(&buf, option_specs(), RS_MLP_OPTION_COUNT, options);
-	buf.len--;					/* reopen the object for "hidden" */
-	appendStringInfoString(&buf, ", \"hidden\": [");
-	for (int k = 0; k < n_hidden; k++)
-		appendStringInfo(&buf, "%s%d", k ? ", " : "", widths[k]);
-	appendStringInfoString(&buf, "]}, \"layers\": [");
+	recsys_append_options_with_widths(&buf, option_specs(), RS_MLP_OPTION_COUNT, options,
+									  "hidden", widths, n_hidden);
+	appendStringInfoString(&buf, ", \"layers\": [");
 	for (int k = 0; k <= result->n_layers; k++)
 		appendStringInfo(&buf, "%s%d", k ? ", " : "", result->sizes[k]);
 	appendStringInfoChar(&buf, ']');
@@ -153,8 +102,13 @@ recsys_train_mlp_final(PG_FUNCTION_ARGS)
 	if (state == NULL || state->count == 0)
 		PG_RETURN_NULL();
 
-	recsys_parse_options(take_hidden(state->options, widths, &n_hidden), "train_mlp",
-						 option_specs(), RS_MLP_OPTION_COUNT + 1, options, NULL);
+	widths[0] = DEFAULT_HIDDEN_WIDTH;
+	n_hidden = 1;
+	recsys_parse_options(recsys_take_widths(state->options, "hidden", "train_mlp", 0,
+											RS_MLP_MAX_HIDDEN, RS_MLP_MAX_WIDTH,
+											"For example [128], or [64, 32] for two hidden layers.",
+											widths, &n_hidden),
+						 "train_mlp", option_specs(), RS_MLP_OPTION_COUNT + 1, options, NULL);
 	if (options[RS_MLP_LOSS] == RS_LOSS_CROSS_ENTROPY)
 		check_labels(state);
 

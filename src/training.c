@@ -27,13 +27,18 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 /* The model's description: what model_info shows besides the header. */
 static void
 describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,
-		 const double *options, const double *loss, int iterations)
+		 const double *options, const training_widths *widths, const double *loss,
+		 int iterations)
 {
 	char		created[MAXDATELEN + 1];
 
 	recsys_json_now(created);
 	appendStringInfoString(buf, "{\"options\": ");
-	recsys_append_options_json(buf, specs, n_specs, options);
+	if (widths)
+		recsys_append_options_with_widths(buf, specs, n_specs, options, widths->name,
+										  widths->widths, widths->count);
+	else
+		recsys_append_options_json(buf, specs, n_specs, options);
 	appendStringInfoString(buf, ", \"loss\": [");
 	for (int it = 0; it < iterations; it++)
 		appendStringInfo(buf, "%s%.6g", it ? ", " : "", loss[it]);
@@ -47,13 +52,14 @@ describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,
 
 bytea *
 training_end(training *t, rs_model *model, const rs_option_spec *specs, int n_specs,
-			 const double *options, const double *loss, int iterations)
+			 const double *options, const training_widths *widths, const double *loss,
+			 int iterations)
 {
 	StringInfoData info;
 	bytea	   *result;
 
 	initStringInfo(&info);
-	describe(&info, t, specs, n_specs, options, loss, iterations);
+	describe(&info, t, specs, n_specs, options, widths, loss, iterations);
 	model->info = info.data;
 	model->info_size = info.len;
 	result = recsys_encode_model(model, t->caller);

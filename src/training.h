@@ -18,8 +18,17 @@ typedef struct training
 } training;
 
 extern void training_begin(training *t, interactions_state *state, int threads, bool verbose);
+/* Options past the table's: a list of layer widths (or NULL for none). */
+typedef struct training_widths
+{
+	const char *name;
+	const int  *widths;
+	int			count;
+} training_widths;
+
 extern bytea *training_end(training *t, rs_model *model, const rs_option_spec *specs,
-						   int n_specs, const double *options, const double *loss,
+						   int n_specs, const double *options,
+						   const training_widths *widths, const double *loss,
 						   int iterations);
 
 #endif

@@ -124,7 +124,14 @@ times_derivative(float *delta, const float *a, size_t count, int activation)
 void
 rs_dense_forward(const rs_dense *net, const float *weights, rs_dense_workspace *w, int rows)
 {
-	for (int l = 0; l < net->layers; l++)
+	rs_dense_forward_from(net, 0, weights, w, rows);
+}
+
+void
+rs_dense_forward_from(const rs_dense *net, int first, const float *weights,
+					  rs_dense_workspace *w, int rows)
+{
+	for (int l = first; l < net->layers; l++)
 	{
 		int			in = net->sizes[l],
 					out = net->sizes[l + 1];
@@ -140,6 +147,35 @@ rs_dense_forward(const rs_dense *net, const float *weights, rs_dense_workspace *
 		if (l + 1 < net->layers)
 			rs_dense_activate(z, (size_t) rows * out, net->activation);
 	}
+}
+
+const float *
+rs_dense_forward_one(const rs_dense *net, const float *weights, const float *input,
+					 float *scratch)
+{
+	int			widest = 0;
+	const float *in = input;
+	float	   *out = scratch;
+
+	for (int l = 1; l <= net->layers; l++)
+		if (net->sizes[l] > widest)
+			widest = net->sizes[l];
+	for (int l = 0; l < net->layers; l++)
+	{
+		int			cols = net->sizes[l],
+					rows = net->sizes[l + 1];
+		const float *W = weights + net->offset[l];
+
+		memcpy(out, W + (size_t) rows * cols, sizeof(float) * rows);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, in, 1,
+					1.0f, out, 1);
+		if (l + 1 < net->layers)
+			rs_dense_activate(out, (size_t) rows, net->activation);
+		/* ping-pong between the two halves of scratch */
+		in = out;
+		out = (out == scratch) ? scratch + widest : scratch;
+	}
+	return in;
 }
 
 void

@@ -69,6 +69,17 @@ void		rs_dense_activate(float *x, size_t count, int activation);
 void		rs_dense_forward(const rs_dense *net, const float *weights, rs_dense_workspace *w,
 							 int rows);
 
+/* The same from layer `first` on, with its input already in w->act[first]. */
+void		rs_dense_forward_from(const rs_dense *net, int first, const float *weights,
+								  rs_dense_workspace *w, int rows);
+
+/*
+ * Forwards one row by sgemv: returns the output (inside scratch), which has
+ * 2 x the widest of sizes[1..layers] floats.
+ */
+const float *rs_dense_forward_one(const rs_dense *net, const float *weights,
+								  const float *input, float *scratch);
+
 /*
  * Back-propagates the last forward: with w->delta holding dloss/dz of the
  * output (rows x sizes[layers]), adds the gradient of the weights to

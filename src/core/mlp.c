@@ -399,27 +399,11 @@ rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
 {
 	rs_dense	net;
 	int			d = m->mlp_sizes[0];
-	size_t		widest = (rs_mlp_scratch_floats(m) - (size_t) d) / 2;
-	float	   *in = scratch,
-			   *out = scratch + d;
+	const float *out;
 
 	rs_dense_init(&net, m->mlp_layers, m->mlp_sizes, m->activation);
 	for (int j = 0; j < d; j++)
-		in[j] = (features[j] - m->feature_mean[j]) / m->feature_scale[j];
-	for (int l = 0; l < net.layers; l++)
-	{
-		int			cols = net.sizes[l],
-					rows = net.sizes[l + 1];
-		const float *W = m->mlp_weights + net.offset[l];
-
-		memcpy(out, W + (size_t) rows * cols, sizeof(float) * rows);
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, W, cols, in, 1,
-					1.0f, out, 1);
-		if (l + 1 < net.layers)
-			rs_dense_activate(out, (size_t) rows, net.activation);
-		/* ping-pong between the two hidden buffers after the input */
-		in = out;
-		out = (out == scratch + d) ? scratch + d + widest : scratch + d;
-	}
-	return m->loss == RS_LOSS_CROSS_ENTROPY ? rs_sigmoid(in[0]) : (double) in[0];
+		scratch[j] = (features[j] - m->feature_mean[j]) / m->feature_scale[j];
+	out = rs_dense_forward_one(&net, m->mlp_weights, scratch, scratch + d);
+	return m->loss == RS_LOSS_CROSS_ENTROPY ? rs_sigmoid(out[0]) : (double) out[0];
 }

@@ -31,6 +31,7 @@ typedef enum rs_algorithm
 	RS_ALGO_ALS_IMPLICIT = 2,	/* preferences weighted by confidence: x_u . y_i */
 	RS_ALGO_BPR = 3,			/* pairwise ranking: x_u . y_i + b_i */
 	RS_ALGO_MLP = 4,			/* dense network on feature vectors */
+	RS_ALGO_NCF = 5,			/* NeuMF: GMF and an MLP tower on embeddings */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -49,7 +50,8 @@ typedef enum rs_section
 	RS_SEC_ITEM_GRAM,			/* float[factors][factors]: Y'Y, for fold-in */
 	RS_SEC_ITEM_POPULARITY,		/* float[n_items]: training users per item */
 	RS_SEC_MLP_SIZES,			/* int32[layers + 1]: features, hidden..., 1 */
-	RS_SEC_MLP_WEIGHTS,			/* float: per layer W (out x in, row-major), b[out] */
+	RS_SEC_MLP_WEIGHTS,			/* float: per layer W (out x in, row-major), b[out];
+								 * NCF appends more (ncf.h) */
 	RS_SEC_FEATURE_MEAN,		/* float[features]: subtracted before the network */
 	RS_SEC_FEATURE_SCALE,		/* float[features]: then divided by, > 0 */
 	RS_SEC_COUNT = 16			/* slots reserved in the header */
@@ -131,7 +133,7 @@ typedef struct rs_model
 	const float *item_popularity;
 	const char *info;			/* not NUL-terminated */
 	size_t		info_size;
-	/* MLP (n_users, n_items and factors are 0) */
+	/* MLP (n_users, n_items and factors are 0) and NCF */
 	int32_t		mlp_layers;		/* weight layers: hidden layers + 1 */
 	const int32_t *mlp_sizes;	/* mlp_layers + 1 */
 	const float *mlp_weights;
@@ -139,6 +141,11 @@ typedef struct rs_model
 	const float *feature_scale;
 	int32_t		activation;		/* RS_ACTIVATION_*, stored in params.activation */
 	int32_t		loss;			/* RS_LOSS_*, stored in params.loss */
+	/* NCF: the dense network is the tower and output; these follow it */
+	int32_t		ncf_embedding;	/* tower embedding size, mlp_sizes[0] / 2 */
+	const float *ncf_output_gmf;	/* factors: output weights on the GMF product */
+	const float *ncf_user_embeddings;	/* n_users x ncf_embedding */
+	const float *ncf_item_embeddings;	/* n_items x ncf_embedding */
 } rs_model;
 
 const char *rs_algorithm_name(rs_algorithm algorithm);

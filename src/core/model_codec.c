@@ -6,6 +6,7 @@
 #include "crc32c.h"
 #include "interactions.h"
 #include "mlp.h"
+#include "ncf.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -35,6 +36,11 @@ static const uint32_t required_sections[RS_ALGO_COUNT] = {
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 	[RS_ALGO_MLP] = BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
 	BIT(RS_SEC_FEATURE_MEAN) | BIT(RS_SEC_FEATURE_SCALE) | BIT(RS_SEC_INFO),
+	[RS_ALGO_NCF] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
+	BIT(RS_SEC_INFO),
 };
 
 const char *
@@ -50,6 +56,8 @@ rs_algorithm_name(rs_algorithm algorithm)
 			return "bpr";
 		case RS_ALGO_MLP:
 			return "mlp";
+		case RS_ALGO_NCF:
+			return "ncf";
 		default:
 			return "unknown";
 	}
@@ -149,6 +157,9 @@ source_size(const rs_model *m, rs_section s)
 {
 	if (s == RS_SEC_MLP_SIZES)
 		return ((uint64_t) m->mlp_layers + 1) * 4;
+	if (s == RS_SEC_MLP_WEIGHTS && m->algorithm == RS_ALGO_NCF)
+		return rs_ncf_weight_count(m->mlp_layers + 1, m->mlp_sizes, m->factors,
+								   m->n_users, m->n_items) * 4;
 	if (s == RS_SEC_MLP_WEIGHTS)
 		return mlp_weight_count(m->mlp_layers, m->mlp_sizes) * 4;
 	if (s == RS_SEC_FEATURE_MEAN || s == RS_SEC_FEATURE_SCALE)
@@ -212,7 +223,7 @@ rs_model_encode(const rs_model *m, void *dst)
 	h.new_user_bias = m->new_user_bias;
 	h.new_item_bias = m->new_item_bias;
 	h.params = m->params;
-	if (m->algorithm == RS_ALGO_MLP)
+	if (m->algorithm == RS_ALGO_MLP || m->algorithm == RS_ALGO_NCF)
 	{
 		h.params.activation = (uint16_t) m->activation;
 		h.params.loss = (uint16_t) m->loss;
@@ -304,6 +315,37 @@ check_mlp(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
 	m->feature_scale = scale;
 	m->activation = h->params.activation;
 	m->loss = h->params.loss;
+	return NULL;
+}
+
+/* The tower's shape, against the factors and the weights section. */
+static const char *
+check_ncf(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
+{
+	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
+	int32_t		n_sizes;
+	const int32_t *sizes;
+
+	if (h->factors < 1 || h->factors > RS_NCF_MAX_WIDTH ||
+		h->params.activation != RS_ACTIVATION_RELU || h->params.loss != 0)
+		return "its dimensions are out of range";
+	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_NCF_MAX_LAYERS + 1)
+		return "its network has an unsupported number of layers";
+	n_sizes = (int32_t) (sizes_bytes / 4);
+	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
+	if (sizes[0] < 2 || sizes[0] % 2 != 0 || sizes[n_sizes - 1] != 1)
+		return "its network's layer sizes are out of range";
+	for (int32_t l = 0; l < n_sizes; l++)
+		if (sizes[l] < 1 || sizes[l] > RS_NCF_MAX_WIDTH)
+			return "its network's layer sizes are out of range";
+	if (h->sections[RS_SEC_MLP_WEIGHTS].size !=
+		rs_ncf_weight_count(n_sizes, sizes, h->factors, h->n_users, h->n_items) * 4)
+		return "a section's size does not match the model's dimensions";
+	m->mlp_layers = n_sizes - 1;
+	m->mlp_sizes = sizes;
+	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
+	m->activation = RS_ACTIVATION_RELU;
+	rs_ncf_locate(m);
 	return NULL;
 }
 
@@ -422,6 +464,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	if (m->info && memchr(m->info, '\0', m->info_size))
 		return "its description is not text";
 	if (m->algorithm == RS_ALGO_MLP && (reason = check_mlp(&h, bytes, m)) != NULL)
+		return reason;
+	if (m->algorithm == RS_ALGO_NCF && (reason = check_ncf(&h, bytes, m)) != NULL)
 		return reason;
 	return NULL;
 }

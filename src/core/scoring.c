@@ -5,12 +5,15 @@
  *   explicit ALS   mu + b_u + b_i + p_u . q_i
  *   implicit ALS   x_u . y_i
  *   BPR            x_u . y_i + b_i
+ *
+ * and dispatch to ncf.c for NeuMF's scores.
  */
 #include "scoring.h"
 
 #include "als.h"
 #include "interactions.h"
 #include "lapack.h"
+#include "ncf.h"
 #include "random.h"
 
 #include <cblas.h>
@@ -43,6 +46,8 @@ rs_predict(const rs_model *m, int32_t user, int32_t item)
 {
 	double		score;
 
+	if (m->algorithm == RS_ALGO_NCF)
+		return rs_ncf_predict(m, user, item);
 	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
 	{
 		/* An unseen id has no factors; its bias is a newcomer's. */
@@ -76,14 +81,16 @@ rs_score_items_for(const rs_model *m, const float *x, float user_bias, float *sc
 					m->item_factors, m->factors, x, 1, 1.0f, scores, 1);
 }
 
-void
-rs_score_items(const rs_model *m, int32_t user, float *scores)
+rs_status
+rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
 {
+	if (user >= 0 && m->algorithm == RS_ALGO_NCF)
+		return rs_ncf_score_items(m, user, a, scores);
 	if (user >= 0)
 	{
 		rs_score_items_for(m, user_row(m, user), m->user_bias ? m->user_bias[user] : 0.0f,
 						   scores);
-		return;
+		return RS_OK;
 	}
 	for (int32_t i = 0; i < m->n_items; i++)
 	{
@@ -94,6 +101,7 @@ rs_score_items(const rs_model *m, int32_t user, float *scores)
 		else
 			scores[i] = m->item_popularity[i];
 	}
+	return RS_OK;
 }
 
 const int32_t *

@@ -27,9 +27,10 @@ bool		rs_model_predicts_unknown(const rs_model *model);
  * Scores of every item for a user (n_items entries), each equal to
  * rs_predict for that pair.  An unknown user gets every item's baseline: the
  * mean plus item bias for rating models, the item bias for BPR, popularity
- * for implicit ALS.
+ * for implicit ALS and NCF.  Fails only for want of memory.
  */
-void		rs_score_items(const rs_model *model, int32_t user, float *scores);
+rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator *a,
+						   float *scores);
 
 /* The same for a user given by factors (and bias, for rating models). */
 void		rs_score_items_for(const rs_model *model, const float *user_factors,

@@ -250,7 +250,7 @@ test_planted(void)
 
 		for (size_t k = 0; k < sizeof(users) / sizeof(users[0]); k++)
 		{
-			rs_score_items(&m, users[k], scores);
+			rs_score_items(&m, users[k], &rs_malloc_allocator, scores);
 			for (int32_t i = 0; i < ITEMS; i++)
 				close &= fabs(scores[i] - rs_predict(&m, users[k], i)) <=
 					1e-5 * (1.0 + fabs(scores[i]));

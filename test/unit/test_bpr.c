@@ -8,6 +8,7 @@
 #include "core/random.h"
 
 #include "unit.h"
+#include "planted.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -43,102 +44,6 @@ default_options(double *opt)
 		opt[k] = rs_bpr_option_specs[k].default_value;
 }
 
-/*
- * Planted data: CLASSES classes of users and of items; a user interacts
- * with each item of their class with probability IN_CLASS and with any
- * other item with probability OFF_CLASS.  HELD_OUT of each user's
- * same-class interactions are kept out of training.
- */
-#define CLASSES 4
-#define USERS 800
-#define ITEMS 200
-#define IN_CLASS 0.3
-#define OFF_CLASS 0.01
-#define HELD_OUT 2
-
-typedef struct planted
-{
-	rs_interactions train;
-	int			held[USERS][HELD_OUT];	/* item numbers, -1 if none */
-} planted;
-
-static planted P;
-
-static int
-class_of_user(int u)
-{
-	return u % CLASSES;
-}
-
-static int
-class_of_item(int i)
-{
-	return i % CLASSES;
-}
-
-/* Ids far from the dense indices, and items in an order unlike the classes. */
-static int64_t
-user_id(int u)
-{
-	return 7000 - 5 * (int64_t) u;
-}
-
-static int64_t
-item_id(int i)
-{
-	return ((int64_t) i * 37) % ITEMS * 11 - 900;
-}
-
-static void
-make_planted(void)
-{
-	rs_random	rng = {2009};
-	rs_interaction_buffer buf;
-
-	memset(&buf, 0, sizeof(buf));
-	for (int u = 0; u < USERS; u++)
-	{
-		int			items[ITEMS],
-					n = 0,
-					same = 0;
-
-		for (int i = 0; i < ITEMS; i++)
-			if (rs_random_uniform(&rng) <
-				(class_of_user(u) == class_of_item(i) ? IN_CLASS : OFF_CLASS))
-				items[n++] = i;
-		for (int k = 0; k < n; k++)
-			same += class_of_item(items[k]) == class_of_user(u);
-		/* hold out HELD_OUT of the same-class items, chosen at random */
-		for (int k = 0; k < HELD_OUT; k++)
-			P.held[u][k] = -1;
-		for (int k = 0; k < HELD_OUT && same > HELD_OUT; k++)
-		{
-			int			pick = (int) (rs_random_uniform(&rng) * same);
-
-			for (int j = 0; j < n; j++)
-				if (class_of_item(items[j]) == class_of_user(u) && pick-- == 0)
-				{
-					P.held[u][k] = items[j];
-					items[j] = items[--n];
-					same--;
-					break;
-				}
-		}
-		for (int k = 0; k < n; k++)
-			if (!rs_buffer_append(&buf, &rs_malloc_allocator, user_id(u), item_id(items[k]), 1.0f))
-			{
-				fprintf(stderr, "out of memory\n");
-				exit(2);
-			}
-	}
-	if (rs_interactions_build(&buf, &rs_malloc_allocator, &P.train) != RS_OK)
-	{
-		fprintf(stderr, "cannot build the planted data\n");
-		exit(2);
-	}
-	rs_buffer_free(&buf, &rs_malloc_allocator);
-}
-
 static void
 planted_options(double *opt)
 {
@@ -149,7 +54,8 @@ planted_options(double *opt)
 	opt[RS_BPR_REGULARIZATION] = 0.01;
 }
 
-static float
+/* BPR's score by hand, as a double for planted_auc (a float converts exactly). */
+static double
 score(const rs_model *m, int32_t u, int32_t i)
 {
 	float		s = m->item_bias[i];
@@ -158,79 +64,6 @@ score(const rs_model *m, int32_t u, int32_t i)
 		s += m->user_factors[(size_t) u * m->factors + k] *
 			m->item_factors[(size_t) i * m->factors + k];
 	return s;
-}
-
-static bool
-seen(const rs_model *m, int32_t u, int32_t i)
-{
-	for (uint64_t k = m->seen_ptr[u]; k < m->seen_ptr[u + 1]; k++)
-		if (m->seen_items[k] == i)
-			return true;
-	return false;
-}
-
-/* Share of pairs (a, b) with a scored above b; ties count a half. */
-static double
-pair_share(float a, float b)
-{
-	return a > b ? 1.0 : a == b ? 0.5 : 0.0;
-}
-
-/*
- * Two AUCs, averaged over users, through the model a server would use:
- * held-out positives against unseen items of other classes, and every
- * unseen same-class item against unseen items of other classes.
- */
-static void
-planted_auc(const rs_model *m, double *held_auc, double *class_auc)
-{
-	double		held_sum = 0.0,
-				class_sum = 0.0;
-	int			held_users = 0;
-
-	for (int u = 0; u < USERS; u++)
-	{
-		int32_t		du = rs_model_user_index(m, user_id(u));
-		double		held_pairs = 0.0,
-					held_right = 0.0,
-					class_pairs = 0.0,
-					class_right = 0.0;
-
-		for (int a = 0; a < ITEMS; a++)
-		{
-			int32_t		da = rs_model_item_index(m, item_id(a));
-			bool		is_held = false;
-
-			if (class_of_item(a) != class_of_user(u) || da < 0 || seen(m, du, da))
-				continue;
-			for (int k = 0; k < HELD_OUT; k++)
-				is_held |= P.held[u][k] == a;
-			for (int b = 0; b < ITEMS; b++)
-			{
-				int32_t		db = rs_model_item_index(m, item_id(b));
-				double		share;
-
-				if (class_of_item(b) == class_of_user(u) || db < 0 || seen(m, du, db))
-					continue;
-				share = pair_share(score(m, du, da), score(m, du, db));
-				class_pairs += 1.0;
-				class_right += share;
-				if (is_held)
-				{
-					held_pairs += 1.0;
-					held_right += share;
-				}
-			}
-		}
-		if (held_pairs > 0)
-		{
-			held_sum += held_right / held_pairs;
-			held_users++;
-		}
-		class_sum += class_pairs > 0 ? class_right / class_pairs : 1.0;
-	}
-	*held_auc = held_users ? held_sum / held_users : 0.0;
-	*class_auc = class_sum / USERS;
 }
 
 static bool
@@ -294,7 +127,7 @@ test_planted(void)
 			(float) (P.train.item_ptr[i + 1] - P.train.item_ptr[i]);
 	CHECK(popularity, "item popularity is not the number of training users");
 
-	planted_auc(&m, &held_auc, &class_auc);
+	planted_auc(&m, score, &held_auc, &class_auc);
 	printf("AUC of held-out positives %.4f, of unseen same-class items %.4f; "
 		   "loss %.4f -> %.4f\n", held_auc, class_auc, r.loss[0], r.loss[epochs - 1]);
 	CHECK(held_auc > 0.9, "held-out AUC %.4f, want > 0.9", held_auc);
@@ -369,7 +202,7 @@ test_planted(void)
 		rs_model	m3;
 
 		rs_bpr_model(&P.train, &again, &params, &m3);
-		planted_auc(&m3, &held_auc, &class_auc);
+		planted_auc(&m3, score, &held_auc, &class_auc);
 		printf("on 3 threads: AUC %.4f and %.4f, final loss %.4f\n", held_auc, class_auc,
 			   again.loss[epochs - 1]);
 		CHECK(held_auc > 0.9 && class_auc > 0.9, "AUC on 3 threads %.4f, %.4f",
@@ -390,7 +223,7 @@ test_planted(void)
 		rs_model	mp;
 
 		rs_bpr_model(&P.train, &again, NULL, &mp);
-		planted_auc(&mp, &held_auc, &class_auc);
+		planted_auc(&mp, score, &held_auc, &class_auc);
 		printf("popularity negatives: AUC %.4f and %.4f, loss %.4f -> %.4f\n", held_auc,
 			   class_auc, again.loss[0], again.loss[epochs - 1]);
 		CHECK(held_auc > 0.9 && class_auc > 0.9, "AUC with popularity negatives %.4f, %.4f",

@@ -1,12 +1,14 @@
 /*
  * test_codec.c - the model format, for each algorithm (explicit ALS,
- * implicit ALS, BPR): exact round trip of the header, the training
+ * implicit ALS, BPR, NCF): exact round trip of the header, the training
  * parameters and every section, and rejection of every truncated, extended,
  * misaligned, bit-flipped or inconsistent buffer - sections an algorithm
- * does not use, or lacks, included.
+ * does not use, or lacks, included - and of an NCF network of a shape the
+ * engine cannot score.
  */
 #include "core/crc32c.h"
 #include "core/model.h"
+#include "core/ncf.h"
 #include "core/random.h"
 
 #include "unit.h"
@@ -40,7 +42,20 @@ static float item_bias[N_ITEMS];
 static float item_gram[FACTORS * FACTORS];
 static float item_popularity[N_ITEMS];
 
-static const rs_algorithm algorithms[] = {RS_ALGO_ALS_EXPLICIT, RS_ALGO_ALS_IMPLICIT, RS_ALGO_BPR};
+/*
+ * NCF's network: tower embeddings of NCF_E per user and item, one hidden
+ * layer, the output; its weights then h_G (FACTORS) and the embeddings.
+ */
+#define NCF_E 2
+static const int32_t ncf_sizes[3] = {2 * NCF_E, 3, 1};
+
+#define NCF_TOWER (3 * (2 * NCF_E + 1) + 1 * (3 + 1))
+#define NCF_WEIGHTS (NCF_TOWER + FACTORS + (N_USERS + N_ITEMS) * NCF_E)
+static float ncf_weights[NCF_WEIGHTS];
+
+static const rs_algorithm algorithms[] = {
+	RS_ALGO_ALS_EXPLICIT, RS_ALGO_ALS_IMPLICIT, RS_ALGO_BPR, RS_ALGO_NCF
+};
 
 #define N_ALGORITHMS (sizeof(algorithms) / sizeof(algorithms[0]))
 #define BIT(s) (1u << (s))
@@ -62,6 +77,8 @@ sections_of(rs_algorithm algorithm)
 			return common | BIT(RS_SEC_ITEM_GRAM);
 		case RS_ALGO_BPR:
 			return common | BIT(RS_SEC_ITEM_BIAS);
+		case RS_ALGO_NCF:
+			return common | BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS);
 		default:
 			return 0;
 	}
@@ -73,10 +90,22 @@ uses(rs_algorithm algorithm, rs_section s)
 	return (sections_of(algorithm) & BIT(s)) != 0;
 }
 
+/* Floats of an NCF model's weights section, by ncf.h's layout. */
+static size_t
+ncf_weight_floats(const rs_model *m)
+{
+	size_t		count = (size_t) m->factors;
+
+	for (int l = 0; l < m->mlp_layers; l++)
+		count += (size_t) m->mlp_sizes[l + 1] * (m->mlp_sizes[l] + 1);
+	return count + ((size_t) m->n_users + m->n_items) * (m->mlp_sizes[0] / 2);
+}
+
 /*
  * A hand-built model of the algorithm: every array it uses filled from a
  * seeded generator, each it does not use NULL, and every field of the
- * parameters non-zero so that a field lost on the way shows.
+ * parameters non-zero so that a field lost on the way shows - but for NCF's
+ * activation and loss, which it stores there and must be ReLU and 0.
  */
 static rs_model
 make_model(rs_algorithm algorithm)
@@ -100,7 +129,7 @@ make_model(rs_algorithm algorithm)
 	m.params.bias_regularization = 2.5f;
 	m.params.alpha = 40.0f;
 	m.params.learning_rate = 0.01f;
-	m.params.reserved = 0xC0FFEEu;
+	m.params.reserved = algorithm == RS_ALGO_NCF ? 0 : 0xC0FFEEu;
 	for (int k = 0; k < N_USERS * FACTORS; k++)
 		user_factors[k] = (float) rs_random_normal(&rng);
 	for (int k = 0; k < N_ITEMS * FACTORS; k++)
@@ -111,6 +140,8 @@ make_model(rs_algorithm algorithm)
 		item_bias[k] = (float) rs_random_normal(&rng);
 	for (int k = 0; k < FACTORS * FACTORS; k++)
 		item_gram[k] = (float) rs_random_normal(&rng);
+	for (int k = 0; k < NCF_WEIGHTS; k++)
+		ncf_weights[k] = (float) rs_random_normal(&rng);
 	memset(item_popularity, 0, sizeof(item_popularity));
 	for (int k = 0; k < 9; k++)
 		item_popularity[seen_items[k]] += 1.0f;
@@ -127,6 +158,14 @@ make_model(rs_algorithm algorithm)
 	m.item_popularity = item_popularity;
 	m.info = info;
 	m.info_size = strlen(info);
+	if (algorithm == RS_ALGO_NCF)
+	{
+		m.mlp_layers = 2;
+		m.mlp_sizes = ncf_sizes;
+		m.mlp_weights = ncf_weights;
+		m.activation = RS_ACTIVATION_RELU;
+		rs_ncf_locate(&m);
+	}
 	return m;
 }
 
@@ -209,6 +248,18 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 	SECTION_ARRAY(RS_SEC_ITEM_BIAS, item_bias, i * sizeof(float));
 	SECTION_ARRAY(RS_SEC_ITEM_GRAM, item_gram, f * f * sizeof(float));
 	SECTION_ARRAY(RS_SEC_ITEM_POPULARITY, item_popularity, i * sizeof(float));
+	SECTION_ARRAY(RS_SEC_MLP_SIZES, mlp_sizes, (m->mlp_layers + 1) * sizeof(int32_t));
+	SECTION_ARRAY(RS_SEC_MLP_WEIGHTS, mlp_weights, ncf_weight_floats(m) * sizeof(float));
+	if (m->algorithm == RS_ALGO_NCF)
+		CHECK(d.mlp_layers == m->mlp_layers && d.activation == RS_ACTIVATION_RELU &&
+			  d.ncf_embedding == m->mlp_sizes[0] / 2 &&
+			  d.ncf_output_gmf == d.mlp_weights + NCF_TOWER &&
+			  d.ncf_user_embeddings == d.ncf_output_gmf + f &&
+			  d.ncf_item_embeddings == d.ncf_user_embeddings + u * d.ncf_embedding,
+			  "ncf: the decoded network and its parts are not where ncf.h puts them");
+	else
+		CHECK(d.mlp_layers == 0 && d.ncf_output_gmf == NULL, "%s: a network decoded",
+			  rs_algorithm_name(m->algorithm));
 	SAME_ARRAY(seen_ptr, (u + 1) * sizeof(uint64_t));
 	if (seen > 0)
 	{
@@ -253,6 +304,11 @@ expected_encoded_size(const rs_model *m)
 	sizes[RS_SEC_SEEN_VALUES] = 4 * seen;
 	sizes[RS_SEC_ITEM_GRAM] = 4 * f * f;
 	sizes[RS_SEC_ITEM_POPULARITY] = 4 * i;
+	if (m->algorithm == RS_ALGO_NCF)
+	{
+		sizes[RS_SEC_MLP_SIZES] = 4 * ((size_t) m->mlp_layers + 1);
+		sizes[RS_SEC_MLP_WEIGHTS] = 4 * ncf_weight_floats(m);
+	}
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 		if (uses(m->algorithm, s))
 			total += (sizes[s] + 7) / 8 * 8;
@@ -394,6 +450,12 @@ round_trip(rs_algorithm algorithm)
 		extra.user_bias = user_bias;
 		extra.item_bias = item_bias;
 		extra.item_gram = item_gram;
+		if (algorithm != RS_ALGO_NCF)
+		{
+			extra.mlp_layers = 2;
+			extra.mlp_sizes = ncf_sizes;
+			extra.mlp_weights = ncf_weights;
+		}
 		ebuf = encode(&extra, &len2);
 		CHECK(len2 == len && memcmp(ebuf, buf, len) == 0,
 			  "%s: pointers to unused arrays change the encoding", name);
@@ -433,6 +495,7 @@ test_round_trip(void)
 	CHECK(strcmp(rs_algorithm_name(RS_ALGO_ALS_EXPLICIT), "als") == 0 &&
 		  strcmp(rs_algorithm_name(RS_ALGO_ALS_IMPLICIT), "implicit_als") == 0 &&
 		  strcmp(rs_algorithm_name(RS_ALGO_BPR), "bpr") == 0 &&
+		  strcmp(rs_algorithm_name(RS_ALGO_NCF), "ncf") == 0 &&
 		  strcmp(rs_algorithm_name(RS_ALGO_COUNT), "unknown") == 0, "algorithm names");
 }
 
@@ -814,6 +877,22 @@ validation(rs_algorithm algorithm)
 	((char *) section_at(c, RS_SEC_INFO))[3] = '\0';
 	expect_rejected(c, "a NUL inside info");
 
+	if (algorithm == RS_ALGO_NCF)
+	{
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_MLP_SIZES))[1] = -3;
+		expect_rejected(c, "a hidden layer of -3 units");
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_MLP_SIZES))[1] = 4;
+		expect_rejected(c, "a hidden layer wider than its weights");
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_MLP_SIZES))[0] = 5;
+		expect_rejected(c, "odd embeddings in place");
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_MLP_SIZES))[2] = 2;
+		expect_rejected(c, "two outputs in place");
+	}
+
 	/* header fields, resealed so that only validation can reject them */
 	{
 		static const struct
@@ -885,6 +964,110 @@ test_validation(void)
 		validation(algorithms[a]);
 }
 
+/*
+ * Decodes an NCF model of the given network, encoded by the engine: every
+ * section of the size its shape implies and the checksum right, so that
+ * only the check of the shape itself can reject it.
+ */
+static const char *
+decode_ncf_shape(const int32_t *sizes, int n_sizes, int factors, int activation, int loss)
+{
+	rs_model	m = make_model(RS_ALGO_NCF);
+	rs_model	d;
+	float	   *users,
+			   *items,
+			   *weights;
+	unsigned char *buf;
+	size_t		len;
+	const char *reason;
+
+	m.factors = factors;
+	m.mlp_layers = n_sizes - 1;
+	m.mlp_sizes = sizes;
+	m.activation = activation;
+	m.loss = loss;
+	users = calloc((size_t) N_USERS * factors + 1, sizeof(float));
+	items = calloc((size_t) N_ITEMS * factors + 1, sizeof(float));
+	weights = calloc(ncf_weight_floats(&m) + 1, sizeof(float));
+	m.user_factors = users;
+	m.item_factors = items;
+	m.mlp_weights = weights;
+	buf = encode(&m, &len);
+	reason = rs_model_decode(buf, len, &d);
+	if (reason == NULL)
+		CHECK(d.mlp_layers == n_sizes - 1 && d.ncf_embedding == sizes[0] / 2 &&
+			  d.ncf_item_embeddings + (size_t) N_ITEMS * d.ncf_embedding ==
+			  d.mlp_weights + ncf_weight_floats(&m), "ncf: decoded parts of a network");
+	free(buf);
+	free(users);
+	free(items);
+	free(weights);
+	return reason;
+}
+
+/*
+ * The networks NCF can score, and those it cannot: embeddings of an even
+ * width, every width within RS_NCF_MAX_WIDTH, at most RS_NCF_MAX_LAYERS
+ * weight layers, one output, factors, ReLU and no loss code.  The accepted
+ * shapes show that the rejected ones fail for their shape alone.
+ */
+static void
+test_ncf_shapes(void)
+{
+	static const int32_t standard[] = {4, 3, 1},
+				single[] = {2, 1},
+				widest[] = {RS_NCF_MAX_WIDTH, RS_NCF_MAX_WIDTH, 1},
+				deepest[RS_NCF_MAX_LAYERS + 1] = {4, 3, 3, 3, 3, 3, 3, 3, 1},
+				odd[] = {5, 3, 1},
+				no_embeddings[] = {0, 3, 1},
+				wide_embeddings[] = {RS_NCF_MAX_WIDTH + 2, 3, 1},
+				wide_hidden[] = {4, RS_NCF_MAX_WIDTH + 1, 1},
+				two_outputs[] = {4, 3, 2},
+				empty_hidden[] = {4, 0, 1},
+				no_layer[] = {4},
+				too_deep[RS_NCF_MAX_LAYERS + 2] = {4, 3, 3, 3, 3, 3, 3, 3, 3, 1};
+	static const struct
+	{
+		const int32_t *sizes;
+		int			n_sizes;
+		int			factors;
+		int			activation;
+		int			loss;
+		bool		valid;
+		const char *what;
+	}			shapes[] = {
+		{standard, 3, FACTORS, RS_ACTIVATION_RELU, 0, true, "the standard network"},
+		{single, 2, 1, RS_ACTIVATION_RELU, 0, true, "no hidden layer, one factor"},
+		{widest, 3, RS_NCF_MAX_WIDTH, RS_ACTIVATION_RELU, 0, true, "the widest network"},
+		{deepest, RS_NCF_MAX_LAYERS + 1, FACTORS, RS_ACTIVATION_RELU, 0, true,
+		"the deepest network"},
+		{odd, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "odd embeddings"},
+		{no_embeddings, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "no embeddings"},
+		{wide_embeddings, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "embeddings too wide"},
+		{wide_hidden, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "a hidden layer too wide"},
+		{two_outputs, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "two outputs"},
+		{empty_hidden, 3, FACTORS, RS_ACTIVATION_RELU, 0, false, "an empty hidden layer"},
+		{no_layer, 1, FACTORS, RS_ACTIVATION_RELU, 0, false, "no weight layer"},
+		{too_deep, RS_NCF_MAX_LAYERS + 2, FACTORS, RS_ACTIVATION_RELU, 0, false,
+		"too many layers"},
+		{standard, 3, 0, RS_ACTIVATION_RELU, 0, false, "no factors"},
+		{standard, 3, FACTORS, RS_ACTIVATION_TANH, 0, false, "tanh"},
+		{standard, 3, FACTORS, RS_ACTIVATION_RELU, 1, false, "a loss code"},
+	};
+
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++)
+	{
+		const char *reason = decode_ncf_shape(shapes[k].sizes, shapes[k].n_sizes,
+											  shapes[k].factors, shapes[k].activation,
+											  shapes[k].loss);
+
+		if (shapes[k].valid)
+			CHECK(reason == NULL, "ncf: %s rejected: %s", shapes[k].what, reason);
+		else
+			CHECK(reason != NULL, "ncf: %s accepted", shapes[k].what);
+	}
+}
+
 int
 main(void)
 {
@@ -894,5 +1077,6 @@ main(void)
 	test_lengths_and_alignment();
 	test_byte_flips();
 	test_validation();
+	test_ncf_shapes();
 	return unit_done();
 }

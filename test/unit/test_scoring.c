@@ -245,7 +245,7 @@ check_scores_match_predict(const rs_model *m, const char *what)
 
 	for (int32_t u = rs_model_predicts_unknown(m) ? -1 : 0; u < m->n_users; u++)
 	{
-		rs_score_items(m, u, scores);
+		rs_score_items(m, u, &rs_malloc_allocator, scores);
 		for (int32_t i = 0; i < m->n_items; i++)
 		{
 			double		p = rs_predict(m, u, i);
@@ -281,8 +281,8 @@ check_decoded_same(const rs_model *m, const rs_interactions *d, const char *what
 		goto out;
 	for (int32_t u = -1; u < m->n_users; u++)
 	{
-		rs_score_items(m, u, x);
-		rs_score_items(&e, u, y);
+		rs_score_items(m, u, &rs_malloc_allocator, x);
+		rs_score_items(&e, u, &rs_malloc_allocator, y);
 		scores &= memcmp(x, y, sizeof(float) * n) == 0;
 	}
 	for (int32_t i = 0; i < n; i++)
@@ -414,7 +414,7 @@ test_explicit(void)
 			CHECK(bias == (float) m.new_user_bias, "an empty history's bias %g, want %g",
 				  bias, m.new_user_bias);
 			rs_score_items_for(&m, x, bias, folded);
-			rs_score_items(&m, -1, unknown);
+			rs_score_items(&m, -1, &rs_malloc_allocator, unknown);
 			for (int32_t i = 0; i < E_ITEMS; i++)
 				close &= fabs(folded[i] - unknown[i]) <= 1e-5 * (1.0 + fabs(unknown[i]));
 			CHECK(close, "an empty history does not score as an unknown user");
@@ -631,7 +631,7 @@ test_implicit(int solver, int cg_steps, double lambda)
 			rs_scored	top[TOP];
 			bool		right = true;
 
-			rs_score_items(&m, u, scores);
+			rs_score_items(&m, u, &rs_malloc_allocator, scores);
 			got = rs_top_k(scores, I_ITEMS, seen, n_seen, TOP, top);
 			right = got == TOP;
 			for (size_t k = 0; k < got; k++)
@@ -698,7 +698,7 @@ test_implicit(int solver, int cg_steps, double lambda)
 	/* unknown ids: no prediction; an unknown user's scores are popularity */
 	CHECK(isnan(rs_predict(&m, -1, 0)) && isnan(rs_predict(&m, 0, -1)) &&
 		  isnan(rs_predict(&m, -1, -1)), "%s: a prediction for an unknown id is not NaN", what);
-	rs_score_items(&m, -1, scores);
+	rs_score_items(&m, -1, &rs_malloc_allocator, scores);
 	{
 		bool		popular = true;
 

@@ -1,0 +1,45 @@
+-- recsys 0.2.0 -> 0.3.0
+\echo Use "ALTER EXTENSION recsys UPDATE TO '0.3.0'" to load this file. \quit
+
+-- Neural collaborative filtering (NeuMF) on implicit interactions.
+CREATE FUNCTION recsys._train_ncf_final(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'recsys_train_ncf_final'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys._train_ncf_final(internal) IS
+'final function of train_ncf: fits the NeuMF model and encodes it';
+
+CREATE AGGREGATE recsys.train_ncf(user_id bigint, item_id bigint) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_ncf_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE recsys.train_ncf(user_id bigint, item_id bigint, options jsonb) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_ncf_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE recsys.train_ncf(bigint, bigint) IS
+'trains a NeuMF model (neural collaborative filtering: GMF and an MLP tower) on implicit interactions with sampled negatives; returns the model as bytea';
+COMMENT ON AGGREGATE recsys.train_ncf(bigint, bigint, jsonb) IS
+'trains a NeuMF model with options such as {"factors": 16, "layers": [64, 32, 16, 8], "negatives": 4, "epochs": 20}; returns the model as bytea';
+
+COMMENT ON FUNCTION recsys.predict(bytea, bigint, bigint) IS
+'the model''s estimate for a user and an item (a probability for ncf); for unknown ids a rating model falls back to the global mean plus the known bias, a ranking model (implicit ALS, BPR, NCF) returns NULL';
+COMMENT ON FUNCTION recsys.user_vector(bytea, bigint) IS
+'the user''s factors (embedding; the GMF embedding for ncf) as real[]; NULL for a user the model does not know';
+COMMENT ON FUNCTION recsys.item_vector(bytea, bigint) IS
+'the item''s factors (embedding; the GMF embedding for ncf) as real[]; NULL for an item the model does not know';
