@@ -8,6 +8,8 @@
 #   3. predict per row against a trivial built-in function per row
 #   4. recommend against ORDER BY predict ... LIMIT 10
 #   5. recommend under pgbench (2 clients) against a trivial SELECT
+#   6. train_mlp in SQL against scikit-learn's MLPClassifier on the same rows
+#   7. train_ncf's arithmetic rate against the sgemm peak
 #   and, for context, what a page fault costs here against rewriting memory
 #
 # Prints one Markdown table at the end, also written to test/bench/results.md.
@@ -18,7 +20,8 @@ cd "$root"    # test/demo/load.sql reads its data by paths relative to the root
 source test/scripts/cluster.sh
 export LC_ALL=C     # psql's "Time: 1.234 ms" and awk's numbers with a decimal point
 
-bash test/scripts/install-deps.sh
+# scikit-learn is the peer of the reference network (Debian's, outside any virtualenv)
+bash test/scripts/install-deps.sh python3-sklearn
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-bench.XXXXXX")
@@ -240,6 +243,52 @@ row "pgbench recommend for a random user, 2 clients: throughput vs trivial SELEC
     "$(calc "$rec_tps" %.0f) TPS" "$(calc "$ref_tps" %.0f) TPS" "$(calc "$rec_tps / $ref_tps")"
 row "pgbench recommend for a random user, 2 clients: mean latency vs trivial SELECT :n" \
     "$rec_lat ms" "$ref_lat ms" "$(calc "$rec_lat / $ref_lat" %.1f)"
+
+step "6. the reference network in SQL (train_mlp defaults) against scikit-learn's MLPClassifier"
+say "on the same 1,000,000 rows (10 features uniform in [-1, 1], label x1 x2 + x3^2 > 1/3),"
+say "exported with COPY; both on one thread, AUC on 100,000 more rows; training time alone"
+sql <<'EOF'
+CREATE TABLE mlp_rows AS
+SELECT id, ARRAY(SELECT (abs(hashint8(id * 16 + j)) % 2000001 / 1000000.0 - 1)::real
+                 FROM generate_series(0, 9) j) AS features
+FROM generate_series(1, 1100000) id;
+ALTER TABLE mlp_rows ADD COLUMN label real;
+UPDATE mlp_rows SET label = (features[1] * features[2] + features[3] ^ 2 > 1 / 3.0)::int;
+CREATE TABLE mlp_model AS
+SELECT recsys.train_mlp(features, label) AS model FROM mlp_rows WHERE id <= 1000000;
+EOF
+mlp_seconds=$(sql -At -c "SELECT recsys.model_info(model) ->> 'training_seconds' FROM mlp_model")
+# AUC by the rank-sum formula, tied scores sharing their mean rank (many held-out
+# rows get a probability of exactly 1: the network is that sure of them)
+mlp_auc=$(sql -At -c "
+    WITH s AS (SELECT label, recsys.predict(m.model, features) AS p FROM mlp_rows, mlp_model m
+               WHERE id > 1000000),
+         r AS (SELECT label, rank() OVER (ORDER BY p) + (count(*) OVER (PARTITION BY p) - 1) / 2.0 AS rk
+               FROM s)
+    SELECT round(((sum(rk) FILTER (WHERE label = 1)
+                   - count(*) FILTER (WHERE label = 1) * (count(*) FILTER (WHERE label = 1) + 1) / 2.0)
+                  / (count(*) FILTER (WHERE label = 1) * count(*) FILTER (WHERE label = 0)))::numeric, 4)
+    FROM r")
+say "train_mlp: $mlp_seconds s, held-out AUC $mlp_auc"
+sql -c "\copy (SELECT id, label, features[1], features[2], features[3], features[4], features[5], features[6], features[7], features[8], features[9], features[10] FROM mlp_rows ORDER BY id) TO '$tmp/mlp_rows.csv' WITH (FORMAT csv)"
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 test/bench/mlp_sklearn.py \
+    "$tmp/mlp_rows.csv" 1000000 | tee "$tmp/sklearn.txt" | sed 's/^/    /'
+row "train_mlp in SQL, reference network, 1M rows, 10 epochs, 1 thread (held-out AUC $mlp_auc) vs scikit-learn MLPClassifier on the same rows (AUC $(key "$tmp/sklearn.txt" auc))" \
+    "$(calc "$mlp_seconds" %.1f) s" "$(calc "$(key "$tmp/sklearn.txt" train_seconds)" %.1f) s" \
+    "$(calc "$mlp_seconds / $(key "$tmp/sklearn.txt" train_seconds)" %.2f)"
+sql -c "DROP TABLE mlp_rows, mlp_model"
+
+step "7. train_ncf on MovieTweetings (defaults but 10 epochs and l2 0.01, $cores threads)"
+say "tower and GMF arithmetic per sample: forward 2 x (64*32 + 32*16 + 16*8 + 8 + 16) flops,"
+say "backward twice that; 1 + 4 negatives samples per interaction and epoch"
+ncf_info=$(sql -At -c "SELECT recsys.model_info(recsys.train_ncf(user_id, movie_id, '{\"l2\": 0.01, \"epochs\": 10}')) FROM ratings")
+ncf_seconds=$(sed -nE 's/.*"training_seconds": ([0-9.]+).*/\1/p' <<<"$ncf_info")
+ncf_nnz=$(sed -nE 's/.*"interactions": ([0-9]+).*/\1/p' <<<"$ncf_info")
+ncf_samples=$(calc "$ncf_nnz * 5 * 10" %.0f)
+ncf_gflops=$(calc "$ncf_samples * 3 * 2 * (64*32 + 32*16 + 16*8 + 8 + 16) / $ncf_seconds / 1e9" %.2f)
+say "train_ncf: $ncf_seconds s for $ncf_samples samples, $ncf_gflops GFLOP/s"
+row "train_ncf, MovieTweetings ($ncf_nnz interactions, 10 epochs, $ncf_samples samples, $cores threads): $ncf_seconds s, vs sgemm peak on $cores threads" \
+    "$ncf_gflops GFLOP/s" "$(calc "$peak" %.1f) GFLOP/s" "$(calc "$ncf_gflops / $peak" %.3f)"
 
 # the machine's page-fault cost goes last: context for the rows above
 row "first write to fresh memory (page faults) vs rewriting it, 64 MiB" \

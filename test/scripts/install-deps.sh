@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages needed to build and test recsys, only those missing.
-# Usage: bash test/scripts/install-deps.sh      (PG_MAJOR=NN to pick a server version)
+# Usage: bash test/scripts/install-deps.sh [PACKAGE...]   (PG_MAJOR=NN to pick a server version)
+# Packages named on the command line are wanted too (e.g. the benchmarks' peers).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -18,7 +19,7 @@ fi
 # gcc only recommends libc6-dev, and we install without recommends.
 # libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-        libopenblas-dev libipc-run-perl)
+        libopenblas-dev libipc-run-perl "$@")
 
 missing=()
 for p in "${wanted[@]}"; do
