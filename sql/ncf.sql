@@ -68,11 +68,34 @@ SELECT array_agg(r.item_id ORDER BY r.score DESC, r.item_id) =
               ORDER BY n DESC, item_id LIMIT 5) p) AS most_popular
 FROM ncf_models m, recsys.recommend(m.model, 9999, 5) r WHERE m.name = 'default';
 
+-- Fold-in: a new visitor whose history is four items of class 2 gets a row
+-- of their own, learned with the network fixed, and is recommended class 2,
+-- never the history itself; the same history gives the same answer.
+SELECT bool_and(r.item_id / 30 = 2) AS class_2,
+       bool_and(r.item_id NOT IN (60, 61, 62, 63)) AS history_left_out, count(*) AS k
+FROM ncf_models m,
+     recsys.recommend(m.model, ARRAY[60, 61, 62, 63, 123456]::bigint[], ARRAY[1, 1, 1, 1, 1]::real[], 5) r
+WHERE m.name = 'default';
+SELECT (SELECT array_agg(item_id ORDER BY score DESC)
+        FROM recsys.recommend(m.model, ARRAY[60, 61, 62, 63]::bigint[], ARRAY[1, 1, 1, 1]::real[], 5)) =
+       (SELECT array_agg(item_id ORDER BY score DESC)
+        FROM recsys.recommend(m.model, ARRAY[63, 62, 61, 60]::bigint[], ARRAY[1, 1, 1, 1]::real[], 5))
+       AS same_history_same_answer
+FROM ncf_models m WHERE m.name = 'default';
+-- Folding in a known user's training history comes close to their stored
+-- row: most of the top 10 agree for every one of ten users.
+SELECT bool_and(overlap >= 5) AS close_to_stored
+FROM (SELECT (SELECT count(*)
+              FROM recsys.recommend(m.model, u, 10) a
+              JOIN recsys.recommend(m.model,
+                                    (SELECT array_agg(item_id) FROM ncf_clusters c WHERE c.user_id = u),
+                                    (SELECT array_agg(1::real) FROM ncf_clusters c WHERE c.user_id = u),
+                                    10) b USING (item_id)) AS overlap
+      FROM ncf_models m, generate_series(0, 9) u WHERE m.name = 'default') s;
+
 -- What NeuMF does not offer says so, and what to use instead.
 SELECT * FROM ncf_models m, recsys.similar_items(m.model, 1, 5) WHERE m.name = 'default';
 SELECT * FROM ncf_models m, recsys.explain(m.model, 1, 2) WHERE m.name = 'default';
-SELECT * FROM ncf_models m, recsys.recommend(m.model, ARRAY[1, 2]::bigint[], ARRAY[1, 1]::real[])
-WHERE m.name = 'default';
 SELECT recsys.predict(model, ARRAY[1, 2]::real[]) FROM ncf_models WHERE name = 'default';
 
 -- Options.

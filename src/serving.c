@@ -255,20 +255,19 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "recommend");
-	recsys_reject_ncf_model(model, "recommend(model, item_ids, values, k)",
-							"Recommend for a user of the model with recommend(model, user_id, k), or fold in histories with a model of train_als or train_bpr.");
 	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
 				(errmsg("%d of %d history items are not in the model and were ignored",
 						unknown, unknown + n)));
 
-	factors = palloc(sizeof(float) * model->factors);
+	factors = palloc(sizeof(float) * rs_user_row_length(model));
 	recsys_raise_status(rs_fold_in(model, items, history_values, n, &alloc, factors, &bias),
 						"folding in the history");
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
 	if (n > 0)
-		rs_score_items_for(model, factors, bias, scores);
+		recsys_raise_status(rs_score_items_for(model, factors, bias, &alloc, scores),
+							"scoring items");
 	else
 		recsys_raise_status(rs_score_items(model, -1, &alloc, scores), "scoring items");	/* nothing known: as an unknown user */
 	recsys_emit_top_k(fcinfo, model, scores, items, n, k);

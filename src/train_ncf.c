@@ -75,6 +75,9 @@ recsys_train_ncf_final(PG_FUNCTION_ARGS)
 						   result.loss[result.epochs - 1], result.base_rate_loss),
 				 errhint("Lower \"l2\": too large a penalty holds every embedding at 0.")));
 	rs_ncf_model(&t.data, &result, &model);
+	/* what fold-in repeats for a new user */
+	model.params.regularization = (float) options[RS_NCF_L2];
+	model.params.learning_rate = (float) options[RS_NCF_LEARNING_RATE];
 	PG_RETURN_BYTEA_P(training_end(&t, &model, option_specs(), RS_NCF_OPTION_COUNT, options,
 								   &widths, result.loss, result.epochs));
 }

@@ -70,6 +70,10 @@ const rs_option_spec rs_ncf_option_specs[RS_NCF_OPTION_COUNT] = {
 #define PART_GRADIENT_FLOATS (16 << 20) /* fewer parts for very wide networks */
 #define MIN_PART_ROWS 64		/* fewer rows per part are not worth a task */
 #define SCORE_BLOCK 256			/* items forwarded together when scoring */
+#define FOLD_IN_NEGATIVES 4		/* per history item */
+#define FOLD_IN_EPOCHS 100		/* full-batch steps */
+#define FOLD_IN_RATE 0.01		/* Adam's step: a few units of change over the epochs */
+#define FOLD_IN_BLOCK 256		/* samples forwarded together */
 
 /* Where everything of one training lives; parts read it, the caller writes. */
 typedef struct trainer
@@ -654,8 +658,10 @@ rs_ncf_predict(const rs_model *m, int32_t user, int32_t item)
 	return rs_sigmoid(z);
 }
 
+/* Every item's probability for a user given by a GMF row and a tower row. */
 rs_status
-rs_ncf_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+rs_ncf_score_row(const rs_model *m, const float *gmf, const float *tower,
+				 const rs_allocator *a, float *scores)
 {
 	int			e = m->ncf_embedding,
 				f = m->factors,
@@ -677,15 +683,14 @@ rs_ncf_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float
 
 	/* GMF: q_i . (p_u * h_G) for every item */
 	for (int k = 0; k < f; k++)
-		weighted[k] = m->user_factors[(size_t) user * f + k] * m->ncf_output_gmf[k];
+		weighted[k] = gmf[k] * m->ncf_output_gmf[k];
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, f, 1.0f, m->item_factors, f,
 				weighted, 1, 0.0f, scores, 1);
 
 	/* the user's half of the first layer, with its bias: W_1u m_u + b_1 */
 	memcpy(user_half, W1 + (size_t) first * 2 * e, sizeof(float) * first);
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, first, e, 1.0f, W1, 2 * e,
-				m->ncf_user_embeddings + (size_t) user * e, 1, 1.0f, user_half, 1);
-
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, first, e, 1.0f, W1, 2 * e, tower, 1, 1.0f,
+				user_half, 1);
 	for (int32_t begin = 0; begin < m->n_items; begin += SCORE_BLOCK)
 	{
 		int			rows = m->n_items - begin < SCORE_BLOCK ? m->n_items - begin : SCORE_BLOCK;
@@ -707,4 +712,124 @@ rs_ncf_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float
 	rs_free(a, w.block);
 	rs_free(a, user_half);
 	return RS_OK;
+}
+
+rs_status
+rs_ncf_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+{
+	return rs_ncf_score_row(m, m->user_factors + (size_t) user * m->factors,
+							m->ncf_user_embeddings + (size_t) user * m->ncf_embedding, a,
+							scores);
+}
+
+/*
+ * Fold-in: a new user's row (GMF then tower embedding) learned with the
+ * network and the items fixed, by the training's objective on the history's
+ * items (positives) and FOLD_IN_NEGATIVES sampled negatives per positive,
+ * full-batch Adam from 0.  The generator is seeded from the history alone,
+ * so the same history always gives the same row.
+ */
+rs_status
+rs_ncf_fold_in(const rs_model *m, const int32_t *items, size_t n, const rs_allocator *a,
+			   float *row)
+{
+	int			f = m->factors,
+				e = m->ncf_embedding,
+				width = f + e;
+	size_t		samples = n * (1 + FOLD_IN_NEGATIVES);
+	int			block = samples < FOLD_IN_BLOCK ? (int) samples : FOLD_IN_BLOCK;
+	rs_dense	net;
+	rs_dense_workspace w = {0};
+	rs_optimizer o = {.kind = RS_OPTIMIZER_ADAM, .rate = FOLD_IN_RATE};
+	rs_random	rng = {0x5eed ^ (uint64_t) n};
+	int32_t    *sample_items = rs_alloc(a, sizeof(int32_t) * (samples ? samples : 1));
+	float	   *labels = rs_alloc(a, sizeof(float) * (samples ? samples : 1));
+	float	   *moments = rs_alloc(a, sizeof(float) * 3 * width);
+	float	   *weight_grad;
+	rs_status	status = RS_OK;
+
+	memset(row, 0, sizeof(float) * width);
+	rs_dense_init(&net, m->mlp_layers, m->mlp_sizes, RS_ACTIVATION_RELU);
+	weight_grad = rs_alloc(a, sizeof(float) * net.n_weights);
+	if (!sample_items || !labels || !moments || !weight_grad ||
+		(samples > 0 && !rs_dense_workspace_init(&w, &net, block, a)))
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	if (n == 0 || (size_t) m->n_items <= n)
+		goto done;
+	memset(moments, 0, sizeof(float) * 2 * width);
+	for (size_t k = 0; k < n; k++)
+		rng.state = rng.state * 31 + (uint64_t) items[k];
+
+	for (int epoch = 0; epoch < FOLD_IN_EPOCHS; epoch++)
+	{
+		float	   *grad = moments + 2 * width;
+		size_t		count = 0;
+
+		/* the positives, then fresh negatives */
+		for (size_t k = 0; k < n; k++)
+		{
+			sample_items[count] = items[k];
+			labels[count++] = 1.0f;
+			for (int s = 0; s < FOLD_IN_NEGATIVES; s++)
+				for (int tries = 0; tries < NEGATIVE_TRIES; tries++)
+				{
+					int32_t		j = (int32_t) draw_below(&rng, (size_t) m->n_items);
+
+					if (rs_sorted_contains(items, n, j))
+						continue;
+					sample_items[count] = j;
+					labels[count++] = 0.0f;
+					break;
+				}
+		}
+		memset(grad, 0, sizeof(float) * width);
+		for (size_t begin = 0; begin < count; begin += (size_t) block)
+		{
+			int			rows = count - begin < (size_t) block ? (int) (count - begin) : block;
+			const float *input_delta;
+
+			for (int r = 0; r < rows; r++)
+			{
+				memcpy(w.act[0] + (size_t) r * 2 * e, row + f, sizeof(float) * e);
+				memcpy(w.act[0] + (size_t) r * 2 * e + e,
+					   m->ncf_item_embeddings + (size_t) sample_items[begin + r] * e,
+					   sizeof(float) * e);
+			}
+			rs_dense_forward(&net, m->mlp_weights, &w, rows);
+			for (int r = 0; r < rows; r++)
+			{
+				const float *q = m->item_factors + (size_t) sample_items[begin + r] * f;
+				double		z = w.act[net.layers][r],
+							dz;
+
+				for (int k = 0; k < f; k++)
+					z += (double) m->ncf_output_gmf[k] * row[k] * q[k];
+				rs_logistic_loss(z, labels[begin + r], &dz);
+				w.delta[r] = (float) (dz / (double) count);
+				for (int k = 0; k < f; k++)
+					grad[k] += w.delta[r] * m->ncf_output_gmf[k] * q[k];
+			}
+			/* the weights' gradient is a by-product here: only the input's is used */
+			memset(weight_grad, 0, sizeof(float) * net.n_weights);
+			rs_dense_backward(&net, m->mlp_weights, &w, rows, weight_grad, &input_delta);
+			for (int r = 0; r < rows; r++)
+				for (int k = 0; k < e; k++)
+					grad[f + k] += input_delta[(size_t) r * 2 * e + k];
+		}
+		for (int k = 0; k < width; k++)
+			grad[k] += m->params.regularization * row[k];
+		rs_optimizer_begin_step(&o);
+		rs_optimizer_update(&o, row, moments, moments + width, grad, width);
+	}
+
+done:
+	rs_free(a, w.block);
+	rs_free(a, sample_items);
+	rs_free(a, labels);
+	rs_free(a, moments);
+	rs_free(a, weight_grad);
+	return status;
 }

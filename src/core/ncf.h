@@ -86,4 +86,15 @@ double		rs_ncf_predict(const rs_model *model, int32_t user, int32_t item);
 rs_status	rs_ncf_score_items(const rs_model *model, int32_t user, const rs_allocator *a,
 							   float *scores);
 
+/* The same for a user given by a GMF row (factors) and a tower row. */
+rs_status	rs_ncf_score_row(const rs_model *model, const float *gmf, const float *tower,
+							 const rs_allocator *a, float *scores);
+
+/*
+ * A user not in the model, from the ascending, distinct items of their
+ * history: row gets factors + ncf_embedding floats (GMF, then tower).
+ */
+rs_status	rs_ncf_fold_in(const rs_model *model, const int32_t *items, size_t n,
+						   const rs_allocator *a, float *row);
+
 #endif

@@ -66,10 +66,20 @@ rs_predict(const rs_model *m, int32_t user, int32_t item)
 	return score;
 }
 
-void
-rs_score_items_for(const rs_model *m, const float *x, float user_bias, float *scores)
+int
+rs_user_row_length(const rs_model *m)
+{
+	return m->algorithm == RS_ALGO_NCF ? m->factors + m->ncf_embedding : m->factors;
+}
+
+rs_status
+rs_score_items_for(const rs_model *m, const float *x, float user_bias, const rs_allocator *a,
+				   float *scores)
 {
 	float		base = 0.0f;
+
+	if (m->algorithm == RS_ALGO_NCF)
+		return rs_ncf_score_row(m, x, x + m->factors, a, scores);
 
 	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
 		base = (float) m->global_mean + user_bias;
@@ -79,6 +89,7 @@ rs_score_items_for(const rs_model *m, const float *x, float user_bias, float *sc
 		/* scores += Y x: one matrix-vector product over all items */
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, m->factors, 1.0f,
 					m->item_factors, m->factors, x, 1, 1.0f, scores, 1);
+	return RS_OK;
 }
 
 rs_status
@@ -88,9 +99,8 @@ rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *sc
 		return rs_ncf_score_items(m, user, a, scores);
 	if (user >= 0)
 	{
-		rs_score_items_for(m, user_row(m, user), m->user_bias ? m->user_bias[user] : 0.0f,
-						   scores);
-		return RS_OK;
+		return rs_score_items_for(m, user_row(m, user),
+								  m->user_bias ? m->user_bias[user] : 0.0f, a, scores);
 	}
 	for (int32_t i = 0; i < m->n_items; i++)
 	{
@@ -190,6 +200,8 @@ rs_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t 
 		case RS_ALGO_BPR:
 			bpr_fold_in(m, items, n, factors);
 			return RS_OK;
+		case RS_ALGO_NCF:
+			return rs_ncf_fold_in(m, items, n, a, factors);
 		default:
 			return RS_NUMERICAL_FAILURE;
 	}

@@ -32,9 +32,15 @@ bool		rs_model_predicts_unknown(const rs_model *model);
 rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator *a,
 						   float *scores);
 
-/* The same for a user given by factors (and bias, for rating models). */
-void		rs_score_items_for(const rs_model *model, const float *user_factors,
-							   float user_bias, float *scores);
+/*
+ * The same for a user given by a row of rs_user_row_length floats (and a
+ * bias, for rating models), e.g. from rs_fold_in.
+ */
+rs_status	rs_score_items_for(const rs_model *model, const float *user_row,
+							   float user_bias, const rs_allocator *a, float *scores);
+
+/* Floats in a user's row: the factors, and NCF's tower embedding after them. */
+int			rs_user_row_length(const rs_model *model);
 
 /* The items a user interacted with in training: ascending dense indices. */
 const int32_t *rs_seen_items(const rs_model *model, int32_t user, size_t *count);
@@ -43,9 +49,10 @@ const int32_t *rs_seen_items(const rs_model *model, int32_t user, size_t *count)
 void		rs_similar_items(const rs_model *model, int32_t item, float *scores);
 
 /*
- * Factors (and bias, rating models) of a user not in the model, from a
+ * The row (and bias, rating models) of a user not in the model, from a
  * history of (item index, value) pairs with ascending, distinct items, by the
- * model's own solve for a user.  factors has model->factors entries.
+ * model's own solve for a user (gradient steps for BPR and NCF).  factors
+ * has rs_user_row_length entries.
  */
 rs_status	rs_fold_in(const rs_model *model, const int32_t *items, const float *values,
 					   size_t n, const rs_allocator *a, float *factors, float *bias);

@@ -1261,6 +1261,101 @@ test_out_of_memory(void)
 	rs_interactions_free(&d, &rs_malloc_allocator);
 }
 
+/*
+ * Fold-in: a row learned for a user's own training history, the network
+ * fixed, ranks the user's held-out class items above other classes nearly
+ * as well as the stored row; the same history gives the same row; the row's
+ * scores are those rs_score_items_for gives; running out of memory at any
+ * allocation fails cleanly.
+ */
+static void
+test_fold_in(void)
+{
+	double		opt[RS_NCF_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_ncf_result r;
+	rs_model	m;
+	int			width;
+	float	   *row,
+			   *again,
+			   *scores;
+	double		right = 0.0,
+				pairs = 0.0;
+	bool		same = true;
+
+	planted_options(opt);
+	if (!CHECK(fit(&P.train, planted_layers, PLANTED_N_LAYERS, opt, 2, NULL, &c, &r) == RS_OK,
+			   "fold-in: fit failed"))
+		return;
+	rs_ncf_model(&P.train, &r, &m);
+	width = rs_user_row_length(&m);
+	CHECK(width == 8 + 8, "a user row has %d floats, want factors + tower embedding", width);
+	row = malloc(sizeof(float) * width);
+	again = malloc(sizeof(float) * width);
+	scores = malloc(sizeof(float) * m.n_items);
+	for (int u = 0; u < USERS; u += 10)
+	{
+		int32_t		du = rs_model_user_index(&m, user_id(u));
+		size_t		n;
+		const int32_t *items = rs_seen_items(&m, du, &n);
+
+		if (rs_fold_in(&m, items, NULL, n, &a, row, &(float) {0}) != RS_OK ||
+			rs_fold_in(&m, items, NULL, n, &a, again, &(float) {0}) != RS_OK ||
+			rs_score_items_for(&m, row, 0.0f, &a, scores) != RS_OK)
+		{
+			CHECK(false, "fold-in of user %d failed", u);
+			continue;
+		}
+		same &= memcmp(row, again, sizeof(float) * width) == 0;
+		/* unseen items of the user's class against unseen items of other classes */
+		for (int i = 0; i < ITEMS; i++)
+		{
+			int32_t		di = rs_model_item_index(&m, item_id(i));
+
+			if (di < 0 || rs_sorted_contains(items, n, di) || class_of_item(i) != class_of_user(u))
+				continue;
+			for (int j = 0; j < ITEMS; j++)
+			{
+				int32_t		dj = rs_model_item_index(&m, item_id(j));
+
+				if (dj < 0 || rs_sorted_contains(items, n, dj) || class_of_item(j) == class_of_user(u))
+					continue;
+				right += scores[di] > scores[dj] ? 1.0 : scores[di] == scores[dj] ? 0.5 : 0.0;
+				pairs += 1.0;
+			}
+		}
+	}
+	printf("fold-in of 80 training histories: same-class AUC %.4f\n", right / pairs);
+	CHECK(right / pairs > 0.9, "fold-in AUC %.4f, want > 0.9", right / pairs);
+	CHECK(same, "the same history gave different rows");
+
+	/* every allocation failing in turn */
+	for (long fail = 0;; fail++)
+	{
+		counter		f = new_counter();
+		rs_allocator fa = {counting_alloc, counting_free, &f};
+		int32_t		du = rs_model_user_index(&m, user_id(3));
+		size_t		n;
+		const int32_t *items = rs_seen_items(&m, du, &n);
+		rs_status	status;
+
+		f.fail_at = fail;
+		status = rs_fold_in(&m, items, NULL, n, &fa, row, &(float) {0});
+		CHECK(f.outstanding == 0, "fold-in failing at allocation %ld leaves %ld", fail,
+			  f.outstanding);
+		if (status == RS_OK)
+			break;
+		if (!CHECK(status == RS_NO_MEMORY, "fold-in failing at %ld: status %d", fail, (int) status))
+			break;
+	}
+	free(row);
+	free(again);
+	free(scores);
+	rs_ncf_result_free(&r, &a);
+	CHECK(c.outstanding == 0, "fold-in: %ld allocations outstanding", c.outstanding);
+}
+
 int
 main(void)
 {
@@ -1271,6 +1366,7 @@ main(void)
 	test_shapes();
 	test_planted();
 	test_single_layer();
+	test_fold_in();
 	test_many_items();
 	test_gradient();
 	test_degenerate();

@@ -413,7 +413,7 @@ test_explicit(void)
 			CHECK(zero, "an empty history has non-zero factors");
 			CHECK(bias == (float) m.new_user_bias, "an empty history's bias %g, want %g",
 				  bias, m.new_user_bias);
-			rs_score_items_for(&m, x, bias, folded);
+			rs_score_items_for(&m, x, bias, &rs_malloc_allocator, folded);
 			rs_score_items(&m, -1, &rs_malloc_allocator, unknown);
 			for (int32_t i = 0; i < E_ITEMS; i++)
 				close &= fabs(folded[i] - unknown[i]) <= 1e-5 * (1.0 + fabs(unknown[i]));
@@ -681,7 +681,7 @@ test_implicit(int solver, int cg_steps, double lambda)
 				   "%s: fold-in of class %d", what, cls))
 			continue;
 		CHECK(bias == 0.0f, "%s: an implicit fold-in has bias %g", what, bias);
-		rs_score_items_for(&m, x, 0.0f, scores);
+		rs_score_items_for(&m, x, 0.0f, &rs_malloc_allocator, scores);
 		{
 			rs_scored	top[I_ITEMS];
 			size_t		got = rs_top_k(scores, I_ITEMS, items, 3, I_ITEMS, top),
