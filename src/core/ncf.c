@@ -100,7 +100,6 @@ typedef struct trainer
 	float	   *batch_labels;
 	int			rows;
 	int			part_rows;
-	int			max_parts;
 	float	   *user_grad,
 			   *item_grad;		/* per row, width each */
 	float	   *part_grad;		/* per part, n_params each */
@@ -133,7 +132,7 @@ batch_random(uint64_t seed, int epoch, size_t batch)
 	return r;
 }
 
-/* Forward and backward of rows [first, last) of the batch: one part. */
+/* Forward and backward of one part of the batch (part_end is part + 1). */
 static void
 learn_part(void *arg, int worker, size_t part, size_t part_end)
 {
@@ -187,15 +186,13 @@ learn_part(void *arg, int worker, size_t part, size_t part_end)
 			gp[k] = d * h_gmf[k] * q[k];
 			gq[k] = d * h_gmf[k] * p[k];
 		}
-		memset(gp + f, 0, sizeof(float) * e);
-		memset(gq + f, 0, sizeof(float) * e);
 	}
 	rs_dense_backward(&t->net, t->params, w, rows, grad, &input_delta);
 	for (int r = 0; r < rows; r++)
 		for (int k = 0; k < e; k++)
 		{
-			t->user_grad[(size_t) (first + r) * width + f + k] += input_delta[(size_t) r * 2 * e + k];
-			t->item_grad[(size_t) (first + r) * width + f + k] += input_delta[(size_t) r * 2 * e + e + k];
+			t->user_grad[(size_t) (first + r) * width + f + k] = input_delta[(size_t) r * 2 * e + k];
+			t->item_grad[(size_t) (first + r) * width + f + k] = input_delta[(size_t) r * 2 * e + e + k];
 		}
 	t->part_loss[part] = loss;
 }
@@ -319,7 +316,6 @@ trainer_alloc(trainer *t, const rs_allocator *a, int threads, int batch_rows)
 	/* the parts depend on the shape alone, never on the threads */
 	while (parts > 1 && (size_t) parts * t->n_params > PART_GRADIENT_FLOATS)
 		parts /= 2;
-	t->max_parts = parts;
 	t->part_rows = batch_rows < MIN_PART_ROWS * parts ?
 		MIN_PART_ROWS : (batch_rows + parts - 1) / parts;
 	t->params = rs_alloc(a, sizeof(float) * t->n_params);
