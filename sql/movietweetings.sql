@@ -1,7 +1,8 @@
 -- Real data: MovieTweetings 100K (MIT licence, test/data/movietweetings-100k).
--- A tenth of the ratings, chosen by a hash of the pair, is held out.  ALS with
--- default options must beat the bias-only baseline (global mean plus user and
--- item biases shrunk with lambda = 3) computed here on the same split.
+-- A tenth of the ratings, chosen by a hash of the pair, is held out.  ALS
+-- (and item-kNN, below) with default options must beat the bias-only
+-- baseline (global mean plus user and item biases shrunk with lambda = 3)
+-- computed here on the same split.
 CREATE TEMP TABLE raw_lines (line text);
 \copy raw_lines FROM 'test/data/movietweetings-100k/ratings.dat' WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')
 CREATE TABLE mt_ratings AS
@@ -44,3 +45,13 @@ FROM mt_baseline b,
 SELECT info -> 'users' AS users, info -> 'items' AS items, info -> 'interactions' AS interactions,
        info -> 'factors' AS factors, info -> 'iterations' AS iterations
 FROM (SELECT recsys.model_info(model) AS info FROM mt_model) s;
+
+-- Item-kNN on ratings (kNN with baselines) must beat the same baseline.
+CREATE TABLE mt_knn AS
+SELECT recsys.train_knn(user_id, movie_id, rating, '{"feedback": "explicit"}') AS model
+FROM mt_ratings WHERE NOT held_out;
+
+SELECT knn.rmse < b.rmse AS knn_beats_baseline
+FROM mt_baseline b,
+     (SELECT sqrt(avg((recsys.predict(m.model, r.user_id, r.movie_id) - r.rating) ^ 2)) AS rmse
+      FROM mt_ratings r, mt_knn m WHERE r.held_out) knn;

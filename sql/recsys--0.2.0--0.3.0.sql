@@ -43,3 +43,39 @@ COMMENT ON FUNCTION recsys.user_vector(bytea, bigint) IS
 'the user''s factors (embedding; the GMF embedding for ncf) as real[]; NULL for a user the model does not know';
 COMMENT ON FUNCTION recsys.item_vector(bytea, bigint) IS
 'the item''s factors (embedding; the GMF embedding for ncf) as real[]; NULL for an item the model does not know';
+
+-- Item-based collaborative filtering (item-kNN).
+CREATE FUNCTION recsys._train_knn_final(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'recsys_train_knn_final'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys._train_knn_final(internal) IS
+'final function of train_knn: computes the item neighbourhoods and encodes the model';
+
+CREATE AGGREGATE recsys.train_knn(user_id bigint, item_id bigint, value real) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_knn_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE recsys.train_knn(user_id bigint, item_id bigint, value real, options jsonb) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_knn_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE recsys.train_knn(bigint, bigint, real) IS
+'trains an item-kNN model: each item''s most similar items (cosine by default) over the users who interacted with both; returns the model as bytea';
+COMMENT ON AGGREGATE recsys.train_knn(bigint, bigint, real, jsonb) IS
+'trains an item-kNN model with options such as {"similarity": "adjusted_cosine", "feedback": "explicit", "neighbors": 50, "shrinkage": 10}; returns the model as bytea';

@@ -28,7 +28,7 @@ recsys_explain(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "explain");
-	recsys_reject_ncf_model(model, "explain",
+	recsys_reject_model_kind(model, RS_ALGO_NCF, "explain",
 							"An ncf score is not a sum over the user's history; models of train_als and train_bpr explain their scores.");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	item = rs_model_item_index(model, PG_GETARG_INT64(2));
@@ -49,7 +49,7 @@ recsys_explain(PG_FUNCTION_ARGS)
 	for (size_t r = 0; r < count; r++)
 		recsys_emit_row(fcinfo, true, model->item_ids[history[best[r].index]],
 						contributions[best[r].index]);
-	if (model->algorithm != RS_ALGO_ALS_IMPLICIT)
+	if (rs_explain_has_baseline(model))
 		recsys_emit_row(fcinfo, false, 0, baseline);
 	return (Datum) 0;
 }

@@ -25,7 +25,7 @@ recsys_model_info(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"algorithm\": \"%s\", \"format_version\": %d",
-					 rs_algorithm_name(m->algorithm), RS_MODEL_FORMAT_VERSION);
+					 rs_algorithm_name(m->algorithm), (int) m->format_version);
 	appendStringInfo(&buf, ", \"model_id\": \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\"",
 					 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
 					 id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);

@@ -64,8 +64,8 @@ extern void recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model,
 
 /* serving.c */
 extern void recsys_require_factor_model(const rs_model *model, const char *function_name);
-extern void recsys_reject_ncf_model(const rs_model *model, const char *function_name,
-									const char *hint);
+extern void recsys_reject_model_kind(const rs_model *model, rs_algorithm kind,
+									 const char *function_name, const char *hint);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

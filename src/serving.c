@@ -11,6 +11,7 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
+#include "core/knn.h"
 #include "core/mlp.h"
 #include "core/scoring.h"
 
@@ -35,16 +36,19 @@ recsys_require_factor_model(const rs_model *model, const char *function_name)
 }
 
 /*
- * NeuMF's score is a network's output, not a product of factors: no
- * similarity, decomposition or solve for a new user comes with it.
+ * What a kind of model cannot answer (NeuMF has no item similarity or
+ * decomposition of its score, item-kNN no embeddings), said with what to use
+ * instead.
  */
 void
-recsys_reject_ncf_model(const rs_model *model, const char *function_name, const char *hint)
+recsys_reject_model_kind(const rs_model *model, rs_algorithm kind, const char *function_name,
+						 const char *hint)
 {
-	if (model->algorithm == RS_ALGO_NCF)
+	if (model->algorithm == kind)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s is not supported for ncf models", function_name),
+				 errmsg("%s is not supported for %s models", function_name,
+						rs_algorithm_name(kind)),
 				 errhint("%s", hint)));
 }
 
@@ -199,7 +203,8 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("history values must be finite numbers"),
 					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
-		if (model->algorithm == RS_ALGO_ALS_IMPLICIT && vals[k] < 0)
+		if ((model->algorithm == RS_ALGO_ALS_IMPLICIT ||
+			 (model->algorithm == RS_ALGO_KNN && !rs_knn_explicit(model))) && vals[k] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("implicit feedback values must not be negative"),
@@ -244,8 +249,6 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	const rs_model *model;
 	int32	   *items;
 	float	   *history_values;
-	float	   *factors;
-	float		bias;
 	float	   *scores;
 	int			unknown;
 	int			n;
@@ -261,15 +264,9 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 				(errmsg("%d of %d history items are not in the model and were ignored",
 						unknown, unknown + n)));
 
-	factors = palloc(sizeof(float) * rs_user_row_length(model));
-	recsys_raise_status(rs_fold_in(model, items, history_values, n, &alloc, factors, &bias),
-						"folding in the history");
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
-	if (n > 0)
-		recsys_raise_status(rs_score_items_for(model, factors, bias, &alloc, scores),
-							"scoring items");
-	else
-		recsys_raise_status(rs_score_items(model, -1, &alloc, scores), "scoring items");	/* nothing known: as an unknown user */
+	recsys_raise_status(rs_score_history(model, items, history_values, n, &alloc, scores),
+						"scoring the history");
 	recsys_emit_top_k(fcinfo, model, scores, items, n, k);
 	return (Datum) 0;
 }
@@ -286,12 +283,17 @@ recsys_similar_items(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "similar_items");
-	recsys_reject_ncf_model(model, "similar_items",
+	recsys_reject_model_kind(model, RS_ALGO_NCF, "similar_items",
 							"Compare item_vector(model, item_id) embeddings, or use a model of train_als or train_bpr.");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		return (Datum) 0;		/* nothing is known of the item */
 
+	/* an item model's answer is its stored neighbours, however many k asks for */
+	if (model->algorithm == RS_ALGO_KNN)
+		k = (int32) Min((uint64) k, model->neighbor_ptr[item + 1] - model->neighbor_ptr[item]);
+	if (k == 0)
+		return (Datum) 0;		/* an item without neighbours */
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
 	rs_similar_items(model, item, scores);
 	recsys_emit_top_k(fcinfo, model, scores, &item, 1, k);

@@ -28,6 +28,8 @@ recsys_user_vector(PG_FUNCTION_ARGS)
 	int32		user;
 
 	recsys_require_factor_model(model, "user_vector");
+	recsys_reject_model_kind(model, RS_ALGO_KNN, "user_vector",
+							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (user < 0)
 		PG_RETURN_NULL();
@@ -42,6 +44,8 @@ recsys_item_vector(PG_FUNCTION_ARGS)
 	int32		item;
 
 	recsys_require_factor_model(model, "item_vector");
+	recsys_reject_model_kind(model, RS_ALGO_KNN, "item_vector",
+							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		PG_RETURN_NULL();

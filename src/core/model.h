@@ -6,6 +6,11 @@
  *   header (rs_model_header, fixed size)
  *   sections, in rs_section order, each present or absent per algorithm
  *
+ * Format version 1 (recsys 0.1 to 0.3) has the same header with 16 section
+ * slots, RS_MODEL_V1_HEADER_SIZE bytes: models users stored then decode
+ * as they did, with the later sections absent.  Encoding writes the current
+ * version only.
+ *
  * The first RS_MODEL_IDENTITY_SIZE bytes identify a model (magic, version,
  * algorithm, random model id, total size, checksum): a server reads only
  * those through a detoast slice to find a decoded copy in its cache.  The
@@ -21,7 +26,9 @@
 #include <stdint.h>
 
 #define RS_MODEL_MAGIC 0x4D535352u	/* "RSSM" read little-endian */
-#define RS_MODEL_FORMAT_VERSION 1
+#define RS_MODEL_FORMAT_VERSION 2
+#define RS_MODEL_V1_SECTIONS 16
+#define RS_MODEL_V1_HEADER_SIZE (112 + 16 * RS_MODEL_V1_SECTIONS)
 #define RS_MODEL_ID_BYTES 16
 #define RS_MODEL_MAX_FACTORS 1024
 
@@ -32,6 +39,7 @@ typedef enum rs_algorithm
 	RS_ALGO_BPR = 3,			/* pairwise ranking: x_u . y_i + b_i */
 	RS_ALGO_MLP = 4,			/* dense network on feature vectors */
 	RS_ALGO_NCF = 5,			/* NeuMF: GMF and an MLP tower on embeddings */
+	RS_ALGO_KNN = 6,			/* item-kNN: sums over stored item neighbourhoods */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -54,7 +62,13 @@ typedef enum rs_section
 								 * NCF appends more (ncf.h) */
 	RS_SEC_FEATURE_MEAN,		/* float[features]: subtracted before the network */
 	RS_SEC_FEATURE_SCALE,		/* float[features]: then divided by, > 0 */
-	RS_SEC_COUNT = 16			/* slots reserved in the header */
+	/* format version 2 on */
+	RS_SEC_NEIGHBOR_PTR,		/* uint64[n_items + 1]: CSR of each item's neighbours */
+	RS_SEC_NEIGHBOR_ITEMS,		/* int32[neighbor_ptr[n_items]], ascending per item,
+								 * never the item itself */
+	RS_SEC_NEIGHBOR_WEIGHTS,	/* float[neighbor_ptr[n_items]]: similarity or weight */
+	RS_SEC_ITEM_MATRIX,			/* float[n_items][n_items]: a dense item-item matrix */
+	RS_SEC_COUNT = 32			/* slots reserved in the header (16 in version 1) */
 } rs_section;
 
 typedef struct rs_section_ref
@@ -146,6 +160,12 @@ typedef struct rs_model
 	const float *ncf_output_gmf;	/* factors: output weights on the GMF product */
 	const float *ncf_user_embeddings;	/* n_users x ncf_embedding */
 	const float *ncf_item_embeddings;	/* n_items x ncf_embedding */
+	/* item models */
+	const uint64_t *neighbor_ptr;
+	const int32_t *neighbor_items;
+	const float *neighbor_weights;
+	const float *item_matrix;
+	uint16_t	format_version; /* as read; encoding writes the current one */
 } rs_model;
 
 const char *rs_algorithm_name(rs_algorithm algorithm);
@@ -161,6 +181,15 @@ void		rs_model_encode(const rs_model *model, void *dst);
  * aligned.  Returns NULL on success, or a reason for the rejection.
  */
 const char *rs_model_decode(const void *buf, size_t len, rs_model *model);
+
+/*
+ * The item-model sections (neighbour CSR, item matrix) present in a header
+ * that rs_model_decode has checked (dimensions in range, every section inside
+ * buf, absent ones zero): validates them and points model at them.  Decoding
+ * calls it; it is exposed for tests, as no algorithm stores them yet.
+ */
+const char *rs_model_check_neighbors(const rs_model_header *header, const void *buf,
+									 rs_model *model);
 
 /*
  * Reads the identity fields from the first RS_MODEL_IDENTITY_SIZE bytes.

@@ -15,6 +15,11 @@
 _Static_assert(sizeof(rs_model_header) == 112 + 16 * RS_SEC_COUNT, "header layout");
 _Static_assert(RS_MODEL_IDENTITY_SIZE == __builtin_offsetof(rs_model_header, header_size),
 			   "identity size");
+_Static_assert(RS_MODEL_V1_HEADER_SIZE ==
+			   __builtin_offsetof(rs_model_header, sections) +
+			   sizeof(rs_section_ref) * RS_MODEL_V1_SECTIONS, "version 1 header layout");
+_Static_assert(RS_SEC_ITEM_MATRIX < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
+			   "sections fit the header and a uint32_t mask");
 
 #define ALIGN8(x) (((x) + 7) & ~(uint64_t) 7)
 #define BIT(s) (1u << (s))
@@ -41,6 +46,15 @@ static const uint32_t required_sections[RS_ALGO_COUNT] = {
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
 	BIT(RS_SEC_INFO),
+	[RS_ALGO_KNN] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_NEIGHBOR_PTR) | BIT(RS_SEC_NEIGHBOR_ITEMS) |
+	BIT(RS_SEC_NEIGHBOR_WEIGHTS) | BIT(RS_SEC_INFO),
+};
+
+/* Sections an algorithm may have or not: item-kNN's biases, for ratings only. */
+static const uint32_t optional_sections[RS_ALGO_COUNT] = {
+	[RS_ALGO_KNN] = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
 };
 
 const char *
@@ -58,6 +72,8 @@ rs_algorithm_name(rs_algorithm algorithm)
 			return "mlp";
 		case RS_ALGO_NCF:
 			return "ncf";
+		case RS_ALGO_KNN:
+			return "knn";
 		default:
 			return "unknown";
 	}
@@ -100,6 +116,14 @@ section_source(const rs_model *m, rs_section s)
 			return m->feature_mean;
 		case RS_SEC_FEATURE_SCALE:
 			return m->feature_scale;
+		case RS_SEC_NEIGHBOR_PTR:
+			return m->neighbor_ptr;
+		case RS_SEC_NEIGHBOR_ITEMS:
+			return m->neighbor_items;
+		case RS_SEC_NEIGHBOR_WEIGHTS:
+			return m->neighbor_weights;
+		case RS_SEC_ITEM_MATRIX:
+			return m->item_matrix;
 		default:
 			return NULL;
 	}
@@ -107,7 +131,8 @@ section_source(const rs_model *m, rs_section s)
 
 /*
  * The size a section must have given the shape, or UINT64_MAX for sections
- * whose size is free (seen items, info): those are checked separately.
+ * whose size is free (seen items, neighbours, info): those are checked
+ * separately.  Items are below 2^31, so not even items^2 * 4 overflows.
  */
 static uint64_t
 expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
@@ -132,6 +157,10 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 			return factors * factors * 4;
 		case RS_SEC_ITEM_POPULARITY:
 			return items * 4;
+		case RS_SEC_NEIGHBOR_PTR:
+			return (items + 1) * 8;
+		case RS_SEC_ITEM_MATRIX:
+			return items * items * 4;
 		default:
 			return UINT64_MAX;
 	}
@@ -166,6 +195,8 @@ source_size(const rs_model *m, rs_section s)
 		return (uint64_t) m->mlp_sizes[0] * 4;
 	if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
 		return m->seen_ptr ? m->seen_ptr[m->n_users] * 4 : 0;
+	if (s == RS_SEC_NEIGHBOR_ITEMS || s == RS_SEC_NEIGHBOR_WEIGHTS)
+		return m->neighbor_ptr ? m->neighbor_ptr[m->n_items] * 4 : 0;
 	if (s == RS_SEC_INFO)
 		return m->info_size;
 	return expected_size(s, (uint64_t) m->n_users, (uint64_t) m->n_items,
@@ -175,7 +206,8 @@ source_size(const rs_model *m, rs_section s)
 static bool
 section_wanted(const rs_model *m, rs_section s)
 {
-	return (required_sections[m->algorithm] & BIT(s)) != 0;
+	return (required_sections[m->algorithm] & BIT(s)) != 0 ||
+		((optional_sections[m->algorithm] & BIT(s)) != 0 && section_source(m, s) != NULL);
 }
 
 /* CRC-32C of every byte but the checksum field itself. */
@@ -195,7 +227,15 @@ rs_model_encoded_size(const rs_model *m)
 
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 		if (section_wanted(m, s))
-			total = ALIGN8(total) + source_size(m, s);
+		{
+			uint64_t	size = source_size(m, s);
+
+			/* an item matrix alone can come near 2^64 bytes */
+			total = ALIGN8(total);
+			if (size > UINT64_MAX - 16 || total > UINT64_MAX - 16 - size)
+				return 0;
+			total += size;
+		}
 	total = ALIGN8(total);
 	if (total > SIZE_MAX)
 		return 0;
@@ -262,7 +302,7 @@ rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
 	memcpy(h, buf, RS_MODEL_IDENTITY_SIZE);
 	if (h->magic != RS_MODEL_MAGIC)
 		return "it does not start with the recsys model signature";
-	if (h->format_version != RS_MODEL_FORMAT_VERSION)
+	if (h->format_version != 1 && h->format_version != RS_MODEL_FORMAT_VERSION)
 		return "its format version is not supported by this build";
 	if (h->algorithm == 0 || h->algorithm >= RS_ALGO_COUNT)
 		return "its algorithm is unknown to this build";
@@ -373,12 +413,80 @@ check_seen(const rs_model *m)
 }
 
 const char *
+rs_model_check_neighbors(const rs_model_header *h, const void *buf, rs_model *m)
+{
+	const unsigned char *bytes = buf;
+	rs_section_ref ptr_ref = h->sections[RS_SEC_NEIGHBOR_PTR],
+				items_ref = h->sections[RS_SEC_NEIGHBOR_ITEMS],
+				weights_ref = h->sections[RS_SEC_NEIGHBOR_WEIGHTS],
+				matrix_ref = h->sections[RS_SEC_ITEM_MATRIX];
+	uint64_t	items = (uint64_t) h->n_items;
+	int			present;
+	const uint64_t *ptr;
+	const int32_t *neighbors;
+	const float *weights;
+
+	m->neighbor_ptr = NULL;
+	m->neighbor_items = NULL;
+	m->neighbor_weights = NULL;
+	m->item_matrix = NULL;
+
+	/* a present section has an offset past the header; an absent one none */
+	if (matrix_ref.offset != 0)
+	{
+		if (matrix_ref.size != items * items * 4)
+			return "a section's size does not match the model's dimensions";
+		if (matrix_ref.size > 0)
+			m->item_matrix = (const float *) (bytes + matrix_ref.offset);
+	}
+
+	present = (ptr_ref.offset != 0) + (items_ref.offset != 0) + (weights_ref.offset != 0);
+	if (present == 0)
+		return NULL;
+	if (present != 3)
+		return "its item neighbours are incomplete";
+	if (ptr_ref.size != (items + 1) * 8 || items_ref.size % 4 != 0 ||
+		weights_ref.size % 4 != 0)
+		return "a section's size does not match the model's dimensions";
+
+	/* the index's end against both sizes before any loop trusts it */
+	ptr = (const uint64_t *) (bytes + ptr_ref.offset);
+	if (ptr[0] != 0 || ptr[items] != items_ref.size / 4 || ptr[items] != weights_ref.size / 4)
+		return "its item-neighbour index is inconsistent";
+	neighbors = items_ref.size > 0 ? (const int32_t *) (bytes + items_ref.offset) : NULL;
+	weights = weights_ref.size > 0 ? (const float *) (bytes + weights_ref.offset) : NULL;
+	for (int32_t i = 0; i < h->n_items; i++)
+	{
+		if (ptr[i + 1] < ptr[i] || ptr[i + 1] > ptr[items])
+			return "its item-neighbour index is inconsistent";
+		for (uint64_t r = ptr[i]; r < ptr[i + 1]; r++)
+		{
+			int32_t		j = neighbors[r];
+
+			if (j < 0 || j >= h->n_items)
+				return "its item neighbours refer to items it does not have";
+			if (j == i || (r > ptr[i] && neighbors[r - 1] >= j))
+				return "its item neighbours are not ascending lists of other items";
+		}
+	}
+	for (uint64_t r = 0; r < ptr[items]; r++)
+		if (!isfinite(weights[r]))
+			return "its item-neighbour weights are not finite";
+
+	m->neighbor_ptr = ptr;
+	m->neighbor_items = neighbors;
+	m->neighbor_weights = weights;
+	return NULL;
+}
+
+const char *
 rs_model_decode(const void *buf, size_t len, rs_model *m)
 {
 	const unsigned char *bytes = buf;
 	rs_model_header h;
 	const char *reason;
 	uint32_t	required;
+	size_t		header_size;
 	uint64_t	users,
 				items,
 				factors;
@@ -387,10 +495,16 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		return "it is not aligned in memory";
 	if ((reason = rs_model_read_identity(buf, len, &h)) != NULL)
 		return reason;
-	if (len < sizeof(rs_model_header))
+
+	/*
+	 * A version 1 header has 16 slots and the payload right after them: read
+	 * no further, and leave the later slots zero, that is absent.
+	 */
+	header_size = h.format_version == 1 ? RS_MODEL_V1_HEADER_SIZE : sizeof(rs_model_header);
+	if (len < header_size)
 		return "it is shorter than a model header";
-	memcpy(&h, buf, sizeof(h));
-	if (h.header_size != sizeof(rs_model_header) || h.total_size != len)
+	memcpy(&h, buf, header_size);
+	if (h.header_size != header_size || h.total_size != len)
 		return "its length does not match its header";
 	if (model_checksum(bytes, len) != h.payload_crc)
 		return "its checksum does not match";
@@ -409,11 +523,12 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 
 		if (!(required & BIT(s)))
 		{
-			if (ref.offset != 0 || ref.size != 0)
+			if (ref.offset == 0 && ref.size == 0)
+				continue;		/* absent */
+			if (!(optional_sections[h.algorithm] & BIT(s)))
 				return "it has a section its algorithm does not use";
-			continue;
 		}
-		if (ref.offset < sizeof(h) || ref.offset % 8 != 0 ||
+		if (ref.offset < header_size || ref.offset % 8 != 0 ||
 			ref.offset > len || ref.size > len - ref.offset)
 			return "a section lies outside the model";
 		want = expected_size(s, users, items, factors);
@@ -424,6 +539,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	}
 
 	memset(m, 0, sizeof(*m));
+	m->format_version = h.format_version;
 	m->algorithm = h.algorithm;
 	memcpy(m->model_id, h.model_id, RS_MODEL_ID_BYTES);
 	m->n_users = h.n_users;
@@ -463,6 +579,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	}
 	if (m->info && memchr(m->info, '\0', m->info_size))
 		return "its description is not text";
+	if ((reason = rs_model_check_neighbors(&h, bytes, m)) != NULL)
+		return reason;
 	if (m->algorithm == RS_ALGO_MLP && (reason = check_mlp(&h, bytes, m)) != NULL)
 		return reason;
 	if (m->algorithm == RS_ALGO_NCF && (reason = check_ncf(&h, bytes, m)) != NULL)

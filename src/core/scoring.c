@@ -12,6 +12,7 @@
 
 #include "als.h"
 #include "interactions.h"
+#include "knn.h"
 #include "lapack.h"
 #include "ncf.h"
 #include "random.h"
@@ -26,7 +27,15 @@
 bool
 rs_model_predicts_unknown(const rs_model *m)
 {
-	return m->algorithm == RS_ALGO_ALS_EXPLICIT;
+	return m->algorithm == RS_ALGO_ALS_EXPLICIT ||
+		(m->algorithm == RS_ALGO_KNN && rs_knn_explicit(m));
+}
+
+bool
+rs_explain_has_baseline(const rs_model *m)
+{
+	return m->algorithm != RS_ALGO_ALS_IMPLICIT &&
+		!(m->algorithm == RS_ALGO_KNN && !rs_knn_explicit(m));
 }
 
 static const float *
@@ -48,6 +57,8 @@ rs_predict(const rs_model *m, int32_t user, int32_t item)
 
 	if (m->algorithm == RS_ALGO_NCF)
 		return rs_ncf_predict(m, user, item);
+	if (m->algorithm == RS_ALGO_KNN)
+		return rs_knn_predict(m, user, item);
 	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
 	{
 		/* An unseen id has no factors; its bias is a newcomer's. */
@@ -97,6 +108,15 @@ rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *sc
 {
 	if (user >= 0 && m->algorithm == RS_ALGO_NCF)
 		return rs_ncf_score_items(m, user, a, scores);
+	/* explicit item-kNN's baseline for an unknown user is its empty history's score */
+	if (m->algorithm == RS_ALGO_KNN && (user >= 0 || rs_knn_explicit(m)))
+	{
+		size_t		n;
+		const int32_t *items = rs_seen_items(m, user, &n);
+
+		return rs_knn_score_items(m, items, user >= 0 ? m->seen_values + m->seen_ptr[user] : NULL,
+								  n, a, scores);
+	}
 	if (user >= 0)
 	{
 		return rs_score_items_for(m, user_row(m, user),
@@ -130,8 +150,14 @@ void
 rs_similar_items(const rs_model *m, int32_t item, float *scores)
 {
 	int			f = m->factors;
-	float		norm = cblas_snrm2(f, item_row(m, item), 1);
+	float		norm;
 
+	if (m->algorithm == RS_ALGO_KNN)
+	{
+		rs_knn_similar(m, item, scores);
+		return;
+	}
+	norm = cblas_snrm2(f, item_row(m, item), 1);
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->n_items, f, 1.0f, m->item_factors, f,
 				item_row(m, item), 1, 0.0f, scores, 1);
 	for (int32_t j = 0; j < m->n_items; j++)
@@ -361,5 +387,36 @@ rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
 {
 	if (m->algorithm == RS_ALGO_BPR)
 		return explain_bpr(m, user, item, a, contributions, baseline);
+	if (m->algorithm == RS_ALGO_KNN)
+	{
+		size_t		n;
+		const int32_t *items = rs_seen_items(m, user, &n);
+
+		return rs_knn_explain(m, items, m->seen_values + m->seen_ptr[user], n, item,
+							  contributions, baseline);
+	}
 	return explain_least_squares(m, user, item, a, contributions, baseline);
+}
+
+rs_status
+rs_score_history(const rs_model *m, const int32_t *items, const float *values, size_t n,
+				 const rs_allocator *a, float *scores)
+{
+	float	   *row;
+	float		bias;
+	rs_status	status;
+
+	if (n == 0)
+		return rs_score_items(m, -1, a, scores);
+	/* item models score a history as it is; the others first solve for the user */
+	if (m->algorithm == RS_ALGO_KNN)
+		return rs_knn_score_items(m, items, values, n, a, scores);
+	row = rs_alloc(a, sizeof(float) * (size_t) rs_user_row_length(m));
+	if (!row)
+		return RS_NO_MEMORY;
+	status = rs_fold_in(m, items, values, n, a, row, &bias);
+	if (status == RS_OK)
+		status = rs_score_items_for(m, row, bias, a, scores);
+	rs_free(a, row);
+	return status;
 }

@@ -23,6 +23,9 @@ double		rs_predict(const rs_model *model, int32_t user, int32_t item);
 /* Whether rs_predict answers for unknown ids (rating models) or not. */
 bool		rs_model_predicts_unknown(const rs_model *model);
 
+/* Whether rs_explain's baseline is part of the score (not for pure preferences). */
+bool		rs_explain_has_baseline(const rs_model *model);
+
 /*
  * Scores of every item for a user (n_items entries), each equal to
  * rs_predict for that pair.  An unknown user gets every item's baseline: the
@@ -42,10 +45,21 @@ rs_status	rs_score_items_for(const rs_model *model, const float *user_row,
 /* Floats in a user's row: the factors, and NCF's tower embedding after them. */
 int			rs_user_row_length(const rs_model *model);
 
+/*
+ * Every item's score for a user not in the model, from a history as
+ * rs_fold_in takes it: item models score the history directly, the others
+ * fold the user in first.  An empty history scores as an unknown user.
+ */
+rs_status	rs_score_history(const rs_model *model, const int32_t *items, const float *values,
+							 size_t n, const rs_allocator *a, float *scores);
+
 /* The items a user interacted with in training: ascending dense indices. */
 const int32_t *rs_seen_items(const rs_model *model, int32_t user, size_t *count);
 
-/* Cosine similarity of every item's factors to item's (n_items entries). */
+/*
+ * Similarity of every item to item (n_items entries): the cosine of their
+ * factors, or for item-kNN the stored neighbour weights (0 for the others).
+ */
 void		rs_similar_items(const rs_model *model, int32_t item, float *scores);
 
 /*

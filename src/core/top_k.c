@@ -54,6 +54,35 @@ sift_up(rs_scored *heap, size_t pos)
 	}
 }
 
+void
+rs_top_k_offer(rs_scored *heap, size_t *size, size_t k, rs_scored cand)
+{
+	if (*size < k)
+	{
+		heap[*size] = cand;
+		sift_up(heap, (*size)++);
+	}
+	else if (k > 0 && worse(heap[0], cand))
+	{
+		heap[0] = cand;
+		sift_down(heap, *size, 0);
+	}
+}
+
+/* Heap sort in place: repeatedly move the worst to the end. */
+void
+rs_top_k_sort(rs_scored *heap, size_t size)
+{
+	for (size_t end = size; end > 1; end--)
+	{
+		rs_scored	tmp = heap[0];
+
+		heap[0] = heap[end - 1];
+		heap[end - 1] = tmp;
+		sift_down(heap, end - 1, 0);
+	}
+}
+
 size_t
 rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
 		 size_t k, rs_scored *out)
@@ -73,26 +102,8 @@ rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
 			continue;
 		if (isnan(cand.score))
 			continue;
-		if (size < k)
-		{
-			out[size] = cand;
-			sift_up(out, size++);
-		}
-		else if (worse(out[0], cand))
-		{
-			out[0] = cand;
-			sift_down(out, size, 0);
-		}
+		rs_top_k_offer(out, &size, k, cand);
 	}
-
-	/* Heap sort in place: repeatedly move the worst to the end. */
-	for (size_t end = size; end > 1; end--)
-	{
-		rs_scored	tmp = out[0];
-
-		out[0] = out[end - 1];
-		out[end - 1] = tmp;
-		sift_down(out, end - 1, 0);
-	}
+	rs_top_k_sort(out, size);
 	return size;
 }

@@ -22,4 +22,13 @@ typedef struct rs_scored
 size_t		rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
 					 size_t k, rs_scored *out);
 
+/*
+ * The same selection fed one candidate at a time: rs_top_k_offer keeps the
+ * best k of what it has been offered in heap (k entries of room; *size
+ * starts at 0), in heap order, worst first; rs_top_k_sort then orders them
+ * best first.
+ */
+void		rs_top_k_offer(rs_scored *heap, size_t *size, size_t k, rs_scored candidate);
+void		rs_top_k_sort(rs_scored *heap, size_t size);
+
 #endif

@@ -72,7 +72,8 @@ my ($model_bytes, $tiny_bytes) = split /\|/,
   );
 note "model size: $model_bytes bytes; tiny models: up to $tiny_bytes bytes";
 cmp_ok($model_bytes, '>', 100_000, 'the served model is stored out of line');
-cmp_ok($tiny_bytes, '<', 1500, 'the tiny models are stored in line');
+# in line: the row stays under the TOAST threshold of about 2 kB
+cmp_ok($tiny_bytes, '<', 1900, 'the tiny models are stored in line');
 
 # What a reader sees: the model's id, a digest of predictions over the probe
 # pairs (float8 output is exact, so equal models give equal text), and a

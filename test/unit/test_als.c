@@ -148,7 +148,7 @@ static void
 test_planted(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h;
 	rs_als_result r,
@@ -342,7 +342,7 @@ test_optimality(void)
 	rs_interactions d;
 	rs_als_result r;
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	const int	users = 60,
 				items = 700;
@@ -455,7 +455,7 @@ static void
 test_cancel(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h;
 	rs_als_result r;
@@ -529,7 +529,7 @@ static void
 test_out_of_memory(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_als_result r;
 	long		calls;

@@ -14,12 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static counter
-new_counter(void)
-{
-	return (counter) {0, 0, -1, pthread_self(), false};
-}
-
 /* The host: counts should_stop polls and records progress reports. */
 
 static rs_status

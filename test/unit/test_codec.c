@@ -4,12 +4,15 @@
  * parameters and every section, and rejection of every truncated, extended,
  * misaligned, bit-flipped or inconsistent buffer - sections an algorithm
  * does not use, or lacks, included - and of an NCF network of a shape the
- * engine cannot score.
+ * engine cannot score.  Models of format version 1 (16 header slots) decode
+ * to the same arrays and answers; the item-model sections (neighbours, item
+ * matrix) are checked on hand-made sections, as no algorithm stores them yet.
  */
 #include "core/crc32c.h"
 #include "core/model.h"
 #include "core/ncf.h"
 #include "core/random.h"
+#include "core/scoring.h"
 
 #include "unit.h"
 
@@ -169,6 +172,26 @@ make_model(rs_algorithm algorithm)
 	return m;
 }
 
+/* The model without users, items or info. */
+static rs_model
+empty_model(const rs_model *m)
+{
+	static const uint64_t none[1] = {0};
+	rs_model	e = *m;
+
+	e.n_users = 0;
+	e.n_items = 0;
+	e.n_interactions = 0;
+	e.user_ids = e.item_ids = NULL;
+	e.user_factors = e.item_factors = e.user_bias = e.item_bias = NULL;
+	e.item_popularity = e.seen_values = NULL;
+	e.seen_ptr = none;
+	e.seen_items = NULL;
+	e.info = NULL;
+	e.info_size = 0;
+	return e;
+}
+
 /* An 8-byte-aligned copy of len bytes (malloc aligns to at least 8). */
 static unsigned char *
 aligned_copy(const void *src, size_t len)
@@ -179,12 +202,15 @@ aligned_copy(const void *src, size_t len)
 	return p;
 }
 
+/* Within the payload: past the header, of the size the buffer's header gives. */
 static bool
 inside(const void *p, size_t size, const unsigned char *buf, size_t len)
 {
 	const unsigned char *q = p;
+	uint32_t	header_size;
 
-	return size == 0 || (q >= buf + sizeof(rs_model_header) && q + size <= buf + len);
+	memcpy(&header_size, buf + offsetof(rs_model_header, header_size), sizeof(header_size));
+	return size == 0 || (q >= buf + header_size && q + size <= buf + len);
 }
 
 #define SAME_ARRAY(field, bytes) \
@@ -202,8 +228,9 @@ inside(const void *p, size_t size, const unsigned char *buf, size_t len)
 			SAME_ARRAY(field, bytes); \
 	} while (0)
 
+/* buf, of the given format version, decodes to m. */
 static void
-check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
+check_round_trip(const rs_model *m, const unsigned char *buf, size_t len, int version)
 {
 	rs_model	d;
 	const char *reason;
@@ -217,6 +244,8 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 	if (!CHECK(reason == NULL, "%s: decoding a fresh encoding failed: %s",
 			   rs_algorithm_name(m->algorithm), reason))
 		return;
+	CHECK(d.format_version == version, "%s: format_version %d, want %d",
+		  rs_algorithm_name(m->algorithm), d.format_version, version);
 	CHECK(d.algorithm == m->algorithm, "algorithm %d", (int) d.algorithm);
 	CHECK(memcmp(d.model_id, m->model_id, RS_MODEL_ID_BYTES) == 0, "model_id");
 	CHECK(d.n_users == m->n_users, "n_users %d", d.n_users);
@@ -250,6 +279,13 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len)
 	SECTION_ARRAY(RS_SEC_ITEM_POPULARITY, item_popularity, i * sizeof(float));
 	SECTION_ARRAY(RS_SEC_MLP_SIZES, mlp_sizes, (m->mlp_layers + 1) * sizeof(int32_t));
 	SECTION_ARRAY(RS_SEC_MLP_WEIGHTS, mlp_weights, ncf_weight_floats(m) * sizeof(float));
+	/* no algorithm stores the item-model sections yet */
+	SECTION_ARRAY(RS_SEC_NEIGHBOR_PTR, neighbor_ptr, (i + 1) * sizeof(uint64_t));
+	SECTION_ARRAY(RS_SEC_NEIGHBOR_ITEMS, neighbor_items,
+				  m->neighbor_ptr ? m->neighbor_ptr[i] * sizeof(int32_t) : 0);
+	SECTION_ARRAY(RS_SEC_NEIGHBOR_WEIGHTS, neighbor_weights,
+				  m->neighbor_ptr ? m->neighbor_ptr[i] * sizeof(float) : 0);
+	SECTION_ARRAY(RS_SEC_ITEM_MATRIX, item_matrix, i * i * sizeof(float));
 	if (m->algorithm == RS_ALGO_NCF)
 		CHECK(d.mlp_layers == m->mlp_layers && d.activation == RS_ACTIVATION_RELU &&
 			  d.ncf_embedding == m->mlp_sizes[0] / 2 &&
@@ -395,7 +431,7 @@ round_trip(rs_algorithm algorithm)
 
 	CHECK(len == expected_encoded_size(&m), "%s: encoded size %zu, want %zu", name, len,
 		  expected_encoded_size(&m));
-	check_round_trip(&m, buf, len);
+	check_round_trip(&m, buf, len, RS_MODEL_FORMAT_VERSION);
 
 	/* deterministic bytes: padding is written, not left over */
 	again = malloc(len);
@@ -421,10 +457,12 @@ round_trip(rs_algorithm algorithm)
 		memcpy(&h, buf, sizeof(h));
 		CHECK(h.magic == RS_MODEL_MAGIC, "magic");
 		CHECK(memcmp(buf, "RSSM", 4) == 0, "signature bytes");
-		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION, "format_version");
+		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION && h.format_version == 2,
+			  "format_version %d", h.format_version);
 		CHECK(h.algorithm == (uint16_t) algorithm, "%s: algorithm %d", name, h.algorithm);
 		CHECK(h.total_size == len, "total_size");
-		CHECK(h.header_size == sizeof(rs_model_header), "header_size");
+		CHECK(h.header_size == sizeof(rs_model_header) && h.header_size == 112 + 16 * 32,
+			  "header_size %u", (unsigned) h.header_size);
 		CHECK(h.payload_crc == stored_checksum(buf, len), "payload_crc");
 		CHECK(memcmp(&h.params, &m.params, sizeof(h.params)) == 0, "%s: params as written",
 			  name);
@@ -464,24 +502,13 @@ round_trip(rs_algorithm algorithm)
 
 	/* a model without users or items */
 	{
-		static const uint64_t none[1] = {0};
-		rs_model	e = m;
+		rs_model	e = empty_model(&m);
 		unsigned char *ebuf;
 
-		e.n_users = 0;
-		e.n_items = 0;
-		e.n_interactions = 0;
-		e.user_ids = e.item_ids = NULL;
-		e.user_factors = e.item_factors = e.user_bias = e.item_bias = NULL;
-		e.item_popularity = e.seen_values = NULL;
-		e.seen_ptr = none;
-		e.seen_items = NULL;
-		e.info = NULL;
-		e.info_size = 0;
 		ebuf = encode(&e, &len2);
 		CHECK(len2 == expected_encoded_size(&e), "%s: empty model of %zu bytes, want %zu",
 			  name, len2, expected_encoded_size(&e));
-		check_round_trip(&e, ebuf, len2);
+		check_round_trip(&e, ebuf, len2, RS_MODEL_FORMAT_VERSION);
 		free(ebuf);
 	}
 	free(buf);
@@ -911,10 +938,17 @@ validation(rs_algorithm algorithm)
 			{offsetof(rs_model_header, algorithm), RS_ALGO_COUNT, 2, "an unknown algorithm"},
 			{offsetof(rs_model_header, format_version), RS_MODEL_FORMAT_VERSION + 1, 2,
 			"a newer format version"},
+			{offsetof(rs_model_header, format_version), 0, 2, "format version 0"},
+			{offsetof(rs_model_header, format_version), 1, 2,
+			"format version 1 on a header of 32 slots"},
 			{offsetof(rs_model_header, header_size), sizeof(rs_model_header) + 8, 4,
 			"a different header size"},
 			{offsetof(rs_model_header, sections[RS_SEC_COUNT - 1].size), 8, 8,
 			"a section the algorithm does not use"},
+			{offsetof(rs_model_header, sections[RS_SEC_NEIGHBOR_PTR].size), 8, 8,
+			"neighbours the algorithm does not use"},
+			{offsetof(rs_model_header, sections[RS_SEC_ITEM_MATRIX].offset), 8, 8,
+			"an item matrix the algorithm does not use"},
 			{offsetof(rs_model_header, sections[RS_SEC_INFO].offset), 0, 8,
 			"info at offset 0"},
 			{offsetof(rs_model_header, sections[RS_SEC_INFO].size), 4096, 8,
@@ -923,6 +957,8 @@ validation(rs_algorithm algorithm)
 			"seen items of a size that is no whole number of items"},
 			{offsetof(rs_model_header, sections[RS_SEC_ITEM_FACTORS].offset), 8, 8,
 			"a section inside the header"},
+			{offsetof(rs_model_header, sections[RS_SEC_ITEM_FACTORS].offset),
+			RS_MODEL_V1_HEADER_SIZE, 8, "a section over the slots version 1 lacks"},
 			{offsetof(rs_model_header, sections[RS_SEC_SEEN_VALUES].size), 32, 8,
 			"seen values one short of the seen items"},
 			{offsetof(rs_model_header, sections[RS_SEC_SEEN_VALUES].size), 40, 8,
@@ -1068,6 +1104,535 @@ test_ncf_shapes(void)
 	}
 }
 
+/*
+ * Format version 1, as recsys 0.1 to 0.3 wrote it: the same header with 16
+ * section slots (RS_MODEL_V1_HEADER_SIZE bytes), the payload right after.
+ */
+#define V1_SHIFT (sizeof(rs_model_header) - RS_MODEL_V1_HEADER_SIZE)
+
+/*
+ * The version 1 form of a version 2 encoding that uses no later slot: the
+ * payload moved 256 bytes earlier, offsets and total size to match, the
+ * checksum recomputed.  Sections stay 8-byte aligned, so the padding is the
+ * old encoder's.
+ */
+static unsigned char *
+to_v1(const unsigned char *buf, size_t len, size_t *v1_len)
+{
+	rs_model_header h;
+	unsigned char *v1;
+
+	memcpy(&h, buf, sizeof(h));
+	for (int s = RS_MODEL_V1_SECTIONS; s < RS_SEC_COUNT; s++)
+		CHECK(h.sections[s].offset == 0 && h.sections[s].size == 0,
+			  "slot %d used: no version 1 form", s);
+	for (int s = 0; s < RS_MODEL_V1_SECTIONS; s++)
+		if (h.sections[s].offset != 0)
+			h.sections[s].offset -= V1_SHIFT;
+	*v1_len = len - V1_SHIFT;
+	h.format_version = 1;
+	h.header_size = RS_MODEL_V1_HEADER_SIZE;
+	h.total_size = *v1_len;
+	v1 = malloc(*v1_len);
+	memcpy(v1, &h, RS_MODEL_V1_HEADER_SIZE);
+	memcpy(v1 + RS_MODEL_V1_HEADER_SIZE, buf + sizeof(rs_model_header),
+		   len - sizeof(rs_model_header));
+	reseal(v1, *v1_len);
+	return v1;
+}
+
+/* Two decodings give bit-identical scores for every pair, unknown ids too. */
+static void
+same_answers(const rs_model *a, const rs_model *b, const char *what)
+{
+	int			differ = 0;
+
+	for (int32_t u = -1; u < a->n_users; u++)
+		for (int32_t i = -1; i < a->n_items; i++)
+		{
+			double		x = rs_predict(a, u, i),
+						y = rs_predict(b, u, i);
+
+			differ += memcmp(&x, &y, sizeof(x)) != 0;
+		}
+	CHECK(differ == 0, "%s: %d scores differ between versions", what, differ);
+}
+
+/* Decodes an exact-size copy, so that nothing past len is readable. */
+static const char *
+decode_exact(const unsigned char *buf, size_t len, rs_model *d)
+{
+	unsigned char *copy = aligned_copy(buf, len);
+	const char *reason = rs_model_decode(copy, len, d);
+
+	free(copy);
+	return reason;
+}
+
+static int	v1_shorter_than_v2_header;
+
+static void
+version_1(const rs_model *m, const char *what)
+{
+	size_t		len,
+				v1_len;
+	unsigned char *buf = encode(m, &len);
+	unsigned char *v1 = to_v1(buf, len, &v1_len);
+	unsigned char *c;
+	rs_model	d1,
+				d2;
+	rs_model_header h;
+	const char *reason;
+	int			accepted;
+
+	check_round_trip(m, v1, v1_len, 1);
+	reason = rs_model_decode(v1, v1_len, &d1);
+	if (CHECK(reason == NULL, "%s: version 1 rejected: %s", what, reason) &&
+		CHECK(rs_model_decode(buf, len, &d2) == NULL, "%s: version 2 rejected", what))
+	{
+		/* the same fields, and every array 256 bytes earlier */
+		CHECK(d1.algorithm == d2.algorithm &&
+			  memcmp(d1.model_id, d2.model_id, RS_MODEL_ID_BYTES) == 0 &&
+			  d1.n_users == d2.n_users && d1.n_items == d2.n_items &&
+			  d1.n_interactions == d2.n_interactions && d1.factors == d2.factors &&
+			  memcmp(&d1.global_mean, &d2.global_mean, sizeof(double)) == 0 &&
+			  memcmp(&d1.new_user_bias, &d2.new_user_bias, sizeof(double)) == 0 &&
+			  memcmp(&d1.new_item_bias, &d2.new_item_bias, sizeof(double)) == 0 &&
+			  memcmp(&d1.params, &d2.params, sizeof(rs_model_params)) == 0 &&
+			  d1.info_size == d2.info_size && d1.mlp_layers == d2.mlp_layers &&
+			  d1.activation == d2.activation && d1.loss == d2.loss &&
+			  d1.ncf_embedding == d2.ncf_embedding,
+			  "%s: versions 1 and 2 decode to different fields", what);
+#define SAME_PLACE(field) \
+		CHECK(d1.field == NULL ? d2.field == NULL : \
+			  d2.field != NULL && (const unsigned char *) d1.field - v1 + (ptrdiff_t) V1_SHIFT == \
+			  (const unsigned char *) d2.field - buf, \
+			  "%s: version 1 %s is not 256 bytes before version 2's", what, #field)
+		SAME_PLACE(user_ids);
+		SAME_PLACE(item_ids);
+		SAME_PLACE(user_factors);
+		SAME_PLACE(item_factors);
+		SAME_PLACE(user_bias);
+		SAME_PLACE(item_bias);
+		SAME_PLACE(seen_ptr);
+		SAME_PLACE(seen_items);
+		SAME_PLACE(seen_values);
+		SAME_PLACE(item_gram);
+		SAME_PLACE(item_popularity);
+		SAME_PLACE(info);
+		SAME_PLACE(mlp_sizes);
+		SAME_PLACE(mlp_weights);
+		SAME_PLACE(feature_mean);
+		SAME_PLACE(feature_scale);
+		SAME_PLACE(ncf_output_gmf);
+		SAME_PLACE(ncf_user_embeddings);
+		SAME_PLACE(ncf_item_embeddings);
+		SAME_PLACE(neighbor_ptr);
+		SAME_PLACE(neighbor_items);
+		SAME_PLACE(neighbor_weights);
+		SAME_PLACE(item_matrix);
+#undef SAME_PLACE
+		same_answers(&d1, &d2, what);
+	}
+
+	/* an exact-size buffer, which may be shorter than a version 2 header */
+	CHECK(decode_exact(v1, v1_len, &d1) == NULL, "%s: exact-size version 1 (%zu bytes) rejected",
+		  what, v1_len);
+	v1_shorter_than_v2_header += v1_len < sizeof(rs_model_header);
+
+	reason = rs_model_read_identity(v1, RS_MODEL_IDENTITY_SIZE, &h);
+	CHECK(reason == NULL && h.format_version == 1 && h.total_size == v1_len &&
+		  h.payload_crc == stored_checksum(v1, v1_len),
+		  "%s: identity of version 1: %s", what, reason ? reason : "wrong fields");
+
+	/* every truncation, and every single-byte change of the 16-slot header */
+	accepted = 0;
+	for (size_t n = 0; n < v1_len; n++)
+		accepted += decode_exact(v1, n, &d1) == NULL;
+	CHECK(accepted == 0, "%s: %d truncations of version 1 accepted", what, accepted);
+	accepted = 0;
+	c = malloc(v1_len);
+	for (size_t off = 0; off < RS_MODEL_V1_HEADER_SIZE; off++)
+		for (size_t p = 0; p < sizeof(flips); p++)
+		{
+			memcpy(c, v1, v1_len);
+			c[off] ^= flips[p];
+			accepted += rs_model_decode(c, v1_len, &d1) == NULL;
+		}
+	CHECK(accepted == 0, "%s: %d byte flips of the version 1 header accepted", what, accepted);
+
+	/* version 1 with the header size of version 2, or of neither */
+	{
+		static const uint32_t sizes[] = {
+			sizeof(rs_model_header), RS_MODEL_V1_HEADER_SIZE - 16, RS_MODEL_V1_HEADER_SIZE + 16
+		};
+
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		{
+			memcpy(c, v1, v1_len);
+			memcpy(c + offsetof(rs_model_header, header_size), &sizes[k], 4);
+			reseal(c, v1_len);
+			CHECK(rs_model_decode(c, v1_len, &d1) != NULL,
+				  "%s: version 1 with a header of %u bytes accepted", what, (unsigned) sizes[k]);
+		}
+	}
+	free(c);
+	free(v1);
+	free(buf);
+}
+
+/*
+ * Version 1 has no slot for the item-model sections: in a version 1 model
+ * whose payload starts where version 2's does, the bytes of the later slots
+ * are payload, unread, however much they look like a section.
+ */
+static void
+no_v1_slot(rs_algorithm algorithm)
+{
+	rs_model	m = make_model(algorithm);
+	const char *name = rs_algorithm_name(algorithm);
+	size_t		len;
+	unsigned char *buf = encode(&m, &len);
+	rs_section_ref factors = section_ref(buf, RS_SEC_ITEM_FACTORS);
+	uint64_t	matrix = (uint64_t) N_ITEMS * N_ITEMS * 4;
+	uint16_t	version = 1;
+	uint32_t	header_size = RS_MODEL_V1_HEADER_SIZE;
+	rs_model	d;
+	const char *reason;
+
+	if (!CHECK(factors.offset + matrix <= len, "%s: no room for the matrix", name))
+		return;
+	set_section(buf, RS_SEC_ITEM_MATRIX, factors.offset, matrix);
+	reseal(buf, len);
+	CHECK(rs_model_decode(buf, len, &d) != NULL,
+		  "%s: version 2 with an item matrix it does not use accepted", name);
+
+	memcpy(buf + offsetof(rs_model_header, format_version), &version, sizeof(version));
+	memcpy(buf + offsetof(rs_model_header, header_size), &header_size, sizeof(header_size));
+	reseal(buf, len);
+	reason = rs_model_decode(buf, len, &d);
+	if (CHECK(reason == NULL, "%s: version 1 with bytes past its header rejected: %s", name,
+			  reason))
+		CHECK(d.format_version == 1 && d.item_matrix == NULL && d.neighbor_ptr == NULL,
+			  "%s: version 1 read a slot past its 16th", name);
+	free(buf);
+}
+
+static void
+test_version_1(void)
+{
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+	{
+		rs_model	m = make_model(algorithms[a]);
+		rs_model	e = empty_model(&m);
+		char		what[64];
+
+		version_1(&m, rs_algorithm_name(algorithms[a]));
+		snprintf(what, sizeof(what), "%s without users or items",
+				 rs_algorithm_name(algorithms[a]));
+		version_1(&e, what);
+		no_v1_slot(algorithms[a]);
+	}
+	CHECK(v1_shorter_than_v2_header > 0, "no version 1 model shorter than a version 2 header");
+	/* the identity of any other version is refused */
+	for (int v = 0; v < 8; v++)
+	{
+		unsigned char head[RS_MODEL_IDENTITY_SIZE] = {
+			'R', 'S', 'S', 'M', (unsigned char) v, 0, RS_ALGO_BPR, 0
+		};
+		rs_model_header h;
+		bool		known = v == 1 || v == 2;
+
+		CHECK((rs_model_read_identity(head, sizeof(head), &h) == NULL) == known,
+			  "identity of format version %d %s", v, known ? "refused" : "accepted");
+	}
+}
+
+/*
+ * The item-model sections, laid out by hand after an otherwise empty header
+ * and checked by rs_model_check_neighbors, which decoding calls: a CSR of
+ * each item's neighbours (ascending, never the item itself) with weights,
+ * and a dense item-item matrix.
+ */
+#define NB_ITEMS 6
+#define NB_COUNT 9
+#define ABSENT UINT64_MAX
+
+typedef struct neighbor_case
+{
+	int32_t		n_items;
+	uint64_t	ptr[NB_ITEMS + 2];	/* room for one entry too many */
+	int32_t		items[NB_COUNT + 2];
+	float		weights[NB_COUNT + 2];
+	float		matrix[NB_ITEMS * NB_ITEMS + 2];
+	uint64_t	size[4];		/* bytes per section from RS_SEC_NEIGHBOR_PTR, or ABSENT */
+} neighbor_case;
+
+/* item 1 has no neighbours; a row may start below the previous one's end */
+static neighbor_case
+valid_neighbors(void)
+{
+	static const uint64_t ptr[NB_ITEMS + 1] = {0, 2, 2, 5, 6, 8, 9};
+	static const int32_t items[NB_COUNT] = {1, 5, 0, 1, 4, 2, 0, 5, 4};
+	static const float weights[NB_COUNT] = {
+		0.5f, -0.25f, 1.0f, 0.0f, 3.0f, -1e-30f, 1e30f, 0.125f, 2.0f
+	};
+	neighbor_case c;
+
+	memset(&c, 0, sizeof(c));
+	c.n_items = NB_ITEMS;
+	memcpy(c.ptr, ptr, sizeof(ptr));
+	memcpy(c.items, items, sizeof(items));
+	memcpy(c.weights, weights, sizeof(weights));
+	for (int k = 0; k < NB_ITEMS * NB_ITEMS; k++)
+		c.matrix[k] = (float) (k % 7) - 2.5f;
+	c.size[0] = sizeof(ptr);
+	c.size[1] = sizeof(items);
+	c.size[2] = sizeof(weights);
+	c.size[3] = NB_ITEMS * NB_ITEMS * sizeof(float);
+	return c;
+}
+
+/*
+ * Lays the case out in *buf (header, then the sections present), of just
+ * the size needed, and checks it.
+ */
+static const char *
+check_neighbor_case(const neighbor_case *c, rs_model *d, unsigned char **buf,
+					rs_model_header *h)
+{
+	const void *src[4] = {c->ptr, c->items, c->weights, c->matrix};
+	size_t		pos = sizeof(rs_model_header);
+
+	for (int k = 0; k < 4; k++)
+		if (c->size[k] != ABSENT)
+			pos += (c->size[k] + 7) / 8 * 8;
+	*buf = calloc(pos, 1);
+	pos = sizeof(rs_model_header);
+	memset(h, 0, sizeof(*h));
+	h->magic = RS_MODEL_MAGIC;
+	h->format_version = RS_MODEL_FORMAT_VERSION;
+	h->header_size = sizeof(rs_model_header);
+	h->n_items = c->n_items;
+	for (int k = 0; k < 4; k++)
+	{
+		if (c->size[k] == ABSENT)
+			continue;
+		h->sections[RS_SEC_NEIGHBOR_PTR + k].offset = pos;
+		h->sections[RS_SEC_NEIGHBOR_PTR + k].size = c->size[k];
+		memcpy(*buf + pos, src[k], c->size[k]);
+		pos = (pos + c->size[k] + 7) / 8 * 8;
+	}
+	h->total_size = pos;
+	memcpy(*buf, h, sizeof(*h));
+	memset(d, 0xA5, sizeof(*d));
+	return rs_model_check_neighbors(h, *buf, d);
+}
+
+static void
+expect_neighbors(const neighbor_case *c, bool valid, const char *what)
+{
+	unsigned char *buf;
+	rs_model_header h;
+	rs_model	d;
+	const char *reason = check_neighbor_case(c, &d, &buf, &h);
+
+	if (valid)
+		CHECK(reason == NULL, "neighbours: %s rejected: %s", what, reason);
+	else
+		CHECK(reason != NULL, "neighbours: %s accepted", what);
+	free(buf);
+}
+
+static void
+test_neighbors(void)
+{
+	neighbor_case c = valid_neighbors();
+	unsigned char *buf;
+	rs_model_header h;
+	rs_model	d;
+	const char *reason;
+
+	/* the sections round-trip: each decodes to its bytes, where they lie */
+	reason = check_neighbor_case(&c, &d, &buf, &h);
+	if (CHECK(reason == NULL, "neighbours: the valid case rejected: %s", reason))
+	{
+		const void *got[4] = {d.neighbor_ptr, d.neighbor_items, d.neighbor_weights,
+		d.item_matrix};
+		const void *want[4] = {c.ptr, c.items, c.weights, c.matrix};
+
+		for (int k = 0; k < 4; k++)
+		{
+			rs_section_ref ref = h.sections[RS_SEC_NEIGHBOR_PTR + k];
+
+			CHECK(got[k] == (const void *) (buf + ref.offset) &&
+				  memcmp(got[k], want[k], c.size[k]) == 0,
+				  "neighbours: section %d does not round-trip", RS_SEC_NEIGHBOR_PTR + k);
+		}
+	}
+	free(buf);
+
+	/* a model without them: every pointer NULL */
+	{
+		neighbor_case none = c;
+
+		for (int k = 0; k < 4; k++)
+			none.size[k] = ABSENT;
+		reason = check_neighbor_case(&none, &d, &buf, &h);
+		CHECK(reason == NULL && d.neighbor_ptr == NULL && d.neighbor_items == NULL &&
+			  d.neighbor_weights == NULL && d.item_matrix == NULL,
+			  "neighbours: a model without them: %s", reason ? reason : "pointers set");
+		free(buf);
+	}
+
+	/* what may stand alone, and what may be empty */
+	{
+		neighbor_case k = valid_neighbors();
+
+		k.size[3] = ABSENT;
+		expect_neighbors(&k, true, "neighbours without a matrix");
+		k = valid_neighbors();
+		k.size[0] = k.size[1] = k.size[2] = ABSENT;
+		expect_neighbors(&k, true, "a matrix without neighbours");
+		k = valid_neighbors();
+		memset(k.ptr, 0, sizeof(k.ptr));
+		k.size[1] = k.size[2] = 0;
+		reason = check_neighbor_case(&k, &d, &buf, &h);
+		CHECK(reason == NULL && d.neighbor_ptr != NULL && d.neighbor_items == NULL,
+			  "neighbours: no item with a neighbour: %s", reason ? reason : "pointers");
+		free(buf);
+		k = valid_neighbors();
+		k.n_items = 0;
+		k.size[0] = 8;
+		k.size[1] = k.size[2] = k.size[3] = 0;
+		k.ptr[0] = 0;
+		expect_neighbors(&k, true, "no items");
+	}
+
+	/* each rule broken on its own */
+	{
+		static const struct
+		{
+			int			section;	/* 0..3 from RS_SEC_NEIGHBOR_PTR; -1 none */
+			int64_t		size_change;
+			int			ptr_at;
+			uint64_t	ptr_value;
+			int			item_at;
+			int32_t		item_value;
+			int			weight_at;
+			float		weight_value;
+			const char *what;
+		}			broken[] = {
+			{0, -8, -1, 0, -1, 0, -1, 0, "neighbor_ptr one entry short"},
+			{0, 8, -1, 0, -1, 0, -1, 0, "neighbor_ptr one entry long"},
+			{0, -4, -1, 0, -1, 0, -1, 0, "neighbor_ptr of half an entry short"},
+			{-1, 0, 0, 1, -1, 0, -1, 0, "neighbor_ptr not starting at 0"},
+			{-1, 0, 2, 1, -1, 0, -1, 0, "neighbor_ptr going backwards"},
+			{-1, 0, 3, 1000, -1, 0, -1, 0, "neighbor_ptr pointing past the neighbours"},
+			{-1, 0, 3, UINT64_MAX, -1, 0, -1, 0, "neighbor_ptr of 2^64 - 1"},
+			{-1, 0, NB_ITEMS, NB_COUNT - 1, -1, 0, -1, 0, "neighbor_ptr ending one short"},
+			{-1, 0, NB_ITEMS, NB_COUNT + 1, -1, 0, -1, 0, "neighbor_ptr ending one past"},
+			{1, -4, -1, 0, -1, 0, -1, 0, "neighbour items one short of neighbor_ptr"},
+			{1, 4, -1, 0, -1, 0, -1, 0, "neighbour items one more than neighbor_ptr"},
+			{1, -2, -1, 0, -1, 0, -1, 0, "neighbour items of no whole number of items"},
+			{2, -4, -1, 0, -1, 0, -1, 0, "neighbour weights one short of neighbor_ptr"},
+			{2, 4, -1, 0, -1, 0, -1, 0, "neighbour weights one more than neighbor_ptr"},
+			{2, 2, -1, 0, -1, 0, -1, 0, "neighbour weights of no whole number of weights"},
+			{-1, 0, -1, 0, 0, -1, -1, 0, "a negative neighbour"},
+			{-1, 0, -1, 0, 8, NB_ITEMS, -1, 0, "a neighbour past the last item"},
+			{-1, 0, -1, 0, 1, INT32_MAX, -1, 0, "a neighbour of INT32_MAX"},
+			{-1, 0, -1, 0, 0, 0, -1, 0, "item 0 its own neighbour"},
+			{-1, 0, -1, 0, 8, 5, -1, 0, "the last item its own neighbour"},
+			{-1, 0, -1, 0, 3, 0, -1, 0, "a neighbour repeated"},
+			{-1, 0, -1, 0, 2, 3, -1, 0, "neighbours out of order"},
+			{-1, 0, -1, 0, -1, 0, 0, NAN, "a NaN weight"},
+			{-1, 0, -1, 0, -1, 0, 4, INFINITY, "an infinite weight"},
+			{-1, 0, -1, 0, -1, 0, NB_COUNT - 1, -INFINITY, "the last weight -infinity"},
+			{3, -4, -1, 0, -1, 0, -1, 0, "an item matrix one float short"},
+			{3, 4, -1, 0, -1, 0, -1, 0, "an item matrix one float long"},
+			{3, -(int64_t) (NB_ITEMS * NB_ITEMS * 4), -1, 0, -1, 0, -1, 0,
+			"an empty item matrix"},
+		};
+
+		for (size_t k = 0; k < sizeof(broken) / sizeof(broken[0]); k++)
+		{
+			neighbor_case b = valid_neighbors();
+
+			if (broken[k].section >= 0)
+				b.size[broken[k].section] += broken[k].size_change;
+			if (broken[k].ptr_at >= 0)
+				b.ptr[broken[k].ptr_at] = broken[k].ptr_value;
+			if (broken[k].item_at >= 0)
+				b.items[broken[k].item_at] = broken[k].item_value;
+			if (broken[k].weight_at >= 0)
+				b.weights[broken[k].weight_at] = broken[k].weight_value;
+			expect_neighbors(&b, false, broken[k].what);
+		}
+	}
+
+	/*
+	 * neighbor_ptr going backwards over rows that are each, as read, sorted
+	 * sets of other items: rows 0 and 2 share item 3, row 1 runs from 2 to 1
+	 */
+	{
+		neighbor_case b;
+
+		memset(&b, 0, sizeof(b));
+		b.n_items = 5;
+		b.ptr[0] = 0;
+		b.ptr[1] = 2;
+		b.ptr[2] = 1;
+		b.ptr[3] = b.ptr[4] = b.ptr[5] = 3;
+		b.items[0] = 1;
+		b.items[1] = 3;
+		b.items[2] = 4;
+		b.size[0] = 6 * 8;
+		b.size[1] = b.size[2] = 3 * 4;
+		b.size[3] = ABSENT;
+		expect_neighbors(&b, false, "neighbor_ptr going backwards alone");
+		b.ptr[2] = 2;
+		b.items[1] = 2;
+		b.items[2] = 3;
+		expect_neighbors(&b, true, "that index put right");
+	}
+
+	/* the three neighbour sections come together, even with no neighbour */
+	for (int k = 0; k < 3; k++)
+		for (int empty = 0; empty < 2; empty++)
+		{
+			neighbor_case b = valid_neighbors();
+			char		what[80];
+
+			if (empty)
+			{
+				memset(b.ptr, 0, sizeof(b.ptr));
+				b.size[1] = b.size[2] = 0;
+			}
+			b.size[k] = ABSENT;
+			snprintf(what, sizeof(what), "%sneighbours without section %d",
+					 empty ? "empty " : "", RS_SEC_NEIGHBOR_PTR + k);
+			expect_neighbors(&b, false, what);
+		}
+
+	/*
+	 * The matrix size for 2^31 - 1 items, in 64 bits: the check compares
+	 * sizes only, so a header may claim it without the bytes behind it.
+	 */
+	{
+		rs_model_header big;
+
+		memset(&big, 0, sizeof(big));
+		big.n_items = INT32_MAX;
+		big.sections[RS_SEC_ITEM_MATRIX].offset = sizeof(big);
+		big.sections[RS_SEC_ITEM_MATRIX].size = (uint64_t) INT32_MAX * INT32_MAX * 4;
+		CHECK(rs_model_check_neighbors(&big, &big, &d) == NULL,
+			  "neighbours: the matrix size of INT32_MAX items");
+		big.sections[RS_SEC_ITEM_MATRIX].size = ((uint64_t) INT32_MAX * INT32_MAX * 4) & UINT32_MAX;
+		CHECK(rs_model_check_neighbors(&big, &big, &d) != NULL,
+			  "neighbours: the matrix size of INT32_MAX items, cut to 32 bits");
+	}
+}
+
 int
 main(void)
 {
@@ -1078,5 +1643,7 @@ main(void)
 	test_byte_flips();
 	test_validation();
 	test_ncf_shapes();
+	test_version_1();
+	test_neighbors();
 	return unit_done();
 }

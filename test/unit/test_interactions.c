@@ -221,7 +221,7 @@ static void
 test_build(void)
 {
 	rs_random	rng = {99};
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;
@@ -286,7 +286,7 @@ test_build(void)
 static void
 test_small_and_empty(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;
@@ -330,7 +330,7 @@ test_small_and_empty(void)
 static void
 test_append_buffer(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer x,
 				y,
@@ -378,7 +378,7 @@ test_append_buffer(void)
 static void
 test_out_of_memory(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	rs_interaction_buffer buf;
 	rs_interactions d;

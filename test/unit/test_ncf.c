@@ -20,12 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static counter
-new_counter(void)
-{
-	return (counter) {0, 0, -1, pthread_self(), false};
-}
-
 static rs_status
 fit_with(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
 		 int threads, host *h, const rs_allocator *a, rs_ncf_result *r)

@@ -27,14 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static counter
-new_counter(void)
-{
-	counter		c = {0, 0, -1, pthread_self(), false};
-
-	return c;
-}
-
 static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_als_result *r)

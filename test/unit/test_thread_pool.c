@@ -98,7 +98,7 @@ tally(job *j, size_t *twice, size_t *missed)
 static void
 test_every_row_once(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
@@ -165,7 +165,7 @@ test_every_row_once(void)
 static void
 test_cancel(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
@@ -266,7 +266,7 @@ test_cancel(void)
 static void
 test_create_without_memory(void)
 {
-	counter		c = {0, 0, -1, pthread_self(), false};
+	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c};
 	long		calls;
 	rs_pool    *pool;

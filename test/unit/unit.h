@@ -75,6 +75,13 @@ typedef struct counter
 	bool		wrong_thread;
 } counter;
 
+/* A counter owned by the calling thread that never fails. */
+static inline counter
+new_counter(void)
+{
+	return (counter) {0, 0, -1, pthread_self(), false};
+}
+
 static inline void *
 counting_alloc(void *ctx, size_t size)
 {
