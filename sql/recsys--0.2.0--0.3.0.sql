@@ -79,3 +79,39 @@ COMMENT ON AGGREGATE recsys.train_knn(bigint, bigint, real) IS
 'trains an item-kNN model: each item''s most similar items (cosine by default) over the users who interacted with both; returns the model as bytea';
 COMMENT ON AGGREGATE recsys.train_knn(bigint, bigint, real, jsonb) IS
 'trains an item-kNN model with options such as {"similarity": "adjusted_cosine", "feedback": "explicit", "neighbors": 50, "shrinkage": 10}; returns the model as bytea';
+
+-- EASE: a closed-form item-item model for implicit interactions.
+CREATE FUNCTION recsys._train_ease_final(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'recsys_train_ease_final'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys._train_ease_final(internal) IS
+'final function of train_ease: solves for the item-item weights and encodes the model';
+
+CREATE AGGREGATE recsys.train_ease(user_id bigint, item_id bigint) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_ease_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+CREATE AGGREGATE recsys.train_ease(user_id bigint, item_id bigint, options jsonb) (
+    SFUNC = recsys._interactions_trans,
+    STYPE = internal,
+    FINALFUNC = recsys._train_ease_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    COMBINEFUNC = recsys._interactions_combine,
+    SERIALFUNC = recsys._interactions_serialize,
+    DESERIALFUNC = recsys._interactions_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE recsys.train_ease(bigint, bigint) IS
+'trains an EASE model (Steck 2019: the closed-form item-item weights B = I - P diag(1/diag P), P = (X''X + lambda I)^-1) on implicit interactions; returns the model as bytea';
+COMMENT ON AGGREGATE recsys.train_ease(bigint, bigint, jsonb) IS
+'trains an EASE model with options such as {"lambda": 500, "max_items": 20000, "prune": 100}; returns the model as bytea';

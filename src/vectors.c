@@ -30,6 +30,8 @@ recsys_user_vector(PG_FUNCTION_ARGS)
 	recsys_require_factor_model(model, "user_vector");
 	recsys_reject_model_kind(model, RS_ALGO_KNN, "user_vector",
 							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
+	recsys_reject_model_kind(model, RS_ALGO_EASE, "user_vector",
+							 "EASE keeps item-item weights, not embeddings: similar_items(model, item_id) gives an item's strongest.");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (user < 0)
 		PG_RETURN_NULL();
@@ -46,6 +48,8 @@ recsys_item_vector(PG_FUNCTION_ARGS)
 	recsys_require_factor_model(model, "item_vector");
 	recsys_reject_model_kind(model, RS_ALGO_KNN, "item_vector",
 							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
+	recsys_reject_model_kind(model, RS_ALGO_EASE, "item_vector",
+							 "EASE keeps item-item weights, not embeddings: similar_items(model, item_id) gives an item's strongest.");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		PG_RETURN_NULL();

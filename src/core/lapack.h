@@ -10,6 +10,8 @@
 
 extern void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
 					int *info, size_t uplo_len);
+extern void spotri_(const char *uplo, const int *n, float *a, const int *lda,
+					int *info, size_t uplo_len);
 extern void spotrs_(const char *uplo, const int *n, const int *nrhs, const float *a,
 					const int *lda, float *b, const int *ldb, int *info, size_t uplo_len);
 

@@ -40,6 +40,7 @@ typedef enum rs_algorithm
 	RS_ALGO_MLP = 4,			/* dense network on feature vectors */
 	RS_ALGO_NCF = 5,			/* NeuMF: GMF and an MLP tower on embeddings */
 	RS_ALGO_KNN = 6,			/* item-kNN: sums over stored item neighbourhoods */
+	RS_ALGO_EASE = 7,			/* EASE: history times a closed-form item-item matrix */
 	RS_ALGO_COUNT
 } rs_algorithm;
 

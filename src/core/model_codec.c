@@ -50,10 +50,19 @@ static const uint32_t required_sections[RS_ALGO_COUNT] = {
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_NEIGHBOR_PTR) | BIT(RS_SEC_NEIGHBOR_ITEMS) |
 	BIT(RS_SEC_NEIGHBOR_WEIGHTS) | BIT(RS_SEC_INFO),
+	[RS_ALGO_EASE] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 };
 
-/* Sections an algorithm may have or not: item-kNN's biases, for ratings only. */
+/*
+ * Sections an algorithm may have or not: item-kNN's biases, for ratings
+ * only; EASE's weights, dense or pruned to a neighbour list (one of the two,
+ * which decode checks).
+ */
 static const uint32_t optional_sections[RS_ALGO_COUNT] = {
+	[RS_ALGO_EASE] = BIT(RS_SEC_ITEM_MATRIX) | BIT(RS_SEC_NEIGHBOR_PTR) |
+	BIT(RS_SEC_NEIGHBOR_ITEMS) | BIT(RS_SEC_NEIGHBOR_WEIGHTS),
 	[RS_ALGO_KNN] = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
 };
 
@@ -74,6 +83,8 @@ rs_algorithm_name(rs_algorithm algorithm)
 			return "ncf";
 		case RS_ALGO_KNN:
 			return "knn";
+		case RS_ALGO_EASE:
+			return "ease";
 		default:
 			return "unknown";
 	}
@@ -585,6 +596,9 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		return reason;
 	if (m->algorithm == RS_ALGO_NCF && (reason = check_ncf(&h, bytes, m)) != NULL)
 		return reason;
+	if (m->algorithm == RS_ALGO_EASE && m->n_items > 0 &&
+		(m->item_matrix != NULL) == (m->neighbor_ptr != NULL))
+		return "its item weights are missing or stored twice";
 	return NULL;
 }
 

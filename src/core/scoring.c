@@ -11,6 +11,7 @@
 #include "scoring.h"
 
 #include "als.h"
+#include "ease.h"
 #include "interactions.h"
 #include "knn.h"
 #include "lapack.h"
@@ -34,7 +35,7 @@ rs_model_predicts_unknown(const rs_model *m)
 bool
 rs_explain_has_baseline(const rs_model *m)
 {
-	return m->algorithm != RS_ALGO_ALS_IMPLICIT &&
+	return m->algorithm != RS_ALGO_ALS_IMPLICIT && m->algorithm != RS_ALGO_EASE &&
 		!(m->algorithm == RS_ALGO_KNN && !rs_knn_explicit(m));
 }
 
@@ -59,6 +60,8 @@ rs_predict(const rs_model *m, int32_t user, int32_t item)
 		return rs_ncf_predict(m, user, item);
 	if (m->algorithm == RS_ALGO_KNN)
 		return rs_knn_predict(m, user, item);
+	if (m->algorithm == RS_ALGO_EASE)
+		return rs_ease_predict(m, user, item);
 	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
 	{
 		/* An unseen id has no factors; its bias is a newcomer's. */
@@ -108,6 +111,13 @@ rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *sc
 {
 	if (user >= 0 && m->algorithm == RS_ALGO_NCF)
 		return rs_ncf_score_items(m, user, a, scores);
+	if (user >= 0 && m->algorithm == RS_ALGO_EASE)
+	{
+		size_t		n;
+		const int32_t *items = rs_seen_items(m, user, &n);
+
+		return rs_ease_score_items(m, items, n, a, scores);
+	}
 	/* explicit item-kNN's baseline for an unknown user is its empty history's score */
 	if (m->algorithm == RS_ALGO_KNN && (user >= 0 || rs_knn_explicit(m)))
 	{
@@ -155,6 +165,11 @@ rs_similar_items(const rs_model *m, int32_t item, float *scores)
 	if (m->algorithm == RS_ALGO_KNN)
 	{
 		rs_knn_similar(m, item, scores);
+		return;
+	}
+	if (m->algorithm == RS_ALGO_EASE)
+	{
+		rs_ease_similar(m, item, scores);
 		return;
 	}
 	norm = cblas_snrm2(f, item_row(m, item), 1);
@@ -395,6 +410,14 @@ rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
 		return rs_knn_explain(m, items, m->seen_values + m->seen_ptr[user], n, item,
 							  contributions, baseline);
 	}
+	if (m->algorithm == RS_ALGO_EASE)
+	{
+		size_t		n;
+		const int32_t *items = rs_seen_items(m, user, &n);
+
+		*baseline = 0.0;
+		return rs_ease_explain(m, items, n, item, contributions);
+	}
 	return explain_least_squares(m, user, item, a, contributions, baseline);
 }
 
@@ -411,6 +434,8 @@ rs_score_history(const rs_model *m, const int32_t *items, const float *values, s
 	/* item models score a history as it is; the others first solve for the user */
 	if (m->algorithm == RS_ALGO_KNN)
 		return rs_knn_score_items(m, items, values, n, a, scores);
+	if (m->algorithm == RS_ALGO_EASE)
+		return rs_ease_score_items(m, items, n, a, scores);
 	row = rs_alloc(a, sizeof(float) * (size_t) rs_user_row_length(m));
 	if (!row)
 		return RS_NO_MEMORY;
