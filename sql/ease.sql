@@ -69,5 +69,12 @@ SELECT recsys.train_ease(user_id, item_id, '{"lambda": 0}') FROM ease_clusters;
 SELECT recsys.train_ease(user_id, item_id, '{"prune": -1}') FROM ease_clusters;
 SELECT recsys.train_ease(user_id, item_id, '{"max_items": -5}') FROM ease_clusters;
 SELECT recsys.train_ease(user_id, item_id, '{"neighbors": 5}') FROM ease_clusters;
+-- Sizes are checked before anything is allocated: 16,400 items do not fit
+-- a dense bytea, 46,341 do not fit in training at all, unless max_items
+-- leaves fewer.
+SELECT recsys.train_ease(i, i) FROM generate_series(1, 16400) i;
+SELECT recsys.train_ease(i, i, '{"prune": 10}') FROM generate_series(1, 46341) i;
+SELECT recsys.model_info(recsys.train_ease(i, i, '{"max_items": 100}')) -> 'items' AS items
+FROM generate_series(1, 46341) i;
 \set VERBOSITY terse
 SELECT recsys.train_ease(user_id, item_id) IS NULL AS empty FROM ease_clusters WHERE false;

@@ -27,7 +27,7 @@ check_size(int32 n_items, const double *options)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many items for train_ease: %lld", (long long) modelled),
 				 errdetail("Training holds an item-item matrix of %llu MB; at most %llu MB are allowed.",
-						   (unsigned long long) (bytes >> 20),
+						   (unsigned long long) ((bytes + (1 << 20) - 1) >> 20),
 						   (unsigned long long) (RS_EASE_MAX_TRAINING_BYTES >> 20)),
 				 errhint("Set \"max_items\" to model only the most popular items.")));
 	if (options[RS_EASE_PRUNE] == 0 && bytes > RS_EASE_MAX_MODEL_BYTES)
@@ -35,7 +35,8 @@ check_size(int32 n_items, const double *options)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a dense EASE model of %lld items would exceed the 1 GB limit of a bytea value",
 						(long long) modelled),
-				 errdetail("Its item-item matrix takes %llu MB.", (unsigned long long) (bytes >> 20)),
+				 errdetail("Its item-item matrix takes %llu MB.",
+						   (unsigned long long) ((bytes + (1 << 20) - 1) >> 20)),
 				 errhint("Set \"prune\" (e.g. 100) to keep the largest weights of each item as a sparse matrix, or \"max_items\" to model only the most popular items.")));
 }
 
