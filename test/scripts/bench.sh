@@ -10,6 +10,7 @@
 #   5. recommend under pgbench (2 clients) against a trivial SELECT
 #   6. train_mlp in SQL against scikit-learn's MLPClassifier on the same rows
 #   7. train_ncf's arithmetic rate against the sgemm peak
+#   8. train_knn against a plain scan, train_ease's LAPACK rate against the sgemm peak
 #   and, for context, what a page fault costs here against rewriting memory
 #
 # Prints one Markdown table at the end, also written to test/bench/results.md.
@@ -289,6 +290,20 @@ ncf_gflops=$(calc "$ncf_samples * 3 * 2 * (64*32 + 32*16 + 16*8 + 8 + 16) / $ncf
 say "train_ncf: $ncf_seconds s for $ncf_samples samples, $ncf_gflops GFLOP/s"
 row "train_ncf, MovieTweetings ($ncf_nnz interactions, 10 epochs, $ncf_samples samples, $cores threads): $ncf_seconds s, vs sgemm peak on $cores threads" \
     "$ncf_gflops GFLOP/s" "$(calc "$peak" %.1f) GFLOP/s" "$(calc "$ncf_gflops / $peak" %.3f)"
+
+step "8. item models on MovieTweetings: train_knn (defaults) and train_ease (prune 100), $cores threads"
+say "EASE's arithmetic is LAPACK's Cholesky and inverse of an items x items matrix, about items^3"
+say "flops, on one thread in a backend (OpenBLAS's own threads would take the backend's signals)"
+knn_seconds=$(sql -At -c "SELECT recsys.model_info(recsys.train_knn(user_id, movie_id, 1)) ->> 'training_seconds' FROM ratings")
+ease_info=$(sql -At -c "SELECT recsys.model_info(recsys.train_ease(user_id, movie_id, '{\"prune\": 100}')) FROM ratings")
+ease_seconds=$(sed -nE 's/.*"training_seconds": ([0-9.]+).*/\1/p' <<<"$ease_info")
+ease_items=$(sed -nE 's/.*"items": ([0-9]+).*/\1/p' <<<"$ease_info")
+ease_gflops=$(calc "$ease_items ^ 3 / $ease_seconds / 1e9" %.2f)
+say "train_knn: $knn_seconds s; train_ease: $ease_seconds s for $ease_items items, $ease_gflops GFLOP/s"
+row "train_knn, MovieTweetings (100,000 ratings, 50 neighbours, $cores threads): training_seconds vs the plain scan of step 2" \
+    "$(calc "$knn_seconds * 1000" %.0f) ms" "$scan_ms ms" "$(calc "$knn_seconds * 1000 / $scan_ms" %.1f)"
+row "train_ease, MovieTweetings ($ease_items items, prune 100): $ease_seconds s, items³ flops vs sgemm peak on 1 thread" \
+    "$ease_gflops GFLOP/s" "$(calc "$peak1" %.1f) GFLOP/s" "$(calc "$ease_gflops / $peak1" %.3f)"
 
 # the machine's page-fault cost goes last: context for the rows above
 row "first write to fresh memory (page faults) vs rewriting it, 64 MiB" \
