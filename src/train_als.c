@@ -42,19 +42,6 @@ unused_options_to_nan(double *options)
 		options[RS_ALS_ALPHA] = options[RS_ALS_CG_STEPS] = options[RS_ALS_SOLVER] = NAN;
 }
 
-/* Confidence 1 + alpha * value must be at least 1. */
-static void
-check_implicit_values(const rs_interaction_buffer *buffer)
-{
-	for (size_t r = 0; r < buffer->count; r++)
-		if (buffer->values[r] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("implicit feedback values must not be negative"),
-					 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %g.",
-							   buffer->users[r], buffer->items[r], buffer->values[r])));
-}
-
 Datum
 recsys_train_als_final(PG_FUNCTION_ARGS)
 {
@@ -73,7 +60,7 @@ recsys_train_als_final(PG_FUNCTION_ARGS)
 	check_feedback_options(options, given);
 	if (options[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT)
 	{
-		check_implicit_values(&state->buffer);
+		training_check_non_negative(&state->buffer);
 		if (!given[RS_ALS_REGULARIZATION])
 			options[RS_ALS_REGULARIZATION] = RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION;
 	}

@@ -9,20 +9,6 @@
 
 PG_FUNCTION_INFO_V1(recsys_train_knn_final);
 
-/* Implicit strengths (counts, durations) add up; a negative one has no meaning. */
-static void
-check_implicit_values(const rs_interaction_buffer *buffer)
-{
-	for (size_t r = 0; r < buffer->count; r++)
-		if (buffer->values[r] < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("implicit feedback values must not be negative"),
-					 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %g.",
-							   buffer->users[r], buffer->items[r], buffer->values[r]),
-					 errhint("Ratings take {\"feedback\": \"explicit\"}.")));
-}
-
 Datum
 recsys_train_knn_final(PG_FUNCTION_ARGS)
 {
@@ -38,7 +24,7 @@ recsys_train_knn_final(PG_FUNCTION_ARGS)
 	recsys_parse_options(state->options, "train_knn", rs_knn_option_specs,
 						 RS_KNN_OPTION_COUNT, options, NULL);
 	if (options[RS_KNN_FEEDBACK] == RS_KNN_FEEDBACK_IMPLICIT)
-		check_implicit_values(&state->buffer);
+		training_check_non_negative(&state->buffer);
 
 	training_begin(&t, state, (int) options[RS_KNN_THREADS], options[RS_KNN_VERBOSE] != 0);
 	options[RS_KNN_THREADS] = t.runtime.threads;

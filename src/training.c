@@ -24,6 +24,23 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 						"collecting interactions");
 }
 
+/*
+ * Implicit feedback values are strengths (counts, durations, confidence
+ * weights): a negative one has no meaning.
+ */
+void
+training_check_non_negative(const rs_interaction_buffer *buffer)
+{
+	for (size_t r = 0; r < buffer->count; r++)
+		if (buffer->values[r] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("implicit feedback values must not be negative"),
+					 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %g.",
+							   buffer->users[r], buffer->items[r], buffer->values[r]),
+					 errhint("Ratings take {\"feedback\": \"explicit\"}.")));
+}
+
 /* The model's description: what model_info shows besides the header. */
 static void
 describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,

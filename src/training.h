@@ -18,6 +18,7 @@ typedef struct training
 } training;
 
 extern void training_begin(training *t, interactions_state *state, int threads, bool verbose);
+extern void training_check_non_negative(const rs_interaction_buffer *buffer);
 /* Options past the table's: a list of layer widths (or NULL for none). */
 typedef struct training_widths
 {

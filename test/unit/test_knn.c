@@ -22,14 +22,8 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_knn_result *r)
 {
-	rs_runtime	rt;
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
 
-	memset(&rt, 0, sizeof(rt));
-	rt.alloc = (rs_allocator) {counting_alloc, counting_free, c};
-	rt.should_stop = h ? should_stop : NULL;
-	rt.progress = h ? progress : NULL;
-	rt.arg = h;
-	rt.threads = threads;
 	return rs_knn_fit(d, opt, &rt, r);
 }
 

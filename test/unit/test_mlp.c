@@ -25,14 +25,8 @@ static rs_status
 fit(const float *x, const float *y, size_t n, int d, const int *hidden, int n_hidden,
 	const double *opt, host *h, counter *c, rs_mlp_result *r)
 {
-	rs_runtime	rt;
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, 1);
 
-	memset(&rt, 0, sizeof(rt));
-	rt.alloc = (rs_allocator) {counting_alloc, counting_free, c};
-	rt.should_stop = h ? should_stop : NULL;
-	rt.progress = h ? progress : NULL;
-	rt.arg = h;
-	rt.threads = 1;
 	return rs_mlp_fit(x, y, n, d, hidden, n_hidden, opt, &rt, r);
 }
 

@@ -24,14 +24,8 @@ static rs_status
 fit_with(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
 		 int threads, host *h, const rs_allocator *a, rs_ncf_result *r)
 {
-	rs_runtime	rt;
+	rs_runtime	rt = unit_runtime(*a, h, threads);
 
-	memset(&rt, 0, sizeof(rt));
-	rt.alloc = *a;
-	rt.should_stop = h ? should_stop : NULL;
-	rt.progress = h ? progress : NULL;
-	rt.arg = h;
-	rt.threads = threads;
 	return rs_ncf_fit(d, layers, n_layers, opt, &rt, r);
 }
 

@@ -10,6 +10,8 @@
 #ifndef RECSYS_UNIT_H
 #define RECSYS_UNIT_H
 
+#include "core/runtime.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -163,6 +165,24 @@ progress(void *arg, int iteration, double loss, double seconds)
 		h->polls_at_report[h->reports] = h->polls;
 	}
 	h->reports++;
+}
+
+/*
+ * The runtime a trainer gets in a test: allocations through alloc, and with
+ * a host h its polls and progress reports (none without one).
+ */
+static inline rs_runtime
+unit_runtime(rs_allocator alloc, host *h, int threads)
+{
+	rs_runtime	rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.alloc = alloc;
+	rt.should_stop = h ? should_stop : NULL;
+	rt.progress = h ? progress : NULL;
+	rt.arg = h;
+	rt.threads = threads;
+	return rt;
 }
 
 #endif
