@@ -167,6 +167,13 @@ read_key(Datum datum, model_key *key)
 	reason = rs_model_read_identity(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head), &identity);
 	if (reason)
 		raise_invalid_model(reason);
+	/*
+	 * The whole value's length costs nothing to know (a TOAST pointer holds
+	 * it): a copy cut short or grown must not be taken for the cached model
+	 * its header names.
+	 */
+	if (toast_raw_datum_size(datum) - VARHDRSZ != identity.total_size)
+		raise_invalid_model("its length does not match its header");
 	memset(key, 0, sizeof(*key));
 	memcpy(key->id, identity.model_id, RS_MODEL_ID_BYTES);
 	key->size = identity.total_size;
