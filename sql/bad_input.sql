@@ -115,5 +115,20 @@ FROM (VALUES
 ) AS cases(n, what, q)
 ORDER BY n;
 
+-- A model truncated at every section boundary (the header's section table:
+-- 32 slots of offset and size, from byte 112) is rejected, for each kind.
+SELECT m.name, count(*) >= 8 AS many_cuts,
+       bool_and(pg_temp.outcome(format('SELECT recsys.model_info(%L::bytea)',
+                                       substring(m.model from 1 for c.cut::int))) LIKE '22P03:%') AS all_rejected
+FROM bi_models m,
+     LATERAL (SELECT DISTINCT cut
+              FROM generate_series(0, 31) s,
+                   LATERAL (SELECT sum(get_byte(m.model, 112 + 16 * s + k)::bigint << (8 * k)) AS off,
+                                   sum(get_byte(m.model, 120 + 16 * s + k)::bigint << (8 * k)) AS size
+                            FROM generate_series(0, 5) k) ref,
+                   LATERAL (VALUES (ref.off), (ref.off + ref.size)) AS b(cut)
+              WHERE ref.off > 0 AND cut < length(m.model)) c
+GROUP BY m.name ORDER BY m.name;
+
 -- Every model still works afterwards.
 SELECT name, recsys.model_info(model) ->> 'algorithm' AS algorithm FROM bi_models ORDER BY name;
