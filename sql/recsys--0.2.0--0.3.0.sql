@@ -38,7 +38,13 @@ COMMENT ON AGGREGATE recsys.train_ncf(bigint, bigint, jsonb) IS
 'trains a NeuMF model with options such as {"factors": 16, "layers": [64, 32, 16, 8], "negatives": 4, "epochs": 20}; returns the model as bytea';
 
 COMMENT ON FUNCTION recsys.predict(bytea, bigint, bigint) IS
-'the model''s estimate for a user and an item (a probability for ncf); for unknown ids a rating model falls back to the global mean plus the known bias, a ranking model (implicit ALS, BPR, NCF) returns NULL';
+'the model''s estimate for a user and an item (a probability for ncf); for unknown ids a rating model (ALS, item-kNN on ratings) falls back to the global mean plus the known bias, a ranking model (implicit ALS, BPR, NCF, implicit item-kNN, EASE) returns NULL';
+COMMENT ON FUNCTION recsys.recommend(bytea, bigint[], real[], int) IS
+'the k best items for a user given by a history of items and values: folded in at query time by the model''s own solve for a user, or for item models (item-kNN, EASE) scored directly; the history''s items are left out';
+COMMENT ON FUNCTION recsys.similar_items(bytea, bigint, int) IS
+'the k items most similar to the item, without the item itself: by cosine of their factors, or an item model''s stored neighbours (item-kNN) or largest weights (EASE); not for ncf models';
+COMMENT ON FUNCTION recsys.explain(bytea, bigint, bigint, int) IS
+'the k items of the user''s training history that contribute most to predict(model, user_id, item_id), then a row with a NULL item_id for the part no item explains (biases); all contributions add up to the score; not for ncf models';
 COMMENT ON FUNCTION recsys.user_vector(bytea, bigint) IS
 'the user''s factors (embedding; the GMF embedding for ncf) as real[]; NULL for a user the model does not know';
 COMMENT ON FUNCTION recsys.item_vector(bytea, bigint) IS
