@@ -58,6 +58,19 @@ SELECT m.name,
                               (SELECT array_agg(1::real) FROM ease_clusters WHERE user_id = 17), 10)) AS same
 FROM ease_models m WHERE m.name <> 'limited' ORDER BY m.name;
 
+-- A user the model does not know, or an empty history, gets the most
+-- popular items.
+SELECT m.name,
+       array_agg(r.item_id ORDER BY r.score DESC, r.item_id) =
+       (SELECT array_agg(item_id ORDER BY n DESC, item_id)
+        FROM (SELECT item_id, count(*) AS n FROM ease_clusters GROUP BY item_id
+              ORDER BY n DESC, item_id LIMIT 5) p) AS most_popular,
+       array_agg(r.item_id ORDER BY r.score DESC, r.item_id) =
+       (SELECT array_agg(h.item_id ORDER BY h.score DESC, h.item_id)
+        FROM recsys.recommend(m.model, '{}'::bigint[], '{}'::real[], 5) h) AS empty_history_too
+FROM ease_models m, recsys.recommend(m.model, 9999, 5) r
+WHERE m.name <> 'limited' GROUP BY m.name, m.model ORDER BY m.name;
+
 -- Unknown ids have no score.
 SELECT recsys.predict(model, 9999, 33) IS NULL AS unknown_user,
        recsys.predict(model, 5, 9999) IS NULL AS unknown_item
@@ -74,6 +87,7 @@ SELECT recsys.train_ease(user_id, item_id, '{"neighbors": 5}') FROM ease_cluster
 -- leaves fewer.
 SELECT recsys.train_ease(i, i) FROM generate_series(1, 16400) i;
 SELECT recsys.train_ease(i, i, '{"prune": 10}') FROM generate_series(1, 46341) i;
+SELECT recsys.train_ease(i, i, '{"prune": 10000}') FROM generate_series(1, 20000) i;
 SELECT recsys.model_info(recsys.train_ease(i, i, '{"max_items": 100}')) -> 'items' AS items
 FROM generate_series(1, 46341) i;
 \set VERBOSITY terse

@@ -75,6 +75,23 @@ SELECT m.name, recsys.predict(m.model, 9999, 33) AS unknown_user,
        recsys.predict(m.model, 5, 9999) IS NULL AS unknown_item_null
 FROM knn_models m ORDER BY m.name;
 
+-- A user the model does not know, or an empty history: the most popular
+-- items for preferences; for ratings the items of highest baseline, scored
+-- as predict scores them.
+SELECT m.name,
+       array_agg(r.item_id ORDER BY r.score DESC, r.item_id) =
+       (SELECT array_agg(item_id ORDER BY n DESC, item_id)
+        FROM (SELECT item_id, count(*) AS n FROM knn_clusters GROUP BY item_id
+              ORDER BY n DESC, item_id LIMIT 5) p) AS most_popular,
+       array_agg(r.item_id ORDER BY r.score DESC, r.item_id) =
+       (SELECT array_agg(h.item_id ORDER BY h.score DESC, h.item_id)
+        FROM recsys.recommend(m.model, '{}'::bigint[], '{}'::real[], 5) h) AS empty_history_too
+FROM knn_models m, recsys.recommend(m.model, 9999, 5) r
+WHERE m.name <> 'explicit' GROUP BY m.name, m.model ORDER BY m.name;
+SELECT bool_and(abs(r.score - recsys.predict(m.model, 9999, r.item_id)) < 1e-5) AS scored_as_predict,
+       count(*) AS k
+FROM knn_models m, recsys.recommend(m.model, 9999, 5) r WHERE m.name = 'explicit';
+
 -- No embeddings, and the errors of the options and values.
 \set VERBOSITY default
 SELECT recsys.user_vector(model, 5) FROM knn_models WHERE name = 'cosine';

@@ -30,7 +30,22 @@ check_size(int32 n_items, const double *options)
 						   (unsigned long long) ((bytes + (1 << 20) - 1) >> 20),
 						   (unsigned long long) (RS_EASE_MAX_TRAINING_BYTES >> 20)),
 				 errhint("Set \"max_items\" to model only the most popular items.")));
-	if (options[RS_EASE_PRUNE] == 0 && bytes > RS_EASE_MAX_MODEL_BYTES)
+	if (options[RS_EASE_PRUNE] > 0)
+	{
+		/* each item keeps up to prune weights of the others: an index and a float each */
+		uint64		kept = (uint64) Min((int64) options[RS_EASE_PRUNE], Max(modelled - 1, 0));
+		uint64		list_bytes = (uint64) modelled * kept * (sizeof(int32) + sizeof(float));
+
+		if (list_bytes > RS_EASE_MAX_MODEL_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("an EASE model of %lld items pruned to %llu weights each would exceed the 1 GB limit of a bytea value",
+							(long long) modelled, (unsigned long long) kept),
+					 errdetail("Its weight lists take %llu MB.",
+							   (unsigned long long) ((list_bytes + (1 << 20) - 1) >> 20)),
+					 errhint("Set a smaller \"prune\", or \"max_items\" to model only the most popular items.")));
+	}
+	else if (bytes > RS_EASE_MAX_MODEL_BYTES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a dense EASE model of %lld items would exceed the 1 GB limit of a bytea value",
