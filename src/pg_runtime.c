@@ -10,12 +10,42 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
+/* Blocks this large are written whole: worth huge pages (see runtime.h). */
+#define HUGE_PAGES_FROM ((size_t) 8 << 20)
+
 static void *
 context_alloc(void *ctx, size_t size)
 {
 	/* NO_OOM: the engine reports running out of memory as a status */
-	return MemoryContextAllocExtended((MemoryContext) ctx, size,
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	void	   *ptr = MemoryContextAllocExtended((MemoryContext) ctx, size,
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+
+	if (ptr && size >= HUGE_PAGES_FROM)
+		rs_advise_huge_pages(ptr, size);
+	return ptr;
+}
+
+/*
+ * A large chunk is a malloc block of its own, so repalloc lets the C
+ * library move its pages (mremap) rather than copy them.  Before
+ * PostgreSQL 16 there is no repalloc that returns NULL: running out of
+ * memory raises the usual ERROR, which is fine on the backend's thread,
+ * the only one that calls an allocator.
+ */
+static void *
+context_realloc(void *ctx, void *ptr, size_t size)
+{
+	void	   *grown;
+
+	(void) ctx;
+#if PG_VERSION_NUM >= 160000
+	grown = repalloc_extended(ptr, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+#else
+	grown = repalloc_huge(ptr, size);
+#endif
+	if (grown && size >= HUGE_PAGES_FROM)
+		rs_advise_huge_pages(grown, size);
+	return grown;
 }
 
 static void
@@ -47,7 +77,7 @@ report_progress(void *arg, int iteration, double loss, double seconds)
 rs_allocator
 recsys_context_allocator(MemoryContext context)
 {
-	rs_allocator alloc = {context_alloc, context_free, context};
+	rs_allocator alloc = {context_alloc, context_free, context, context_realloc};
 
 	return alloc;
 }

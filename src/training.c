@@ -3,6 +3,7 @@
  */
 #include "training.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
@@ -14,6 +15,9 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 {
 	memset(t, 0, sizeof(*t));
 	t->started = rs_now();
+	/* the statement so far: planning, scanning and the transition function */
+	t->collect_seconds = (double) (GetCurrentTimestamp() -
+								   GetCurrentStatementStartTimestamp()) / USECS_PER_SEC;
 	t->caller = CurrentMemoryContext;
 	/* a child of the caller's context: an error frees it with the rest */
 	t->work = AllocSetContextCreate(CurrentMemoryContext, "recsys training",
@@ -22,6 +26,12 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 	t->skipped = state->buffer.skipped;
 	recsys_raise_status(rs_interactions_build(&state->buffer, &t->runtime.alloc, &t->data),
 						"collecting interactions");
+	if (verbose)
+		ereport(NOTICE,
+				(errmsg("collected %zu rows in %.3f s, arranged by user and item in %.3f s",
+						state->buffer.count, t->collect_seconds, rs_now() - t->started),
+				 errdetail("%d users, %d items, %zu distinct pairs.",
+						   t->data.n_users, t->data.n_items, t->data.nnz)));
 }
 
 /*
@@ -63,6 +73,7 @@ describe(StringInfo buf, training *t, const rs_option_spec *specs, int n_specs,
 	appendStringInfo(buf, ", \"skipped_rows\": " INT64_FORMAT, t->skipped);
 	appendStringInfo(buf, ", \"duplicate_rows\": %zu", t->data.duplicates);
 	appendStringInfo(buf, ", \"threads\": %d", t->runtime.threads);
+	appendStringInfo(buf, ", \"collect_seconds\": %.3f", t->collect_seconds);
 	appendStringInfo(buf, ", \"training_seconds\": %.3f", rs_now() - t->started);
 	appendStringInfo(buf, ", \"created\": \"%s\"}", created);
 }

@@ -15,6 +15,8 @@ typedef struct training
 	rs_interactions data;
 	int64		skipped;
 	double		started;
+	double		collect_seconds;	/* statement start to the final function */
+
 } training;
 
 extern void training_begin(training *t, interactions_state *state, int threads, bool verbose);

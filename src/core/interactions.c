@@ -8,37 +8,31 @@
 
 #define RS_MAX_DENSE_IDS INT32_MAX
 
+/* *array (count elements of width bytes) grown to capacity elements. */
+static bool
+grow_array(void **array, size_t count, size_t capacity, size_t width, const rs_allocator *a)
+{
+	void	   *grown = rs_realloc(a, *array, count * width, capacity * width);
+
+	if (!grown)
+		return false;
+	*array = grown;
+	return true;
+}
+
+/*
+ * Grows the three arrays in place where the allocator can (no copy, and no
+ * second copy of the rows in memory); on failure the buffer stays valid.
+ */
 bool
 rs_buffer_reserve(rs_interaction_buffer *buf, const rs_allocator *a, size_t capacity)
 {
-	int64_t    *users;
-	int64_t    *items;
-	float	   *values;
-
 	if (capacity <= buf->capacity)
 		return true;
-	users = rs_alloc(a, capacity * sizeof(int64_t));
-	items = rs_alloc(a, capacity * sizeof(int64_t));
-	values = rs_alloc(a, capacity * sizeof(float));
-	if (!users || !items || !values)
-	{
-		rs_free(a, users);
-		rs_free(a, items);
-		rs_free(a, values);
+	if (!grow_array((void **) &buf->users, buf->count, capacity, sizeof(int64_t), a) ||
+		!grow_array((void **) &buf->items, buf->count, capacity, sizeof(int64_t), a) ||
+		!grow_array((void **) &buf->values, buf->count, capacity, sizeof(float), a))
 		return false;
-	}
-	if (buf->count > 0)
-	{
-		memcpy(users, buf->users, buf->count * sizeof(int64_t));
-		memcpy(items, buf->items, buf->count * sizeof(int64_t));
-		memcpy(values, buf->values, buf->count * sizeof(float));
-	}
-	rs_free(a, buf->users);
-	rs_free(a, buf->items);
-	rs_free(a, buf->values);
-	buf->users = users;
-	buf->items = items;
-	buf->values = values;
 	buf->capacity = capacity;
 	return true;
 }

@@ -7,7 +7,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#define HUGE_PAGE_BYTES ((size_t) 2 << 20)
 
 static void *
 malloc_alloc(void *ctx, size_t size)
@@ -23,7 +27,41 @@ malloc_free(void *ctx, void *ptr)
 	free(ptr);
 }
 
-const rs_allocator rs_malloc_allocator = {malloc_alloc, malloc_free, NULL};
+const rs_allocator rs_malloc_allocator = {malloc_alloc, malloc_free, NULL, NULL};
+
+void *
+rs_realloc(const rs_allocator *a, void *ptr, size_t old_size, size_t size)
+{
+	void	   *grown;
+
+	if (ptr == NULL)
+		return rs_alloc(a, size);
+	if (a->realloc)
+		return a->realloc(a->ctx, ptr, size == 0 ? 1 : size);
+	grown = rs_alloc(a, size);
+	if (grown)
+	{
+		memcpy(grown, ptr, old_size < size ? old_size : size);
+		rs_free(a, ptr);
+	}
+	return grown;
+}
+
+void
+rs_advise_huge_pages(void *ptr, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	begin = ((uintptr_t) ptr + HUGE_PAGE_BYTES - 1) & ~(uintptr_t) (HUGE_PAGE_BYTES - 1);
+	uintptr_t	end = ((uintptr_t) ptr + size) & ~(uintptr_t) (HUGE_PAGE_BYTES - 1);
+
+	/* only whole huge pages inside the block: its neighbours are not ours */
+	if (end > begin)
+		(void) madvise((void *) begin, end - begin, MADV_HUGEPAGE);
+#else
+	(void) ptr;
+	(void) size;
+#endif
+}
 
 double
 rs_now(void)

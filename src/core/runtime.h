@@ -29,6 +29,11 @@ typedef struct rs_allocator
 	void	   *(*alloc) (void *ctx, size_t size);
 	void		(*free) (void *ctx, void *ptr);
 	void	   *ctx;
+	/*
+	 * Optional (NULL: allocate, copy, free).  Like realloc, but NULL on
+	 * failure with ptr untouched; lets a host grow a large block in place.
+	 */
+	void	   *(*realloc) (void *ctx, void *ptr, size_t size);
 } rs_allocator;
 
 typedef struct rs_runtime
@@ -57,6 +62,16 @@ rs_free(const rs_allocator *a, void *ptr)
 	if (ptr)
 		a->free(a->ctx, ptr);
 }
+
+/* ptr (of old_size bytes, or NULL) grown to size; NULL and ptr intact on failure. */
+void	   *rs_realloc(const rs_allocator *a, void *ptr, size_t old_size, size_t size);
+
+/*
+ * Asks the kernel to back a large block with huge pages where it can: on
+ * virtual machines a first touch of fresh memory costs microseconds per
+ * 4 kB page, and large blocks are written whole anyway.  A hint only.
+ */
+void		rs_advise_huge_pages(void *ptr, size_t size);
 
 /* Seconds on a monotonic clock. */
 double		rs_now(void);

@@ -108,7 +108,7 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_als_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
 	return rs_als_fit(d, opt, &rt, r);
 }
@@ -143,7 +143,7 @@ test_planted(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_als_result r,
 				again;
@@ -337,7 +337,7 @@ test_optimality(void)
 	rs_als_result r;
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	const int	users = 60,
 				items = 700;
 	double		worst = 0.0,
@@ -450,7 +450,7 @@ test_cancel(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_als_result r;
 	rs_status	status;
@@ -524,7 +524,7 @@ test_out_of_memory(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_als_result r;
 	long		calls;
 

@@ -20,7 +20,7 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_bpr_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
 	return rs_bpr_fit(d, opt, &rt, r);
 }
@@ -72,7 +72,7 @@ test_planted(void)
 {
 	double		opt[RS_BPR_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_bpr_result r,
 				again;
@@ -238,7 +238,7 @@ test_degenerate(void)
 	rs_bpr_result r;
 	double		opt[RS_BPR_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_status	status;
 
 	/* user 0 has every item, the others two each */
@@ -305,7 +305,7 @@ test_cancel(void)
 {
 	double		opt[RS_BPR_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_bpr_result r;
 	rs_status	status;
@@ -369,7 +369,7 @@ test_out_of_memory(void)
 {
 	double		opt[RS_BPR_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_bpr_result r;
 	long		calls;
 

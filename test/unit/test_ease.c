@@ -22,7 +22,7 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_ease_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
 	return rs_ease_fit(d, opt, &rt, r);
 }
@@ -191,7 +191,7 @@ test_closed_form(void)
 {
 	static const double lambdas[] = {500, 20, 1, 0.05};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 
 	make_random(&d, 17, 60, 25, 0.25);
@@ -284,7 +284,7 @@ static void
 test_threads(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 	int			compared = 0;
 
@@ -354,7 +354,7 @@ test_planted(void)
 		int			prune;
 	}			configs[] = {{500, 0}, {50, 0}, {500, 50}, {50, 10}};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	for (size_t k = 0; k < sizeof(configs) / sizeof(configs[0]); k++)
 	{
@@ -490,7 +490,7 @@ test_prune(void)
 {
 	static const int ks[] = {1, 2, 3, 5, 23, 24, 30, 1000};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	int			ties = 0,
 				cut = 0,
 				rows = 0;
@@ -559,7 +559,7 @@ static void
 test_max_items(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 	int			boundary_ties = 0,
 				emptied = 0;
@@ -692,7 +692,7 @@ test_agreement(void)
 		int			max_items;
 	}			configs[] = {{0, 0}, {5, 0}, {0, 15}, {3, 15}, {100, 0}};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 	long		pairs = 0;
 	double		worst_explain = 0.0,
@@ -887,7 +887,7 @@ test_too_large(void)
 		d.n_items = shapes[s].n_items;
 		d.n_users = 5;
 		memset(&rt, 0, sizeof(rt));
-		rt.alloc = (rs_allocator) {tracking_alloc, tracking_free, &t};
+		rt.alloc = (rs_allocator) {tracking_alloc, tracking_free, &t, NULL};
 		rt.threads = 2;
 		default_options(opt);
 		opt[RS_EASE_MAX_ITEMS] = shapes[s].max_items;
@@ -906,7 +906,7 @@ static void
 test_degenerate(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	double		opt[RS_EASE_OPTION_COUNT];
@@ -990,7 +990,7 @@ test_cancel_and_memory(void)
 		int			max_items;
 	}			configs[] = {{0, 0}, {20, 0}, {0, 150}, {7, 90}};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	long		failures = 0;
 	int			cancels = 0;
 
@@ -1094,7 +1094,7 @@ static void
 test_timing(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	rs_random	rng = {99};

@@ -222,7 +222,7 @@ test_build(void)
 {
 	rs_random	rng = {99};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	int64_t		users[60],
@@ -287,7 +287,7 @@ static void
 test_small_and_empty(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	rs_status	status;
@@ -331,7 +331,7 @@ static void
 test_append_buffer(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer x,
 				y,
 				empty;
@@ -379,7 +379,7 @@ static void
 test_out_of_memory(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	long		calls;
@@ -432,24 +432,39 @@ test_out_of_memory(void)
 		rs_interactions_free(&d, &a);
 	}
 
-	/* a full buffer that cannot grow keeps its rows */
-	c.calls = 0;
-	c.fail_at = 0;
-	while (buf.count < buf.capacity)
-		rs_buffer_append(&buf, &a, 1, 1, 1.0f);
+	/* a full buffer that cannot grow keeps its rows, with or without realloc */
+	for (int with_realloc = 0; with_realloc <= 1; with_realloc++)
 	{
-		size_t		count = buf.count;
-		int64_t    *users = buf.users;
+		a.realloc = with_realloc ? counting_realloc : NULL;
+		c.fail_at = -1;
+		rs_buffer_free(&buf, &a);
+		rs_buffer_append(&buf, &a, 0, 7, 0.0f);
+		for (long fail = 0; fail < 3; fail++)
+		{
+			size_t		count;
 
-		c.calls = 0;
-		CHECK(!rs_buffer_append(&buf, &a, 5, 5, 5.0f), "append without memory fails");
-		CHECK(buf.count == count && buf.users == users && buf.users[0] == 0,
-			  "a failed append leaves the buffer as it was");
-		c.calls = 0;
-		c.fail_at = 1;
-		CHECK(!rs_buffer_append(&buf, &a, 5, 5, 5.0f), "append with half the memory fails");
-		CHECK(buf.count == count && buf.users == users, "and leaves the buffer as it was");
-		CHECK(c.outstanding == 3, "%ld outstanding after failed appends", c.outstanding);
+			c.fail_at = -1;
+			while (buf.count < buf.capacity)
+				rs_buffer_append(&buf, &a, (int64_t) buf.count, 7, (float) buf.count);
+			count = buf.count;
+			c.calls = 0;
+			c.fail_at = fail;
+			CHECK(!rs_buffer_append(&buf, &a, 5, 5, 5.0f),
+				  "append with array %ld failing to grow fails (realloc %d)", fail, with_realloc);
+			CHECK(buf.count == count && buf.capacity == count,
+				  "a failed append leaves the rows as they were");
+			for (size_t r = 0; r < count; r++)
+				if (!CHECK(buf.users[r] == (int64_t) r && buf.items[r] == 7 &&
+						   buf.values[r] == (float) r, "row %zu intact", r))
+					break;
+			CHECK(c.outstanding == 3, "%ld outstanding after a failed append", c.outstanding);
+		}
+		/* and once memory is back, it grows */
+		c.fail_at = -1;
+		CHECK(rs_buffer_append(&buf, &a, 5, 5, 5.0f) && buf.capacity > buf.count - 1,
+			  "append after the failures (realloc %d)", with_realloc);
+		CHECK(buf.users[0] == 0 && buf.items[buf.count - 2] == 7 && buf.users[buf.count - 1] == 5,
+			  "rows kept across growth");
 	}
 	c.fail_at = -1;
 	rs_buffer_free(&buf, &a);

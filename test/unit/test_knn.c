@@ -22,7 +22,7 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_knn_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
 	return rs_knn_fit(d, opt, &rt, r);
 }
@@ -384,7 +384,7 @@ test_brute_force(void)
 		int			neighbors;
 	}			settings[] = {{0, 1, 4}, {10, 2, 4}, {2.5, 3, 50}, {0, 1, 1}, {100, 1, 7}};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	int			ties = 0,
 				cut = 0,
 				lists_checked = 0,
@@ -451,7 +451,7 @@ static void
 test_threads(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 
 	make_random(&d, 5, 300, 150, 0.08, true);
@@ -517,7 +517,7 @@ test_planted(void)
 {
 	double		opt[RS_KNN_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_knn_result r;
 	rs_model	m;
@@ -628,7 +628,7 @@ test_agreement(void)
 	static const double lambdas[] = {3, 0, 0.7};
 	static const double weight_lambdas[] = {0, 1, 2.5};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	long		pairs = 0,
 				nonzero = 0;
 	double		worst_explain = 0.0,
@@ -851,7 +851,7 @@ test_known_history(void)
 	static const double lambdas[] = {3, 0, 0.7, 1e-3, 1e6};
 	static const double weight_lambdas[] = {0, 1, 2.5};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 	long		pairs = 0,
 				differ = 0;
@@ -931,7 +931,7 @@ static void
 test_codec_round_trip(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 
 	make_random(&d, 31, 80, 50, 0.2, true);
@@ -1051,7 +1051,7 @@ test_additive(void)
 		A_USERS = 400, A_ITEMS = 80, A_HELD = 600
 	};
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_random	rng = {2024};
 	rs_interaction_buffer buf;
 	rs_interactions d;
@@ -1130,7 +1130,7 @@ static void
 test_unknown(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interactions d;
 
 	make_random(&d, 3, 30, 20, 0.3, true);
@@ -1209,7 +1209,7 @@ test_cancel_and_memory(void)
 {
 	double		opt[RS_KNN_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_knn_result r;
 	rs_status	status;
@@ -1308,7 +1308,7 @@ static void
 test_degenerate(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	rs_knn_result r;
@@ -1435,7 +1435,7 @@ static void
 test_timing(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_interaction_buffer buf;
 	rs_interactions d;
 	rs_random	rng = {99};

@@ -328,7 +328,7 @@ never_free(void *ctx, void *ptr)
 static void
 test_no_memory(void)
 {
-	const rs_allocator failing = {failing_alloc, never_free, NULL};
+	const rs_allocator failing = {failing_alloc, never_free, NULL, NULL};
 	int64_t		rec[] = {1},
 				rel[] = {1};
 	rs_ranking_metrics m;

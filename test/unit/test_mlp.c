@@ -25,7 +25,7 @@ static rs_status
 fit(const float *x, const float *y, size_t n, int d, const int *hidden, int n_hidden,
 	const double *opt, host *h, counter *c, rs_mlp_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, 1);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, 1);
 
 	return rs_mlp_fit(x, y, n, d, hidden, n_hidden, opt, &rt, r);
 }
@@ -169,7 +169,7 @@ test_gradient(void)
 						worst = 0.0;
 			int			worst_at = -1;
 			counter		c = new_counter();
-			rs_allocator a = {counting_alloc, counting_free, &c};
+			rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 			for (int k = 0; k < ROWS; k++)
 				y[k] = loss == RS_LOSS_CROSS_ENTROPY ? (float) (k % 2) :
@@ -237,7 +237,7 @@ test_reference(void)
 			  m.mlp_sizes[1] == 128 && m.mlp_sizes[2] == 1 && m.n_users == 0 &&
 			  m.activation == RS_ACTIVATION_RELU && m.loss == RS_LOSS_CROSS_ENTROPY,
 			  "model view");
-		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	}
 	if (CHECK(fit(train.x, train.y, train.n, 3, hidden, 0, opt, NULL, &c, &logistic) == RS_OK,
 			  "logistic fit"))
@@ -246,7 +246,7 @@ test_reference(void)
 		double		acc = accuracy(&m, &test);
 
 		CHECK(acc < 0.7, "logistic regression should not solve it: %.3f", acc);
-		rs_mlp_result_free(&logistic, &(rs_allocator) {counting_alloc, counting_free, &c});
+		rs_mlp_result_free(&logistic, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	}
 	CHECK(c.outstanding == 0 && !c.wrong_thread, "reference leaks %ld", c.outstanding);
 	free_data(&train);
@@ -276,7 +276,7 @@ test_regression(void)
 					sd = label_std(&test);
 
 		CHECK(e < 0.25 * sd, "regression: held-out rmse %.4f, target std %.4f", e, sd);
-		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	}
 	CHECK(c.outstanding == 0, "regression leaks");
 	free_data(&train);
@@ -310,7 +310,7 @@ test_optimizers(void)
 			double		acc = accuracy(&m, &test);
 
 			CHECK(acc > 0.95, "optimizer %d: held-out accuracy %.3f", kind, acc);
-			rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+			rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 		}
 		CHECK(c.outstanding == 0, "optimizer %d leaks", kind);
 	}
@@ -356,7 +356,7 @@ test_early_stopping(void)
 			/* it stopped exactly `patience` epochs after the best one */
 			CHECK(best == r.epochs - 1 - 5, "best epoch %d of %d", best + 1, r.epochs);
 		}
-		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	}
 	CHECK(c.outstanding == 0, "early stopping leaks");
 	free_data(&train);
@@ -445,7 +445,7 @@ test_codec(void)
 		}
 		free(buf);
 	}
-	rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+	rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	CHECK(c.outstanding == 0, "codec leaks");
 	free_data(&train);
 }
@@ -476,7 +476,7 @@ test_failures(void)
 
 		CHECK(fit(train.x, train.y, train.n, 3, hidden, 1, opt, NULL, &c, &r) == RS_OK, "fit");
 		calls = c.calls;
-		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+		rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	}
 	for (int kind = RS_OPTIMIZER_ADAM; kind <= RS_OPTIMIZER_GD; kind++)
 	{
@@ -489,7 +489,7 @@ test_failures(void)
 			c.fail_at = k;
 			s = fit(train.x, train.y, train.n, 3, hidden, 1, opt, NULL, &c, &r);
 			if (s == RS_OK)
-				rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c});
+				rs_mlp_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 			CHECK(s == RS_NO_MEMORY || (s == RS_OK && c.calls <= k),
 				  "optimizer %d, allocation %ld failing: status %d", kind, k, s);
 			CHECK(c.outstanding == 0, "optimizer %d, allocation %ld failing leaks", kind, k);
@@ -509,7 +509,7 @@ test_determinism(void)
 				r2,
 				r3;
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	default_options(opt);
 	opt[RS_MLP_EPOCHS] = 3;

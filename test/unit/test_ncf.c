@@ -33,7 +33,7 @@ static rs_status
 fit(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
 	int threads, host *h, counter *c, rs_ncf_result *r)
 {
-	rs_allocator a = {counting_alloc, counting_free, c};
+	rs_allocator a = {counting_alloc, counting_free, c, NULL};
 
 	return fit_with(d, layers, n_layers, opt, threads, h, &a, r);
 }
@@ -246,7 +246,7 @@ check_model_view(const rs_ncf_result *r, const rs_interactions *d, const rs_mode
 	bool		popularity = true,
 				unknown = true;
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	CHECK(m->algorithm == RS_ALGO_NCF && m->n_users == d->n_users &&
 		  m->n_items == d->n_items && m->n_interactions == d->nnz &&
@@ -519,7 +519,7 @@ test_shapes(void)
 	};
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	planted_options(opt);
 	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
@@ -593,7 +593,7 @@ test_planted(void)
 {
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_ncf_result r,
 				again;
@@ -677,7 +677,7 @@ test_planted(void)
 	/* nor on what the memory it is given held before: nothing is read unwritten */
 	{
 		tracker		t = new_tracker(0xA5);
-		rs_allocator poisoned = {tracking_alloc, tracking_free, &t};
+		rs_allocator poisoned = {tracking_alloc, tracking_free, &t, NULL};
 
 		status = fit_with(&P.train, planted_layers, PLANTED_N_LAYERS, opt, 2, NULL, &poisoned,
 						  &again);
@@ -724,7 +724,7 @@ test_single_layer(void)
 	static const int layers[1] = {16};
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_ncf_result r;
 	rs_model	m;
 	rs_status	status;
@@ -767,7 +767,7 @@ test_many_items(void)
 	rs_random	rng = {99};
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_ncf_result r;
 	rs_status	status;
 
@@ -848,7 +848,7 @@ test_gradient(void)
 	rs_interactions d;
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_ncf_result before,
 				after;
 	struct
@@ -1004,7 +1004,7 @@ test_degenerate(void)
 	rs_ncf_result r;
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_status	status;
 	double		started;
 
@@ -1122,7 +1122,7 @@ test_cancel(void)
 	rs_interactions d = every_item_data();
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_ncf_result r;
 	rs_status	status;
@@ -1199,7 +1199,7 @@ test_out_of_memory(void)
 	rs_interactions d = every_item_data();
 	double		opt[RS_NCF_OPTION_COUNT];
 	tracker		t;
-	rs_allocator a = {tracking_alloc, tracking_free, &t};
+	rs_allocator a = {tracking_alloc, tracking_free, &t, NULL};
 	rs_ncf_result r;
 	long		calls;
 
@@ -1261,7 +1261,7 @@ test_fold_in(void)
 {
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_ncf_result r;
 	rs_model	m;
 	int			width;
@@ -1322,7 +1322,7 @@ test_fold_in(void)
 	for (long fail = 0;; fail++)
 	{
 		counter		f = new_counter();
-		rs_allocator fa = {counting_alloc, counting_free, &f};
+		rs_allocator fa = {counting_alloc, counting_free, &f, NULL};
 		int32_t		du = rs_model_user_index(&m, user_id(3));
 		size_t		n;
 		const int32_t *items = rs_seen_items(&m, du, &n);

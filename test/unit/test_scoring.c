@@ -31,7 +31,7 @@ static rs_status
 fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *c,
 	rs_als_result *r)
 {
-	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c}, h, threads);
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
 	return rs_als_fit(d, opt, &rt, r);
 }
@@ -91,7 +91,7 @@ static void
 check_fold_in_reproduces(const rs_model *m, const rs_interactions *d, const char *what)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	int			f = m->factors;
 	float	   *x = malloc(sizeof(float) * f);
 	float	   *y = malloc(sizeof(float) * f);
@@ -161,7 +161,7 @@ static void
 check_explain(const rs_model *m, const char *what)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	bool		rating = rs_model_predicts_unknown(m);
 	double	   *contributions = malloc(sizeof(double) * (m->n_items + 1));
 	double		worst = 0.0,
@@ -329,7 +329,7 @@ test_explicit(void)
 	rs_interactions d;
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_als_result r;
 	rs_model	m;
 	static double pu[E_USERS][E_RANK],
@@ -509,7 +509,7 @@ test_implicit(int solver, int cg_steps, double lambda)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_als_result r;
 	rs_model	m;
@@ -738,7 +738,7 @@ static void
 test_implicit_determinism(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	for (int solver = RS_SOLVER_CG; solver <= RS_SOLVER_CHOLESKY; solver++)
 	{
@@ -772,7 +772,7 @@ test_implicit_cancel(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_als_result r;
 	host		h,
 				full;
@@ -831,7 +831,7 @@ static void
 test_implicit_out_of_memory(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 
 	for (int solver = RS_SOLVER_CG; solver <= RS_SOLVER_CHOLESKY; solver++)
 	{

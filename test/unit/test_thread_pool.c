@@ -99,7 +99,7 @@ static void
 test_every_row_once(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
 	int			thread_counts[] = {1, 2, 3, 4, 8};
@@ -166,7 +166,7 @@ static void
 test_cancel(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h = new_host(0);
 	rs_runtime	rt = {a, should_stop, NULL, &h, 1};
 	size_t		twice,
@@ -267,7 +267,7 @@ static void
 test_create_without_memory(void)
 {
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c};
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	long		calls;
 	rs_pool    *pool;
 

@@ -97,6 +97,19 @@ counting_alloc(void *ctx, size_t size)
 	return malloc(size);
 }
 
+/* The optional realloc of an allocator, counted and failing like the rest. */
+static inline void *
+counting_realloc(void *ctx, void *ptr, size_t size)
+{
+	counter    *c = ctx;
+
+	if (!pthread_equal(c->owner, pthread_self()))
+		c->wrong_thread = true;
+	if (c->calls++ == c->fail_at)
+		return NULL;
+	return realloc(ptr, size);
+}
+
 static inline void
 counting_free(void *ctx, void *ptr)
 {
