@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
-#define HUGE_PAGE_BYTES ((size_t) 2 << 20)
 
 static void *
 malloc_alloc(void *ctx, size_t size)
@@ -51,12 +51,16 @@ void
 rs_advise_huge_pages(void *ptr, size_t size)
 {
 #ifdef MADV_HUGEPAGE
-	uintptr_t	begin = ((uintptr_t) ptr + HUGE_PAGE_BYTES - 1) & ~(uintptr_t) (HUGE_PAGE_BYTES - 1);
-	uintptr_t	end = ((uintptr_t) ptr + size) & ~(uintptr_t) (HUGE_PAGE_BYTES - 1);
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	begin = (uintptr_t) ptr & ~(page - 1);
+	uintptr_t	end = ((uintptr_t) ptr + size + page - 1) & ~(page - 1);
 
-	/* only whole huge pages inside the block: its neighbours are not ours */
-	if (end > begin)
-		(void) madvise((void *) begin, end - begin, MADV_HUGEPAGE);
+	/*
+	 * Rounded out to whole pages, so a block that is a mapping of its own
+	 * (as large malloc blocks are) stays one mapping that mremap can still
+	 * grow; the advice never changes any contents, neighbours' included.
+	 */
+	(void) madvise((void *) begin, end - begin, MADV_HUGEPAGE);
 #else
 	(void) ptr;
 	(void) size;

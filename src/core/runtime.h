@@ -69,7 +69,8 @@ void	   *rs_realloc(const rs_allocator *a, void *ptr, size_t old_size, size_t si
 /*
  * Asks the kernel to back a large block with huge pages where it can: on
  * virtual machines a first touch of fresh memory costs microseconds per
- * 4 kB page, and large blocks are written whole anyway.  A hint only.
+ * 4 kB page, and large blocks are written whole anyway.  A hint only: it
+ * never changes the contents of any memory.
  */
 void		rs_advise_huge_pages(void *ptr, size_t size);
 
