@@ -99,6 +99,9 @@ typedef float vfloat __attribute__((vector_size(LANES * sizeof(float)), aligned(
 static int
 padded_width(int f)
 {
+	/* so the padding in front, width - (f + 2), is less than 2 LANES */
+	_Static_assert(TILE_COLS - 1 < LANES, "a tile is narrower than a vector");
+
 	return ALIGN_UP(ALIGN_UP(f + 2, TILE_COLS), LANES);
 }
 
@@ -211,6 +214,34 @@ gram_update(const float *z, int ld, int from, int rows, bool first, float *g)
 					break;
 			}
 		}
+	}
+}
+
+/*
+ * Gathers rows [0..0, q_i, 1, .] of `width` floats for the given other-side
+ * rows; the last float, the target, is the caller's.
+ */
+KERNEL static void
+gather_rows(const float *factors, int f, const int32_t *index, int rows, float *z, int width)
+{
+	int			from = width - (f + 2);
+
+	for (int j = 0; j < rows; j++)
+	{
+		const float *q = factors + (size_t) index[j] * f;
+		float	   *row = z + (size_t) j * width;
+
+		int			k = 0;
+
+		/* whole vectors of zeros (from < 2 LANES), partly overwritten by q_i */
+		store(row, (vfloat) {0});
+		if (from > LANES)
+			store(row + LANES, (vfloat) {0});
+		for (; k + LANES <= f; k += LANES)
+			store(row + from + k, load(q + k));
+		for (; k < f; k++)
+			row[from + k] = q[k];
+		row[from + f] = 1.0f;
 	}
 }
 
@@ -393,17 +424,10 @@ solve_primal(const half_step *h, scratch *s, size_t begin, size_t n)
 	{
 		int			rows = (int) (n - done < BLOCK ? n - done : BLOCK);
 
+		gather_rows(h->other_factors, f, h->index + begin + done, rows, s->z, width);
 		for (int j = 0; j < rows; j++)
-		{
-			int32_t		other = h->index[begin + done + j];
-			float	   *row = s->z + (size_t) j * width;
-
-			memset(row, 0, sizeof(float) * from);
-			memcpy(row + from, h->other_factors + (size_t) other * f, sizeof(float) * f);
-			row[from + f] = 1.0f;
-			row[from + f + 1] = h->value[begin + done + j] - h->mean - h->other_bias[other] -
-				h->bias_prior;
-		}
+			s->z[(size_t) j * width + width - 1] = h->value[begin + done + j] - h->mean -
+				h->other_bias[h->index[begin + done + j]] - h->bias_prior;
 		gram_update(s->z, width, from, rows, done == 0, g);
 	}
 	for (int k = from; k < from + f; k++)
@@ -450,6 +474,38 @@ typedef struct error_pass
 	double	   *user_sse;
 } error_pass;
 
+/*
+ * Squared error of one user's n ratings, base = mu + b_u; the dot products
+ * in vectors, summed lane by lane.
+ */
+KERNEL static double
+row_sse(const float *p, int f, const float *item_factors, const float *item_bias,
+		const int32_t *items, const float *values, size_t n, double base)
+{
+	double		sse = 0.0;
+
+	for (size_t k = 0; k < n; k++)
+	{
+		const float *q = item_factors + (size_t) items[k] * f;
+		vfloat		acc = {0};
+		float		lane[LANES];
+		float		dot = 0.0f;
+		int			j = 0;
+		double		err;
+
+		for (; j + LANES <= f; j += LANES)
+			acc += load(p + j) * load(q + j);
+		for (; j < f; j++)
+			dot += p[j] * q[j];
+		store(lane, acc);
+		for (int l = 0; l < LANES; l++)
+			dot += lane[l];
+		err = values[k] - (base + item_bias[items[k]] + dot);
+		sse += err * err;
+	}
+	return sse;
+}
+
 static void
 user_errors(void *arg, int worker, size_t first, size_t last)
 {
@@ -460,20 +516,10 @@ user_errors(void *arg, int worker, size_t first, size_t last)
 
 	(void) worker;
 	for (size_t u = first; u < last; u++)
-	{
-		double		sse = 0.0;
-
-		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
-		{
-			int32_t		i = d->user_items[k];
-			double		pred = r->global_mean + r->user_bias[u] + r->item_bias[i] +
-				cblas_sdot(f, r->user_factors + u * f, 1, r->item_factors + (size_t) i * f, 1);
-			double		err = d->user_values[k] - pred;
-
-			sse += err * err;
-		}
-		e->user_sse[u] = sse;
-	}
+		e->user_sse[u] = row_sse(r->user_factors + u * f, f, r->item_factors, r->item_bias,
+								 d->user_items + d->user_ptr[u], d->user_values + d->user_ptr[u],
+								 d->user_ptr[u + 1] - d->user_ptr[u],
+								 r->global_mean + r->user_bias[u]);
 }
 
 /* The mean bias of a side: what a newcomer to it is expected to have. */
