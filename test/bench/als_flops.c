@@ -242,9 +242,12 @@ synthesize(const synth_shape *shape, rs_interaction_buffer *buf)
  * row with n interactions and m = factors + 1 unknowns,
  *   dual (n < m):  ssyrk of the n x n kernel over m, n(n+1)m; spotrf n^3/3;
  *                  spotrs 2n^2; sgemv back to the unknowns 2nm
- *   primal:        ssyrk of the m x m Gram matrix over n, m(m+1)n; sgemv of
- *                  the right-hand side 2nm; spotrf m^3/3; spotrs 2m^2
- * Gathering the rows and adding the regularisation are not counted.
+ *   primal:        the m x m Gram matrix's triangle over n, m(m+1)n; the
+ *                  right-hand side 2nm (als.c computes both in one
+ *                  bordered update); Cholesky m^3/3; the two triangular
+ *                  solves 2m^2
+ * Gathering the rows and adding the regularisation are not counted, nor is
+ * the padding the kernels compute to work in whole vectors.
  */
 static double
 count_side(const size_t *ptr, int32_t rows, int factors, int32_t *dual_rows)
