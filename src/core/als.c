@@ -19,10 +19,15 @@
  * the shrunk baseline of Koren 2010.  Then the same for items with the user
  * side fixed, and so on.
  *
- * Rows longer than the number of unknowns use the normal equations: the Gram
- * matrix Z'Z is accumulated with ssyrk over blocks of gathered rows, then
- * Cholesky (spotrf/spotrs).  Shorter rows - most users of long-tailed data -
- * use the equivalent dual form, which is smaller:
+ * Rows longer than the number of unknowns use the normal equations.  Each
+ * block of gathered rows carries its target as one more feature, w_i =
+ * [q_i; 1; t_i], so one symmetric rank-k update accumulates the Gram matrix
+ * Z'Z and the right-hand side Z't together; the Cholesky factorisation of
+ * that bordered matrix leaves the forward substitution's result in its last
+ * row, and one back substitution gives x.  Both are hand-written kernels:
+ * at 65 unknowns LAPACK's blocking and call overheads cost more than the
+ * arithmetic.  Shorter rows - most users of long-tailed data - use the
+ * equivalent dual form, which is smaller:
  *
  *   x = D^-1 Z' a,   (I + Z D^-1 Z') a = t
  *
@@ -60,36 +65,289 @@ const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
 };
 
-#define BLOCK 512				/* rows gathered per ssyrk call */
+#define BLOCK 512				/* rows gathered at a time */
 #define ROWS_PER_CHUNK 64		/* rows a thread takes at a time */
 #define INIT_SCALE 0.1			/* std. deviation of the initial factors */
 #define BASELINE_ROUNDS 3		/* rounds of shrunk means that seed the biases */
 
+/*
+ * The kernels work on vectors of LANES floats, written with GCC's vector
+ * extensions so that they compile everywhere.  On x86-64 they are compiled
+ * for AVX-512 and AVX2 as well as the baseline, and the best the CPU has is
+ * chosen when the library is loaded: the same kernel for every thread, so
+ * results still do not depend on the thread count.
+ */
+#define LANES 16
+#define TILE_COLS 6				/* Gram columns per register tile */
+#define TILE_BLOCKS 4			/* vectors of rows per register tile */
+
+typedef float vfloat __attribute__((vector_size(LANES * sizeof(float)), aligned(sizeof(float))));
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KERNEL
+#endif
+
+#define ALIGN_UP(n, to) (((n) + (to) - 1) / (to) * (to))
+
+/*
+ * Width of a gathered row [0...0, q_i, 1, t_i] of the primal path: f + 2
+ * features padded in front to a whole number of vectors, and to at least
+ * whole Gram tiles.
+ */
+static int
+padded_width(int f)
+{
+	/* so the padding in front, width - (f + 2), is less than 2 LANES */
+	_Static_assert(TILE_COLS - 1 < LANES, "a tile is narrower than a vector");
+
+	return ALIGN_UP(ALIGN_UP(f + 2, TILE_COLS), LANES);
+}
+
 typedef struct scratch
 {
-	float	   *z;				/* gathered features, column-major m x BLOCK */
-	float	   *t;				/* targets, and the dual solution */
-	float	   *a;				/* Gram matrix, m x m */
-	float	   *x;				/* solution */
+	float	   *z;				/* gathered rows: primal row-major BLOCK x width,
+								 * dual column-major m x BLOCK */
+	float	   *t;				/* dual targets, then its solution */
+	float	   *a;				/* Gram matrix, width x width (dual n x n) */
+	float	   *x;				/* solution, width */
 } scratch;
 
-/* Floats one thread's scratch needs for m unknowns. */
+/* Floats one thread's scratch needs for m unknowns, with room to align. */
 static size_t
 scratch_size(int m)
 {
-	return (size_t) m * BLOCK + 2 * (size_t) (m > BLOCK ? m : BLOCK) + (size_t) m * m;
+	size_t		w = padded_width(m - 1);
+
+	return ALIGN_UP(w * BLOCK, LANES) + ALIGN_UP(m > BLOCK ? m : BLOCK, LANES) +
+		w * w + w + LANES;
 }
 
 static scratch
 carve_scratch(float *base, int m)
 {
+	size_t		w = padded_width(m - 1);
+	uintptr_t	misaligned = (uintptr_t) base % (LANES * sizeof(float));
 	scratch		s;
 
-	s.z = base;
-	s.t = s.z + (size_t) m * BLOCK;
-	s.x = s.t + (m > BLOCK ? m : BLOCK);
-	s.a = s.x + (m > BLOCK ? m : BLOCK);
+	/* start every array on a vector boundary (base is float-aligned) */
+	s.z = misaligned ? base + (LANES * sizeof(float) - misaligned) / sizeof(float) : base;
+	s.t = s.z + ALIGN_UP(w * BLOCK, LANES);
+	s.a = s.t + ALIGN_UP(m > BLOCK ? m : BLOCK, LANES);
+	s.x = s.a + w * w;
 	return s;
+}
+
+/* macros, not functions: vectors as arguments would differ by ABI per clone */
+#define load(p) (*(const vfloat *) (p))
+#define store(p, v) (*(vfloat *) (p) = (v))
+
+/*
+ * One register tile of g += Z'Z over `rows` gathered rows of width ld:
+ * columns c0 .. c0+TILE_COLS-1, rows 16 b0 .. 16 (b0 + nb) - 1.  Every row
+ * of Z is loaded once as nb vectors and multiplied by TILE_COLS of its own
+ * features: nb * TILE_COLS accumulators that stay in registers.
+ */
+static inline __attribute__((always_inline)) void
+gram_tile(const float *z, int ld, int rows, int c0, int b0, int nb, bool first, float *g)
+{
+	vfloat		acc[TILE_COLS][TILE_BLOCKS];
+
+#pragma GCC unroll 8
+	for (int c = 0; c < TILE_COLS; c++)
+#pragma GCC unroll 8
+		for (int b = 0; b < nb; b++)
+			acc[c][b] = first ? (vfloat) {0} : load(g + (size_t) (c0 + c) * ld + (b0 + b) * LANES);
+	for (int k = 0; k < rows; k++)
+	{
+		const float *row = z + (size_t) k * ld;
+		vfloat		v[TILE_BLOCKS];
+
+#pragma GCC unroll 8
+		for (int b = 0; b < nb; b++)
+			v[b] = load(row + (b0 + b) * LANES);
+#pragma GCC unroll 8
+		for (int c = 0; c < TILE_COLS; c++)
+		{
+			float		w = row[c0 + c];
+
+#pragma GCC unroll 8
+			for (int b = 0; b < nb; b++)
+				acc[c][b] += v[b] * w;
+		}
+	}
+#pragma GCC unroll 8
+	for (int c = 0; c < TILE_COLS; c++)
+#pragma GCC unroll 8
+		for (int b = 0; b < nb; b++)
+			store(g + (size_t) (c0 + c) * ld + (b0 + b) * LANES, acc[c][b]);
+}
+
+/*
+ * g += Z'Z (g = Z'Z if first) for the lower triangle of columns `from` ..
+ * ld-1, g column-major with leading dimension ld; Z is `rows` rows of ld
+ * floats.  Entries above the diagonal within a vector of it are written too.
+ */
+KERNEL static void
+gram_update(const float *z, int ld, int from, int rows, bool first, float *g)
+{
+	int			tiles = (ld - from + TILE_COLS - 1) / TILE_COLS;
+
+	for (int c0 = ld - tiles * TILE_COLS; c0 < ld; c0 += TILE_COLS)
+	{
+		for (int b0 = c0 / LANES; b0 < ld / LANES; b0 += TILE_BLOCKS)
+		{
+			switch (ld / LANES - b0 < TILE_BLOCKS ? ld / LANES - b0 : TILE_BLOCKS)
+			{
+				case 1:
+					gram_tile(z, ld, rows, c0, b0, 1, first, g);
+					break;
+				case 2:
+					gram_tile(z, ld, rows, c0, b0, 2, first, g);
+					break;
+				case 3:
+					gram_tile(z, ld, rows, c0, b0, 3, first, g);
+					break;
+				default:
+					gram_tile(z, ld, rows, c0, b0, 4, first, g);
+					break;
+			}
+		}
+	}
+}
+
+/*
+ * Gathers rows [0..0, q_i, 1, .] of `width` floats for the given other-side
+ * rows; the last float, the target, is the caller's.
+ */
+KERNEL static void
+gather_rows(const float *factors, int f, const int32_t *index, int rows, float *z, int width)
+{
+	int			from = width - (f + 2);
+
+	for (int j = 0; j < rows; j++)
+	{
+		const float *q = factors + (size_t) index[j] * f;
+		float	   *row = z + (size_t) j * width;
+
+		int			k = 0;
+
+		/* whole vectors of zeros (from < 2 LANES), partly overwritten by q_i */
+		store(row, (vfloat) {0});
+		if (from > LANES)
+			store(row + LANES, (vfloat) {0});
+		for (; k + LANES <= f; k += LANES)
+			store(row + from + k, load(q + k));
+		for (; k < f; k++)
+			row[from + k] = q[k];
+		row[from + f] = 1.0f;
+	}
+}
+
+/*
+ * Solves the system in rows and columns `from` .. ld-2 of the lower
+ * triangle of g (column-major, leading dimension ld, vector-aligned) whose
+ * right-hand side is its last row ld-1: the bordered matrix [A b; b' .].
+ * Its Cholesky factor is [L 0; y' .] with L y = b, so after the
+ * factorisation one back substitution L'x = y is left.  x gets ld floats:
+ * the solution in from .. ld-2.  Returns false if A is not positive
+ * definite.
+ *
+ * Right-looking, PANEL columns at a time: the panel is factored, then each
+ * column to its right is read and written once for all PANEL rank-1
+ * updates.  Vectors start at a multiple of LANES, so the factor's columns
+ * hold zeros above the diagonal within their first vector.
+ */
+#define PANEL 4
+
+KERNEL static bool
+cholesky_bordered(float *g, int ld, int from, float *x)
+{
+	int			last = ld - 1;
+
+	for (int k0 = from; k0 < last; k0 += PANEL)
+	{
+		int			k1 = k0 + PANEL < last ? k0 + PANEL : last;
+
+		for (int k = k0; k < k1; k++)
+		{
+			float	   *ck = g + (size_t) k * ld;
+			int			start = k & ~(LANES - 1);
+			float		d = ck[k];
+			float		inv;
+
+			if (!(d > 0.0f))	/* also NaN */
+				return false;
+			d = sqrtf(d);
+			inv = 1.0f / d;
+			for (int i = start; i < ld; i += LANES)
+				store(ck + i, load(ck + i) * inv);
+			for (int i = start; i < k; i++)
+				ck[i] = 0.0f;
+			ck[k] = d;
+			for (int j = k + 1; j < k1; j++)
+			{
+				float	   *cj = g + (size_t) j * ld;
+				float		l = ck[j];
+
+				for (int i = j & ~(LANES - 1); i < ld; i += LANES)
+					store(cj + i, load(cj + i) - load(ck + i) * l);
+			}
+		}
+		if (k1 - k0 == PANEL)
+		{
+			const float *c0 = g + (size_t) k0 * ld,
+					   *c1 = c0 + ld,
+					   *c2 = c1 + ld,
+					   *c3 = c2 + ld;
+
+			for (int j = k1; j < last; j++)
+			{
+				float	   *cj = g + (size_t) j * ld;
+				float		l0 = c0[j],
+							l1 = c1[j],
+							l2 = c2[j],
+							l3 = c3[j];
+
+				for (int i = j & ~(LANES - 1); i < ld; i += LANES)
+					store(cj + i, load(cj + i) - load(c0 + i) * l0 - load(c1 + i) * l1 -
+						  load(c2 + i) * l2 - load(c3 + i) * l3);
+			}
+		}
+		else
+		{
+			for (int k = k0; k < k1; k++)
+			{
+				const float *ck = g + (size_t) k * ld;
+
+				for (int j = k1; j < last; j++)
+				{
+					float	   *cj = g + (size_t) j * ld;
+					float		l = ck[j];
+
+					for (int i = j & ~(LANES - 1); i < ld; i += LANES)
+						store(cj + i, load(cj + i) - load(ck + i) * l);
+				}
+			}
+		}
+	}
+
+	/*
+	 * L'x = y, the last row.  Row k of L is strided, but only x[k-1] waits
+	 * for its update: the others overlap.
+	 */
+	for (int k = from; k < last; k++)
+		x[k] = g[(size_t) k * ld + last];
+	for (int k = last - 1; k >= from; k--)
+	{
+		float		xk = x[k] / g[(size_t) k * ld + k];
+
+		x[k] = xk;
+		for (int i = k - 1; i >= from; i--)
+			x[i] -= g[(size_t) i * ld + k] * xk;
+	}
+	return true;
 }
 
 /* One half-step: solve every row of one side with the other side fixed. */
@@ -112,7 +370,8 @@ typedef struct half_step
 	atomic_int	failed;
 } half_step;
 
-static void
+/* Solves a short row in the dual form; returns its solution x (m floats). */
+static const float *
 solve_dual(const half_step *h, scratch *s, size_t begin, int n)
 {
 	int			f = h->f,
@@ -138,43 +397,45 @@ solve_dual(const half_step *h, scratch *s, size_t begin, int n)
 	if (!rs_cholesky_solve(s->a, n, s->t))
 	{
 		atomic_store(&((half_step *) h)->failed, 1);
-		return;
+		return s->x;
 	}
 	cblas_sgemv(CblasColMajor, CblasNoTrans, m, n, 1.0f, s->z, m, s->t, 1, 0.0f, s->x, 1);
 	for (int k = 0; k < f; k++)
 		s->x[k] *= inv_sqrt_d;
 	s->x[f] *= inv_sqrt_db;
+	return s->x;
 }
 
-static void
+/*
+ * Solves a row by the normal equations; returns its solution x (m floats).
+ * The gathered rows are [0..0, q_i, 1, t_i], the features right-aligned in
+ * `width` floats, so the Gram kernel's bordered matrix has the system in
+ * rows and columns `from` .. width-2 and Z't in its last row.
+ */
+static const float *
 solve_primal(const half_step *h, scratch *s, size_t begin, size_t n)
 {
 	int			f = h->f,
-				m = f + 1;
+				width = padded_width(f),
+				from = width - (f + 2);
+	float	   *g = s->a;
 
 	for (size_t done = 0; done < n; done += BLOCK)
 	{
 		int			rows = (int) (n - done < BLOCK ? n - done : BLOCK);
-		float		beta = done == 0 ? 0.0f : 1.0f;
 
+		gather_rows(h->other_factors, f, h->index + begin + done, rows, s->z, width);
 		for (int j = 0; j < rows; j++)
-		{
-			int32_t		other = h->index[begin + done + j];
-			float	   *col = s->z + (size_t) j * m;
-
-			memcpy(col, h->other_factors + (size_t) other * f, sizeof(float) * f);
-			col[f] = 1.0f;
-			s->t[j] = h->value[begin + done + j] - h->mean - h->other_bias[other] -
-				h->bias_prior;
-		}
-		cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, m, rows, 1.0f, s->z, m, beta, s->a, m);
-		cblas_sgemv(CblasColMajor, CblasNoTrans, m, rows, 1.0f, s->z, m, s->t, 1, beta, s->x, 1);
+			s->z[(size_t) j * width + width - 1] = h->value[begin + done + j] - h->mean -
+				h->other_bias[h->index[begin + done + j]] - h->bias_prior;
+		gram_update(s->z, width, from, rows, done == 0, g);
 	}
-	for (int k = 0; k < f; k++)
-		s->a[(size_t) k * m + k] += h->lambda * ((float) n + h->prior_count);
-	s->a[(size_t) f * m + f] += h->lambda_bias;
-	if (!rs_cholesky_solve(s->a, m, s->x))
+	for (int k = from; k < from + f; k++)
+		g[(size_t) k * width + k] += h->lambda * ((float) n + h->prior_count);
+	g[(size_t) (from + f) * width + from + f] += h->lambda_bias;
+	if (!cholesky_bordered(g, width, from, s->x))
 		atomic_store(&((half_step *) h)->failed, 1);
+	return s->x + from;
 }
 
 static void
@@ -188,6 +449,7 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 	{
 		size_t		begin = h->ptr[row];
 		size_t		n = h->ptr[row + 1] - begin;
+		const float *x;
 
 		if (n == 0)
 		{
@@ -196,11 +458,11 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 			continue;
 		}
 		if (n < (size_t) f + 1 && n <= BLOCK)
-			solve_dual(h, s, begin, (int) n);
+			x = solve_dual(h, s, begin, (int) n);
 		else
-			solve_primal(h, s, begin, n);
-		memcpy(h->factors + row * f, s->x, sizeof(float) * f);
-		h->bias[row] = h->bias_prior + s->x[f];
+			x = solve_primal(h, s, begin, n);
+		memcpy(h->factors + row * f, x, sizeof(float) * f);
+		h->bias[row] = h->bias_prior + x[f];
 	}
 }
 
@@ -212,6 +474,38 @@ typedef struct error_pass
 	double	   *user_sse;
 } error_pass;
 
+/*
+ * Squared error of one user's n ratings, base = mu + b_u; the dot products
+ * in vectors, summed lane by lane.
+ */
+KERNEL static double
+row_sse(const float *p, int f, const float *item_factors, const float *item_bias,
+		const int32_t *items, const float *values, size_t n, double base)
+{
+	double		sse = 0.0;
+
+	for (size_t k = 0; k < n; k++)
+	{
+		const float *q = item_factors + (size_t) items[k] * f;
+		vfloat		acc = {0};
+		float		lane[LANES];
+		float		dot = 0.0f;
+		int			j = 0;
+		double		err;
+
+		for (; j + LANES <= f; j += LANES)
+			acc += load(p + j) * load(q + j);
+		for (; j < f; j++)
+			dot += p[j] * q[j];
+		store(lane, acc);
+		for (int l = 0; l < LANES; l++)
+			dot += lane[l];
+		err = values[k] - (base + item_bias[items[k]] + dot);
+		sse += err * err;
+	}
+	return sse;
+}
+
 static void
 user_errors(void *arg, int worker, size_t first, size_t last)
 {
@@ -222,20 +516,10 @@ user_errors(void *arg, int worker, size_t first, size_t last)
 
 	(void) worker;
 	for (size_t u = first; u < last; u++)
-	{
-		double		sse = 0.0;
-
-		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
-		{
-			int32_t		i = d->user_items[k];
-			double		pred = r->global_mean + r->user_bias[u] + r->item_bias[i] +
-				cblas_sdot(f, r->user_factors + u * f, 1, r->item_factors + (size_t) i * f, 1);
-			double		err = d->user_values[k] - pred;
-
-			sse += err * err;
-		}
-		e->user_sse[u] = sse;
-	}
+		e->user_sse[u] = row_sse(r->user_factors + u * f, f, r->item_factors, r->item_bias,
+								 d->user_items + d->user_ptr[u], d->user_values + d->user_ptr[u],
+								 d->user_ptr[u + 1] - d->user_ptr[u],
+								 r->global_mean + r->user_bias[u]);
 }
 
 /* The mean bias of a side: what a newcomer to it is expected to have. */
