@@ -68,7 +68,7 @@ ccflags=(-std=gnu11 -O2 -Wall -Wextra -Isrc)
 cc "${ccflags[@]}" -o "$tmp/sgemm_peak" test/bench/sgemm_peak.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/als_flops" test/bench/als_flops.c src/core/*.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/memory_touch" test/bench/memory_touch.c
-cc "${ccflags[@]}" -o "$tmp/implicit_ml1m" test/bench/implicit_ml1m.c src/core/*.c -lopenblas -lpthread -lm
+cc "${ccflags[@]}" -o "$tmp/implicit_flops" test/bench/implicit_flops.c src/core/*.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/mlp_reference" test/bench/mlp_reference.c src/core/*.c -lopenblas -lpthread -lm
 
 # --- the machine: page faults -----------------------------------------------------
@@ -107,7 +107,7 @@ done
 
 step "1. implicit ALS in C, default options (64 factors, 15 iterations, CG), $cores worker threads,"
 say "on a synthetic set of MovieLens-1M shape: 6,040 users x 3,706 items, 1,000,000 interactions"
-"$tmp/implicit_ml1m" "$cores" | tee "$tmp/implicit.txt" | sed 's/^/    /'
+"$tmp/implicit_flops" ml1m "$cores" | tee "$tmp/implicit.txt" | sed 's/^/    /'
 row "implicit ALS fit in C, ML-1M shape (6,040 users, 3,706 items, 1M interactions, 64 factors, 15 iterations, $cores threads): $(key "$tmp/implicit.txt" train_seconds) s, vs sgemm peak on $cores threads" \
     "$(calc "$(key "$tmp/implicit.txt" gflops)" %.1f) GFLOP/s" "$(calc "$peak" %.1f) GFLOP/s" \
     "$(calc "$(key "$tmp/implicit.txt" gflops) / $peak" %.3f)"
