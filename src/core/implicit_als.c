@@ -21,11 +21,13 @@
  * and explanations reproduce the stored user factors exactly - the system
  * is formed (ssyrk over blocks of gathered rows) and solved by Cholesky.
  *
- * Where the time goes: a row's other-side factors are gathered once into a
- * per-worker buffer, and each pass over them is one fused loop (a dot
- * product and an axpy per gathered row, while the row is in L1): the first
- * pass gives the residual b - A x of the warm start, each CG step one more
- * pass.  The training loss comes out of the same steps (see solve_cg), so it
+ * Where the time goes: each pass over a row's other-side factors is one
+ * fused loop, read in place through the row's indices (a dot product and an
+ * axpy per factor row while it is in L1, the next rows prefetched): the
+ * first pass gives the residual b - A x of the warm start, each CG step one
+ * more pass.  Copying the rows into a buffer first costs more than it saves:
+ * a short row stays in cache between passes anyway, and a long one does not
+ * fit in L2 either way.  The training loss comes out of the same steps (see solve_cg), so it
  * costs no pass of its own.  Rows are handed to the workers in chunks of
  * about equal work, as popularity makes some rows thousands of times longer
  * than others.
@@ -44,6 +46,7 @@
 #define BLOCK 512				/* rows gathered per ssyrk call */
 #define CHUNK_WORK 200000		/* about a millisecond of one worker's time */
 #define INIT_SCALE 0.01
+
 
 /*
  * The fused kernels are plain C on eight-float vectors (GCC's vector
@@ -65,7 +68,7 @@ typedef struct scratch
 	float	   *ap;				/* A p */
 	float	   *b;				/* right-hand side, then the exact solution */
 	float	   *a;				/* system matrix, f x f */
-	float	   *z;				/* gathered rows, row after row, longest row's worth */
+	float	   *z;				/* gathered rows, column-major f x BLOCK */
 } scratch;
 
 typedef struct half_step
@@ -88,11 +91,9 @@ typedef struct half_step
 } half_step;
 
 static size_t
-scratch_size(int f, size_t longest)
+scratch_size(int f)
 {
-	size_t		rows = longest > BLOCK ? longest : BLOCK;
-
-	return 4 * (size_t) f + (size_t) f * f + (size_t) f * rows;
+	return 4 * (size_t) f + (size_t) f * f + (size_t) f * BLOCK;
 }
 
 static scratch
@@ -130,36 +131,29 @@ dot(const float *x, const float *y, int f)
 	return sum;
 }
 
-/* Copies the factors of rows [begin, begin + n) of the row's items into z. */
-static void
-gather(const half_step *h, size_t begin, size_t n, float *z)
-{
-	int			f = h->f;
-
-	for (size_t j = 0; j < n; j++)
-		memcpy(z + j * f, h->other + (size_t) h->index[begin + j] * f, sizeof(float) * f);
-}
+#define ROW(j) (other + (size_t) index[j] * f)
+#define PREFETCH 8				/* rows ahead */
 
 /*
- * out += sum_j (coef_j + weight_j (z_j . v)) z_j over n gathered rows z_j:
- * with coef = c p and weight = -(c - 1) it adds b - sum (c - 1)(y . v) y
- * (the sparse part of a residual), with coef = 0 and weight = c - 1 the
- * sparse part of A v.  Returns sum_j coef_j (z_j . v).  Four rows at a time,
- * so that four dot products are in flight at once.
+ * out += sum_j (coef_j + weight_j (z_j . v)) z_j over the n factor rows
+ * z_j = other[index[j]]: with coef = c p and weight = -(c - 1) it adds
+ * b - sum (c - 1)(y . v) y (the sparse part of a residual), with coef = 0
+ * and weight = c - 1 the sparse part of A v.  Returns sum_j coef_j (z_j . v).
+ * Four rows at a time, so that four dot products are in flight at once.
  */
 KERNEL static float
-fused_pass(const float *z, size_t n, int f, const float *value, float alpha, bool residual,
-		   const float *v, float *out)
+fused_pass(const float *other, const int32_t *index, size_t n, int f, const float *value,
+		   float alpha, bool residual, const float *v, float *out)
 {
 	float		coef_dot = 0.0f;
 	size_t		j = 0;
 
 	for (; j + 4 <= n; j += 4)
 	{
-		const float *z0 = z + j * f,
-				   *z1 = z0 + f,
-				   *z2 = z1 + f,
-				   *z3 = z2 + f;
+		const float *z0 = ROW(j),
+				   *z1 = ROW(j + 1),
+				   *z2 = ROW(j + 2),
+				   *z3 = ROW(j + 3);
 		v8f			d0 = {0},
 					d1 = {0},
 					d2 = {0},
@@ -167,6 +161,11 @@ fused_pass(const float *z, size_t n, int f, const float *value, float alpha, boo
 		float		t[4],
 					c[4];
 		int			k = 0;
+
+		if (j + PREFETCH + 4 <= n)
+			for (int q = 0; q < 4; q++)
+				for (int line = 0; line < f; line += 16)
+					__builtin_prefetch(ROW(j + PREFETCH + q) + line);
 
 		for (; k + 8 <= f; k += 8)
 		{
@@ -205,7 +204,7 @@ fused_pass(const float *z, size_t n, int f, const float *value, float alpha, boo
 	}
 	for (; j < n; j++)
 	{
-		const float *zj = z + j * f;
+		const float *zj = ROW(j);
 		float		t = dot(zj, v, f),
 					w = alpha * value[j],
 					c = residual && value[j] > 0 ? 1.0f + w : 0.0f;
@@ -220,6 +219,8 @@ fused_pass(const float *z, size_t n, int f, const float *value, float alpha, boo
 	}
 	return coef_dot;
 }
+
+#undef ROW
 
 static inline void
 axpy(float a, const float *x, float *y, int f)
@@ -259,9 +260,10 @@ solve_cg(const half_step *h, scratch *s, size_t begin, size_t n, float *x, doubl
 	double		q;
 	float		rs;
 
-	gather(h, begin, n, s->z);
+	const int32_t *index = h->index + begin;
+
 	cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, -1.0f, h->gram, f, x, 1, 0.0f, s->r, 1);
-	q = -(double) fused_pass(s->z, n, f, value, h->alpha, true, x, s->r);
+	q = -(double) fused_pass(h->other, index, n, f, value, h->alpha, true, x, s->r);
 	q -= dot(x, s->r, f);
 	memcpy(s->p, s->r, sizeof(float) * f);
 	rs = dot(s->r, s->r, f);
@@ -272,7 +274,7 @@ solve_cg(const half_step *h, scratch *s, size_t begin, size_t n, float *x, doubl
 					pap;
 
 		cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, h->gram, f, s->p, 1, 0.0f, s->ap, 1);
-		fused_pass(s->z, n, f, value, h->alpha, false, s->p, s->ap);
+		fused_pass(h->other, index, n, f, value, h->alpha, false, s->p, s->ap);
 		pap = dot(s->p, s->ap, f);
 		step_size = rs / pap;
 		q -= step_size * (2.0 * dot(s->p, s->r, f) - (double) step_size * pap);
@@ -381,17 +383,6 @@ plan_chunks(const size_t *ptr, int32_t n_rows, int f, size_t *chunks)
 	return count;
 }
 
-static size_t
-longest_row(const size_t *ptr, int32_t n_rows)
-{
-	size_t		longest = 0;
-
-	for (int32_t row = 0; row < n_rows; row++)
-		if (ptr[row + 1] - ptr[row] > longest)
-			longest = ptr[row + 1] - ptr[row];
-	return longest;
-}
-
 /*
  * Copies the upper triangle of a column-major f x f matrix to the lower:
  * a full matrix takes sgemv, much faster than ssymv at these sizes.
@@ -428,8 +419,7 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 	bool		cholesky = opt[RS_ALS_SOLVER] == RS_SOLVER_CHOLESKY;
 	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
-	size_t		longest = longest_row(d->user_ptr, d->n_users);
-	size_t		per_thread;
+	size_t		per_thread = scratch_size(f);
 	size_t		user_chunk_count,
 				item_chunk_count;
 	scratch    *scratch = NULL;
@@ -442,9 +432,6 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 	rs_status	status = RS_OK;
 	double		total_weight = (double) d->n_users * (double) d->n_items;
 
-	if (longest_row(d->item_ptr, d->n_items) > longest)
-		longest = longest_row(d->item_ptr, d->n_items);
-	per_thread = scratch_size(f, longest);
 	memset(r, 0, sizeof(*r));
 	r->factors = f;
 	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);
@@ -536,7 +523,7 @@ rs_implicit_als_fold_in(const rs_model *m, const int32_t *items, const float *va
 						size_t n, const rs_allocator *a, float *factors)
 {
 	int			f = m->factors;
-	float	   *arena = rs_alloc(a, sizeof(float) * (scratch_size(f, 0) + (size_t) f * f));
+	float	   *arena = rs_alloc(a, sizeof(float) * (scratch_size(f) + (size_t) f * f));
 	size_t		ptr[2] = {0, n};
 	scratch		s;
 	half_step	h = {ptr, items, values, m->item_factors, NULL, factors, f,
@@ -546,7 +533,7 @@ rs_implicit_als_fold_in(const rs_model *m, const int32_t *items, const float *va
 	if (!arena)
 		return RS_NO_MEMORY;
 	s = carve_scratch(arena, f);
-	gram = arena + scratch_size(f, 0);
+	gram = arena + scratch_size(f);
 	memcpy(gram, m->item_gram, sizeof(float) * f * f);
 	for (int k = 0; k < f; k++)
 		gram[(size_t) k * f + k] += m->params.regularization;
