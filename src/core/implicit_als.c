@@ -110,10 +110,12 @@ carve_scratch(float *base, int f)
 	return s;
 }
 
+/* by pointer: a vector argument by value would change the ABI between clones */
 static inline float
-sum_lanes(v8f v)
+sum_lanes(const v8f *v)
 {
-	return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+	return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) +
+		(((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
 }
 
 static inline float
@@ -125,7 +127,7 @@ dot(const float *x, const float *y, int f)
 
 	for (; k + 8 <= f; k += 8)
 		acc += *(const v8f *) (x + k) * *(const v8f *) (y + k);
-	sum = sum_lanes(acc);
+	sum = sum_lanes(&acc);
 	for (; k < f; k++)
 		sum += x[k] * y[k];
 	return sum;
@@ -176,10 +178,10 @@ fused_pass(const float *other, const int32_t *index, size_t n, int f, const floa
 			d2 += *(const v8f *) (z2 + k) * vk;
 			d3 += *(const v8f *) (z3 + k) * vk;
 		}
-		t[0] = sum_lanes(d0);
-		t[1] = sum_lanes(d1);
-		t[2] = sum_lanes(d2);
-		t[3] = sum_lanes(d3);
+		t[0] = sum_lanes(&d0);
+		t[1] = sum_lanes(&d1);
+		t[2] = sum_lanes(&d2);
+		t[3] = sum_lanes(&d3);
 		for (; k < f; k++)
 		{
 			t[0] += z0[k] * v[k];
