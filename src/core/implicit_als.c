@@ -20,6 +20,17 @@
  * solver "cholesky" - and always in the last user half-step, so that fold-in
  * and explanations reproduce the stored user factors exactly - the system
  * is formed (ssyrk over blocks of gathered rows) and solved by Cholesky.
+ *
+ * Where the time goes: each pass over a row's other-side factors is one
+ * fused loop, read in place through the row's indices (a dot product and an
+ * axpy per factor row while it is in L1, the next rows prefetched): the
+ * first pass gives the residual b - A x of the warm start, each CG step one
+ * more pass.  Copying the rows into a buffer first costs more than it saves:
+ * a short row stays in cache between passes anyway, and a long one does not
+ * fit in L2 either way.  The training loss comes out of the same steps (see solve_cg), so it
+ * costs no pass of its own.  Rows are handed to the workers in chunks of
+ * about equal work, as popularity makes some rows thousands of times longer
+ * than others.
  */
 #include "als.h"
 
@@ -33,18 +44,31 @@
 #include <string.h>
 
 #define BLOCK 512				/* rows gathered per ssyrk call */
-#define ROWS_PER_CHUNK 64
+#define CHUNK_WORK 200000		/* about a millisecond of one worker's time */
 #define INIT_SCALE 0.01
+
+
+/*
+ * The fused kernels are plain C on eight-float vectors (GCC's vector
+ * extension: two SSE registers by default, one AVX register in the AVX2 clone
+ * that x86-64 builds add, chosen once at load time).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define KERNEL
+#endif
+
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
 typedef struct scratch
 {
-	float	   *r;				/* CG residual */
+	float	   *r;				/* CG residual; the right-hand side of an exact solve */
 	float	   *p;				/* CG direction */
 	float	   *ap;				/* A p */
 	float	   *b;				/* right-hand side, then the exact solution */
-	float	   *z;				/* gathered rows, column-major f x BLOCK */
-	float	   *t;				/* per gathered row: y . v, then weighted */
 	float	   *a;				/* system matrix, f x f */
+	float	   *z;				/* gathered rows, column-major f x BLOCK */
 } scratch;
 
 typedef struct half_step
@@ -57,16 +81,19 @@ typedef struct half_step
 	float	   *factors;		/* the side being solved; also the warm start */
 	int			f;
 	float		alpha;
+	float		lambda;
 	int			cg_steps;
 	bool		exact;
 	scratch    *scratch;
+	const size_t *chunks;		/* row ranges of about equal work */
+	double	   *loss;			/* per row, or NULL: the loss of the new factors */
 	atomic_int	failed;
 } half_step;
 
 static size_t
 scratch_size(int f)
 {
-	return 4 * (size_t) f + (size_t) f * BLOCK + BLOCK + (size_t) f * f;
+	return 4 * (size_t) f + (size_t) f * f + (size_t) f * BLOCK;
 }
 
 static scratch
@@ -78,90 +105,194 @@ carve_scratch(float *base, int f)
 	s.p = s.r + f;
 	s.ap = s.p + f;
 	s.b = s.ap + f;
-	s.z = s.b + f;
-	s.t = s.z + (size_t) f * BLOCK;
-	s.a = s.t + BLOCK;
+	s.a = s.b + f;
+	s.z = s.a + (size_t) f * f;
 	return s;
 }
 
-/* Copies the factors of rows [begin, begin + n) of the row's items into z. */
-static void
-gather(const half_step *h, size_t begin, int n, float *z)
+/* by pointer: a vector argument by value would change the ABI between clones */
+static inline float
+sum_lanes(const v8f *v)
 {
-	for (int j = 0; j < n; j++)
-		memcpy(z + (size_t) j * h->f, h->other + (size_t) h->index[begin + j] * h->f,
-			   sizeof(float) * h->f);
+	return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) +
+		(((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
+}
+
+static inline float
+dot(const float *x, const float *y, int f)
+{
+	v8f			acc = {0};
+	float		sum;
+	int			k = 0;
+
+	for (; k + 8 <= f; k += 8)
+		acc += *(const v8f *) (x + k) * *(const v8f *) (y + k);
+	sum = sum_lanes(&acc);
+	for (; k < f; k++)
+		sum += x[k] * y[k];
+	return sum;
+}
+
+#define ROW(j) (other + (size_t) index[j] * f)
+#define PREFETCH 8				/* rows ahead */
+
+/*
+ * out += sum_j (coef_j + weight_j (z_j . v)) z_j over the n factor rows
+ * z_j = other[index[j]]: with coef = c p and weight = -(c - 1) it adds
+ * b - sum (c - 1)(y . v) y (the sparse part of a residual), with coef = 0
+ * and weight = c - 1 the sparse part of A v.  Returns sum_j coef_j (z_j . v).
+ * Four rows at a time, so that four dot products are in flight at once.
+ */
+KERNEL static float
+fused_pass(const float *other, const int32_t *index, size_t n, int f, const float *value,
+		   float alpha, bool residual, const float *v, float *out)
+{
+	float		coef_dot = 0.0f;
+	size_t		j = 0;
+
+	for (; j + 4 <= n; j += 4)
+	{
+		const float *z0 = ROW(j),
+				   *z1 = ROW(j + 1),
+				   *z2 = ROW(j + 2),
+				   *z3 = ROW(j + 3);
+		v8f			d0 = {0},
+					d1 = {0},
+					d2 = {0},
+					d3 = {0};
+		float		t[4],
+					c[4];
+		int			k = 0;
+
+		if (j + PREFETCH + 4 <= n)
+			for (int q = 0; q < 4; q++)
+				for (int line = 0; line < f; line += 16)
+					__builtin_prefetch(ROW(j + PREFETCH + q) + line);
+
+		for (; k + 8 <= f; k += 8)
+		{
+			v8f			vk = *(const v8f *) (v + k);
+
+			d0 += *(const v8f *) (z0 + k) * vk;
+			d1 += *(const v8f *) (z1 + k) * vk;
+			d2 += *(const v8f *) (z2 + k) * vk;
+			d3 += *(const v8f *) (z3 + k) * vk;
+		}
+		t[0] = sum_lanes(&d0);
+		t[1] = sum_lanes(&d1);
+		t[2] = sum_lanes(&d2);
+		t[3] = sum_lanes(&d3);
+		for (; k < f; k++)
+		{
+			t[0] += z0[k] * v[k];
+			t[1] += z1[k] * v[k];
+			t[2] += z2[k] * v[k];
+			t[3] += z3[k] * v[k];
+		}
+		for (int q = 0; q < 4; q++)
+		{
+			float		w = alpha * value[j + q];
+
+			c[q] = residual && value[j + q] > 0 ? 1.0f + w : 0.0f;
+			coef_dot += c[q] * t[q];
+			t[q] = residual ? c[q] - w * t[q] : w * t[q];
+		}
+		k = 0;
+		for (; k + 8 <= f; k += 8)
+			*(v8f *) (out + k) += ((*(const v8f *) (z0 + k) * t[0] + *(const v8f *) (z1 + k) * t[1]) +
+								   (*(const v8f *) (z2 + k) * t[2] + *(const v8f *) (z3 + k) * t[3]));
+		for (; k < f; k++)
+			out[k] += (z0[k] * t[0] + z1[k] * t[1]) + (z2[k] * t[2] + z3[k] * t[3]);
+	}
+	for (; j < n; j++)
+	{
+		const float *zj = ROW(j);
+		float		t = dot(zj, v, f),
+					w = alpha * value[j],
+					c = residual && value[j] > 0 ? 1.0f + w : 0.0f;
+		int			k = 0;
+
+		coef_dot += c * t;
+		t = residual ? c - w * t : w * t;
+		for (; k + 8 <= f; k += 8)
+			*(v8f *) (out + k) += *(const v8f *) (zj + k) * t;
+		for (; k < f; k++)
+			out[k] += zj[k] * t;
+	}
+	return coef_dot;
+}
+
+#undef ROW
+
+static inline void
+axpy(float a, const float *x, float *y, int f)
+{
+	int			k = 0;
+
+	for (; k + 8 <= f; k += 8)
+		*(v8f *) (y + k) += *(const v8f *) (x + k) * a;
+	for (; k < f; k++)
+		y[k] += x[k] * a;
+}
+
+/* sum over the row of c p, which the loss needs: sum c (p - s)^2 expanded */
+static double
+confidence_sum(const half_step *h, size_t begin, size_t n)
+{
+	double		sum = 0.0;
+
+	for (size_t k = begin; k < begin + n; k++)
+		if (h->value[k] > 0)
+			sum += 1.0 + (double) h->alpha * h->value[k];
+	return sum;
 }
 
 /*
- * out = A v = gram v + sum (c - 1)(y . v) y over the row's items, as two
- * matrix-vector products per block of gathered rows.  A row that fits one
- * block was gathered once by the caller (gathered = true).
+ * CG on A x = b from the warm start x.  The loss of the new x over all
+ * items, sum c (p - s)^2 with s = x . y, is sum c p^2 + q(x) - lambda |x|^2
+ * where q(x) = x'Ax - 2 b.x; q of the warm start is -x.r - b.x, and a step
+ * x += a p changes q by -a (2 p.r - a p'Ap), so the loss takes no pass over
+ * the row's items beyond CG's own.
  */
 static void
-apply_system(const half_step *h, scratch *s, size_t begin, size_t n, bool gathered,
-			 const float *v, float *out)
+solve_cg(const half_step *h, scratch *s, size_t begin, size_t n, float *x, double *loss)
 {
 	int			f = h->f;
-
-	cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, h->gram, f, v, 1, 0.0f, out, 1);
-	for (size_t done = 0; done < n; done += BLOCK)
-	{
-		int			rows = (int) (n - done < BLOCK ? n - done : BLOCK);
-
-		if (!gathered)
-			gather(h, begin + done, rows, s->z);
-		cblas_sgemv(CblasColMajor, CblasTrans, f, rows, 1.0f, s->z, f, v, 1, 0.0f, s->t, 1);
-		for (int j = 0; j < rows; j++)
-			s->t[j] *= h->alpha * h->value[begin + done + j];
-		cblas_sgemv(CblasColMajor, CblasNoTrans, f, rows, 1.0f, s->z, f, s->t, 1, 1.0f, out, 1);
-	}
-}
-
-static void
-right_hand_side(const half_step *h, size_t begin, size_t n, float *b)
-{
-	int			f = h->f;
-
-	memset(b, 0, sizeof(float) * f);
-	for (size_t k = 0; k < n; k++)
-		if (h->value[begin + k] > 0)
-			cblas_saxpy(f, 1.0f + h->alpha * h->value[begin + k],
-						h->other + (size_t) h->index[begin + k] * f, 1, b, 1);
-}
-
-static void
-solve_cg(const half_step *h, scratch *s, size_t begin, size_t n, float *x)
-{
-	int			f = h->f;
-	bool		gathered = n <= BLOCK;
+	const float *value = h->value + begin;
+	double		q;
 	float		rs;
 
-	if (gathered)
-		gather(h, begin, (int) n, s->z);
-	right_hand_side(h, begin, n, s->b);
-	apply_system(h, s, begin, n, gathered, x, s->ap);
-	for (int k = 0; k < f; k++)
-		s->p[k] = s->r[k] = s->b[k] - s->ap[k];
-	rs = cblas_sdot(f, s->r, 1, s->r, 1);
+	const int32_t *index = h->index + begin;
+
+	cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, -1.0f, h->gram, f, x, 1, 0.0f, s->r, 1);
+	q = -(double) fused_pass(h->other, index, n, f, value, h->alpha, true, x, s->r);
+	q -= dot(x, s->r, f);
+	memcpy(s->p, s->r, sizeof(float) * f);
+	rs = dot(s->r, s->r, f);
 	for (int step = 0; step < h->cg_steps && rs > 1e-20f; step++)
 	{
 		float		step_size,
-					rs_next;
+					rs_next,
+					pap;
 
-		apply_system(h, s, begin, n, gathered, s->p, s->ap);
-		step_size = rs / cblas_sdot(f, s->p, 1, s->ap, 1);
-		cblas_saxpy(f, step_size, s->p, 1, x, 1);
-		cblas_saxpy(f, -step_size, s->ap, 1, s->r, 1);
-		rs_next = cblas_sdot(f, s->r, 1, s->r, 1);
+		cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, h->gram, f, s->p, 1, 0.0f, s->ap, 1);
+		fused_pass(h->other, index, n, f, value, h->alpha, false, s->p, s->ap);
+		pap = dot(s->p, s->ap, f);
+		step_size = rs / pap;
+		q -= step_size * (2.0 * dot(s->p, s->r, f) - (double) step_size * pap);
+		axpy(step_size, s->p, x, f);
+		axpy(-step_size, s->ap, s->r, f);
+		rs_next = dot(s->r, s->r, f);
 		for (int k = 0; k < f; k++)
 			s->p[k] = s->r[k] + (rs_next / rs) * s->p[k];
 		rs = rs_next;
 	}
+	if (loss)
+		*loss = confidence_sum(h, begin, n) + q - (double) h->lambda * dot(x, x, f);
 }
 
 static void
-solve_exact(const half_step *h, scratch *s, size_t begin, size_t n, float *x)
+solve_exact(const half_step *h, scratch *s, size_t begin, size_t n, float *x, double *loss)
 {
 	int			f = h->f;
 
@@ -181,13 +312,33 @@ solve_exact(const half_step *h, scratch *s, size_t begin, size_t n, float *x)
 		cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, f, rows, 1.0f, s->z, f,
 					1.0f, s->a, f);
 	}
-	right_hand_side(h, begin, n, s->b);
+	memset(s->b, 0, sizeof(float) * f);
+	for (size_t k = begin; k < begin + n; k++)
+		if (h->value[k] > 0)
+			axpy(1.0f + h->alpha * h->value[k], h->other + (size_t) h->index[k] * f, s->b, f);
 	if (!rs_cholesky_solve(s->a, f, s->b))
 	{
 		atomic_store(&((half_step *) h)->failed, 1);
 		return;
 	}
 	memcpy(x, s->b, sizeof(float) * f);
+	if (loss)
+	{
+		/* x'(Y'Y)x - sum s^2 + sum c (p - s)^2, as the stored factors give it */
+		double		sum;
+
+		cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, h->gram, f, x, 1, 0.0f, s->r, 1);
+		sum = (double) dot(x, s->r, f) - (double) h->lambda * dot(x, x, f);
+		for (size_t k = begin; k < begin + n; k++)
+		{
+			double		sk = dot(x, h->other + (size_t) h->index[k] * f, f);
+			double		p = h->value[k] > 0 ? 1.0 : 0.0;
+			double		c = 1.0 + (double) h->alpha * h->value[k];
+
+			sum += c * (p - sk) * (p - sk) - sk * sk;
+		}
+		*loss = sum;
+	}
 }
 
 static void
@@ -195,17 +346,43 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 {
 	half_step  *h = arg;
 
-	for (size_t row = first; row < last; row++)
+	for (size_t row = h->chunks[first]; row < h->chunks[last]; row++)
 	{
 		size_t		begin = h->ptr[row],
 					n = h->ptr[row + 1] - begin;
 		float	   *x = h->factors + row * h->f;
+		double	   *loss = h->loss ? h->loss + row : NULL;
 
 		if (h->exact)
-			solve_exact(h, &h->scratch[worker], begin, n, x);
+			solve_exact(h, &h->scratch[worker], begin, n, x, loss);
 		else
-			solve_cg(h, &h->scratch[worker], begin, n, x);
+			solve_cg(h, &h->scratch[worker], begin, n, x, loss);
 	}
+}
+
+/*
+ * Cuts rows [0, n_rows) into consecutive chunks of about CHUNK_WORK
+ * interactions (a row counts f more for its fixed cost): chunk k is rows
+ * [chunks[k], chunks[k + 1]).  Returns the number of chunks.  Depends on the
+ * data only, so a row's arithmetic is the same on any number of threads.
+ */
+static size_t
+plan_chunks(const size_t *ptr, int32_t n_rows, int f, size_t *chunks)
+{
+	size_t		count = 0,
+				work = 0;
+
+	chunks[0] = 0;
+	for (int32_t row = 0; row < n_rows; row++)
+	{
+		work += ptr[row + 1] - ptr[row] + (size_t) f;
+		if (work >= CHUNK_WORK || row == n_rows - 1)
+		{
+			chunks[++count] = (size_t) row + 1;
+			work = 0;
+		}
+	}
+	return count;
 }
 
 /*
@@ -231,49 +408,6 @@ gram_matrix(const float *factors, int32_t n, int f, float lambda, float *gram)
 	mirror_upper(gram, f);
 }
 
-/*
- * Weighted squared error of one user over all items, from the identity
- * sum_all c (p - s)^2 = x'(Y'Y)x - sum_obs s^2 + sum_obs c (p - s)^2.
- */
-typedef struct loss_pass
-{
-	const rs_interactions *data;
-	const float *user_factors;
-	const float *item_factors;
-	const float *item_gram;		/* Y'Y without lambda */
-	int			f;
-	float		alpha;
-	double	   *user_loss;
-	float	   *scratch;		/* f floats per worker */
-} loss_pass;
-
-static void
-user_losses(void *arg, int worker, size_t first, size_t last)
-{
-	loss_pass  *e = arg;
-	const rs_interactions *d = e->data;
-	int			f = e->f;
-	float	   *yx = e->scratch + (size_t) worker * f;
-
-	for (size_t u = first; u < last; u++)
-	{
-		const float *x = e->user_factors + u * f;
-		double		loss;
-
-		cblas_sgemv(CblasColMajor, CblasNoTrans, f, f, 1.0f, e->item_gram, f, x, 1, 0.0f, yx, 1);
-		loss = cblas_sdot(f, x, 1, yx, 1);
-		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
-		{
-			double		s = cblas_sdot(f, x, 1, e->item_factors + (size_t) d->user_items[k] * f, 1);
-			double		p = d->user_values[k] > 0 ? 1.0 : 0.0;
-			double		c = 1.0 + e->alpha * d->user_values[k];
-
-			loss += c * (p - s) * (p - s) - s * s;
-		}
-		e->user_loss[u] = loss;
-	}
-}
-
 rs_status
 rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 					rs_als_result *r)
@@ -288,11 +422,14 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
 	size_t		per_thread = scratch_size(f);
+	size_t		user_chunk_count,
+				item_chunk_count;
 	scratch    *scratch = NULL;
 	float	   *arena = NULL;
 	float	   *gram = NULL;
-	float	   *loss_scratch = NULL;
 	double	   *user_loss = NULL;
+	size_t	   *user_chunks = NULL;
+	size_t	   *item_chunks = NULL;
 	rs_pool    *pool = NULL;
 	rs_status	status = RS_OK;
 	double		total_weight = (double) d->n_users * (double) d->n_items;
@@ -308,15 +445,18 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 	user_loss = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
 	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
 	arena = rs_alloc(a, sizeof(float) * per_thread * (size_t) threads);
-	loss_scratch = rs_alloc(a, sizeof(float) * (size_t) f * threads);
+	user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
+	item_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_items + 1));
 	if (!r->user_factors || !r->item_factors || !r->item_gram || !r->item_popularity ||
-		!r->loss || !gram || !user_loss || !scratch || !arena || !loss_scratch)
+		!r->loss || !gram || !user_loss || !scratch || !arena || !user_chunks || !item_chunks)
 	{
 		status = RS_NO_MEMORY;
 		goto done;
 	}
 	for (int w = 0; w < threads; w++)
 		scratch[w] = carve_scratch(arena + per_thread * (size_t) w, f);
+	user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, user_chunks);
+	item_chunk_count = plan_chunks(d->item_ptr, d->n_items, f, item_chunks);
 	for (size_t k = 0; k < d->nnz; k++)
 		total_weight += alpha * d->user_values[k];
 	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
@@ -336,24 +476,23 @@ rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtim
 		double		iteration_started = rs_now();
 		bool		last = it == iterations - 1;
 		half_step	items = {d->item_ptr, d->item_users, d->item_values, r->user_factors,
-		gram, r->item_factors, f, alpha, cg_steps, cholesky, scratch, 0};
+			gram, r->item_factors, f, alpha, lambda, cg_steps, cholesky, scratch,
+		item_chunks, NULL, 0};
 		half_step	users = {d->user_ptr, d->user_items, d->user_values, r->item_factors,
-		gram, r->user_factors, f, alpha, cg_steps, cholesky || last, scratch, 0};
-		loss_pass	losses = {d, r->user_factors, r->item_factors, r->item_gram, f, alpha,
-		user_loss, loss_scratch};
+			gram, r->user_factors, f, alpha, lambda, cg_steps, cholesky || last, scratch,
+		user_chunks, user_loss, 0};
 		double		total = 0.0;
 
 		/* items, then users: users last, against the final items (see als.c) */
 		gram_matrix(r->user_factors, d->n_users, f, lambda, gram);
-		if ((status = rs_pool_run(pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK)
+		if ((status = rs_pool_run(pool, rt, item_chunk_count, 1, solve_rows, &items)) != RS_OK)
 			goto done;
 		gram_matrix(r->item_factors, d->n_items, f, 0.0f, r->item_gram);
 		memcpy(gram, r->item_gram, sizeof(float) * f * f);
 		for (int k = 0; k < f; k++)
 			gram[(size_t) k * f + k] += lambda;
 		mirror_upper(gram, f);
-		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK ||
-			(status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, user_losses, &losses)) != RS_OK)
+		if ((status = rs_pool_run(pool, rt, user_chunk_count, 1, solve_rows, &users)) != RS_OK)
 			goto done;
 		if (atomic_load(&items.failed) || atomic_load(&users.failed))
 		{
@@ -374,7 +513,8 @@ done:
 	rs_free(a, user_loss);
 	rs_free(a, scratch);
 	rs_free(a, arena);
-	rs_free(a, loss_scratch);
+	rs_free(a, user_chunks);
+	rs_free(a, item_chunks);
 	if (status != RS_OK)
 		rs_als_result_free(r, a);
 	return status;
@@ -389,7 +529,7 @@ rs_implicit_als_fold_in(const rs_model *m, const int32_t *items, const float *va
 	size_t		ptr[2] = {0, n};
 	scratch		s;
 	half_step	h = {ptr, items, values, m->item_factors, NULL, factors, f,
-		m->params.alpha, 0, true, &s, 0};
+		m->params.alpha, m->params.regularization, 0, true, &s, NULL, NULL, 0};
 	float	   *gram;
 
 	if (!arena)
@@ -400,7 +540,7 @@ rs_implicit_als_fold_in(const rs_model *m, const int32_t *items, const float *va
 	for (int k = 0; k < f; k++)
 		gram[(size_t) k * f + k] += m->params.regularization;
 	h.gram = gram;
-	solve_rows(&h, 0, 0, 1);
+	solve_exact(&h, &s, 0, n, factors, NULL);
 	rs_free(a, arena);
 	return atomic_load(&h.failed) ? RS_NUMERICAL_FAILURE : RS_OK;
 }
