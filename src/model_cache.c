@@ -20,8 +20,17 @@
 #include "recsys.h"
 
 #include "access/detoast.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "lib/ilist.h"
 #include "utils/memutils.h"
+
+/* The stored size of an out-of-line value (its field was renamed in 14). */
+#if PG_VERSION_NUM >= 140000
+#define EXTERNAL_SIZE(toast) VARATT_EXTERNAL_GET_EXTSIZE(toast)
+#else
+#define EXTERNAL_SIZE(toast) ((Size) (toast).va_extsize)
+#endif
 
 typedef struct model_key
 {
@@ -119,24 +128,69 @@ raise_invalid_model(const char *reason)
 			 errdetail("The value cannot be used as a model: %s.", reason)));
 }
 
-/* Detoasts, validates and decodes into a new cache entry. */
+/*
+ * The model's bytes in a new allocation of the given context, aligned as
+ * the in-place layout needs.  An uncompressed out-of-line value is read
+ * straight from its TOAST relation into that allocation: one copy of a
+ * large model instead of a detoasted one and then an aligned one, which
+ * matters when every first touch of fresh memory is a page fault.
+ */
+static void *
+fetch_bytes(Datum datum, MemoryContext context, Size *len)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(datum);
+	bytea	   *value;
+	void	   *bytes;
+
+	if (VARATT_IS_EXTERNAL_ONDISK(raw))
+	{
+		struct varatt_external toast;
+
+		VARATT_EXTERNAL_GET_POINTER(toast, raw);
+		if (!VARATT_EXTERNAL_IS_COMPRESSED(toast))
+		{
+			Size		size = EXTERNAL_SIZE(toast);
+			/* a varlena header just before a MAXALIGNed payload */
+			char	   *block = MemoryContextAllocHuge(context, MAXALIGN(VARHDRSZ) + size);
+			struct varlena *result = (struct varlena *) (block + MAXALIGN(VARHDRSZ) - VARHDRSZ);
+			Relation	toastrel;
+
+			if (size >= 8 * 1024 * 1024)
+				rs_advise_huge_pages(block, MAXALIGN(VARHDRSZ) + size);
+			SET_VARSIZE(result, size + VARHDRSZ);
+			toastrel = table_open(toast.va_toastrelid, AccessShareLock);
+			table_relation_fetch_toast_slice(toastrel, toast.va_valueid, (int32) size, 0,
+											 (int32) size, result);
+			table_close(toastrel, AccessShareLock);
+			*len = size;
+			return VARDATA(result);
+		}
+	}
+	value = DatumGetByteaPP(datum);
+	*len = VARSIZE_ANY_EXHDR(value);
+	/* palloc'd memory is MAXALIGNed, which the in-place layout needs */
+	bytes = MemoryContextAllocHuge(context, *len);
+	memcpy(bytes, VARDATA_ANY(value), *len);
+	if ((Pointer) value != DatumGetPointer(datum))
+		pfree(value);
+	return bytes;
+}
+
+/* Reads, validates and decodes into a new cache entry. */
 static cached_model *
 load(Datum datum, const model_key *key)
 {
-	bytea	   *value = DatumGetByteaPP(datum);
-	Size		len = VARSIZE_ANY_EXHDR(value);
 	MemoryContext context;
 	cached_model *entry;
 	void	   *bytes;
+	Size		len;
 	const char *reason;
 
 	if (cache_context == NULL)
 		cache_context = AllocSetContextCreate(CacheMemoryContext, "recsys model cache",
 											  ALLOCSET_DEFAULT_SIZES);
 	context = AllocSetContextCreate(cache_context, "recsys model", ALLOCSET_SMALL_SIZES);
-	/* palloc'd memory is MAXALIGNed, which the in-place layout needs */
-	bytes = MemoryContextAllocHuge(context, len);
-	memcpy(bytes, VARDATA_ANY(value), len);
+	bytes = fetch_bytes(datum, context, &len);
 	entry = MemoryContextAllocZero(context, sizeof(cached_model));
 	if ((reason = rs_model_decode(bytes, len, &entry->model)) != NULL)
 	{
@@ -146,8 +200,6 @@ load(Datum datum, const model_key *key)
 	entry->key = *key;
 	entry->context = context;
 	entry->footprint = len;
-	if ((Pointer) value != DatumGetPointer(datum))
-		pfree(value);
 	dlist_push_head(&cache_lru, &entry->lru);
 	cache_bytes += len;
 	return entry;

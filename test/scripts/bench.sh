@@ -109,6 +109,9 @@ CREATE UNLOGGED TABLE ml1m AS SELECT * FROM bench_interactions(6040, 3706, 11720
 CREATE UNLOGGED TABLE ml20m AS SELECT * FROM bench_interactions(138493, 26744, 20850000, 2);
 CREATE TABLE bench_items AS SELECT DISTINCT item_id FROM ml20m;
 CREATE TABLE models (name text PRIMARY KEY, model bytea NOT NULL);
+-- as README advises: models are hardly compressible, and an uncompressed
+-- out-of-line value loads in one copy
+ALTER TABLE models ALTER COLUMN model SET STORAGE EXTERNAL;
 VACUUM ANALYZE ml1m, ml20m, bench_items;
 EOF
 shape() {
