@@ -396,6 +396,82 @@ crc32c_bitwise(const unsigned char *p, size_t len)
 	return ~crc;
 }
 
+/*
+ * Id lookups against a plain binary search, for id lists of every shape:
+ * dense (where the first probe hits), dense with gaps, sparse, negative and
+ * at the ends of int64; each id, its neighbours and ids beyond both ends.
+ */
+static void
+test_id_lookup(void)
+{
+	enum
+	{
+		N = 1000
+	};
+	static int64_t ids[N];
+	rs_random	rng = {5};
+	int			checked = 0;
+
+	for (int shape = 0; shape < 6; shape++)
+	{
+		int32_t		n = shape == 5 ? 3 : N;
+		rs_model	m;
+
+		for (int32_t k = 0; k < n; k++)
+			switch (shape)
+			{
+				case 0:			/* serial keys */
+					ids[k] = k + 1;
+					break;
+				case 1:			/* serial from a negative start */
+					ids[k] = k - 500;
+					break;
+				case 2:			/* dense with a gap every 7 */
+					ids[k] = k + k / 7;
+					break;
+				case 3:			/* sparse, random steps */
+					ids[k] = (k ? ids[k - 1] : -((int64_t) 1 << 40)) + 1 +
+						(int64_t) (rs_random_next(&rng) % 1000000);
+					break;
+				case 4:			/* spread over all of int64 */
+					ids[k] = INT64_MIN + (int64_t) ((uint64_t) k * (UINT64_MAX / (N - 1)));
+					break;
+				case 5:			/* the extremes only */
+					ids[k] = k == 0 ? INT64_MIN : k == 1 ? 0 : INT64_MAX;
+					break;
+			}
+		memset(&m, 0, sizeof(m));
+		m.user_ids = ids;
+		m.n_users = n;
+		m.item_ids = ids;
+		m.n_items = n;
+		for (int32_t k = 0; k < n; k++)
+		{
+			CHECK(rs_model_user_index(&m, ids[k]) == k, "shape %d: id %lld at %d",
+				  shape, (long long) ids[k], k);
+			for (int delta = -1; delta <= 1; delta += 2)
+			{
+				int64_t		near;
+
+				if (__builtin_add_overflow(ids[k], (int64_t) delta, &near))
+					continue;
+				CHECK(rs_model_item_index(&m, near) == rs_find_id(ids, n, near),
+					  "shape %d: neighbour %lld", shape, (long long) near);
+				checked++;
+			}
+		}
+		CHECK(rs_model_user_index(&m, INT64_MIN) == rs_find_id(ids, n, INT64_MIN) &&
+			  rs_model_user_index(&m, INT64_MAX) == rs_find_id(ids, n, INT64_MAX),
+			  "shape %d: the ends of int64", shape);
+		m.n_users = 0;
+		CHECK(rs_model_user_index(&m, ids[0]) == -1, "shape %d: no users", shape);
+		m.n_users = 1;
+		CHECK(rs_model_user_index(&m, ids[0]) == 0 && rs_model_user_index(&m, ids[1]) == -1,
+			  "shape %d: one user", shape);
+	}
+	CHECK(checked > 5000, "%d neighbours checked", checked);
+}
+
 static void
 test_crc32c(void)
 {
@@ -1636,6 +1712,7 @@ test_neighbors(void)
 int
 main(void)
 {
+	test_id_lookup();
 	test_crc32c();
 	test_round_trip();
 	test_identity();
