@@ -125,12 +125,13 @@ rs_interactions_free(rs_interactions *d, const rs_allocator *a)
 
 /*
  * The distinct ids of a column, by open addressing with linear probing: each
- * id gets the next index the first time it is seen, and the table counts the
- * rows of every index.  Capacity is a power of two, at most half full.
+ * id gets the next index the first time it is seen, and its slot counts its
+ * rows.  Capacity is a power of two, at most three quarters full.
  */
 typedef struct id_slot
 {
 	int64_t		id;
+	size_t		rows;
 	int32_t		index;			/* -1: empty */
 } id_slot;
 
@@ -139,12 +140,12 @@ typedef struct id_table
 	id_slot    *slots;
 	size_t		mask;			/* capacity - 1 */
 	size_t		count;			/* distinct ids */
-	size_t	   *rows;			/* rows of each index; room for capacity / 2 */
 } id_table;
 
 #define ID_TABLE_FIRST_CAPACITY 1024
-#define ID_NO_MEMORY (-1)
-#define ID_TOO_MANY (-2)
+
+/* How far ahead of a pass over the rows their slots are fetched. */
+#define PREFETCH_ROWS 16
 
 /* splitmix64's finaliser: consecutive ids land far apart. */
 static inline size_t
@@ -161,10 +162,9 @@ static bool
 id_table_init(id_table *t, size_t capacity, const rs_allocator *a)
 {
 	t->slots = rs_alloc(a, capacity * sizeof(id_slot));
-	t->rows = rs_alloc(a, capacity / 2 * sizeof(size_t));
 	t->mask = capacity - 1;
 	t->count = 0;
-	if (!t->slots || !t->rows)
+	if (!t->slots)
 		return false;
 	for (size_t k = 0; k < capacity; k++)
 		t->slots[k].index = -1;
@@ -175,9 +175,7 @@ static void
 id_table_free(id_table *t, const rs_allocator *a)
 {
 	rs_free(a, t->slots);
-	rs_free(a, t->rows);
 	t->slots = NULL;
-	t->rows = NULL;
 }
 
 /* The slot holding id, or the empty one where it belongs. */
@@ -191,6 +189,13 @@ id_table_slot(const id_table *t, int64_t id)
 	return &t->slots[k];
 }
 
+/* Brings id's slot towards the cache, a few rows before it is needed. */
+static inline void
+id_table_prefetch(const id_table *t, int64_t id)
+{
+	__builtin_prefetch(&t->slots[id_hash(id) & t->mask]);
+}
+
 /* Doubles the capacity; on failure the table is unchanged. */
 static bool
 id_table_grow(id_table *t, const rs_allocator *a)
@@ -198,54 +203,48 @@ id_table_grow(id_table *t, const rs_allocator *a)
 	id_table	grown;
 
 	if (!id_table_init(&grown, 2 * (t->mask + 1), a))
-	{
-		id_table_free(&grown, a);
 		return false;
-	}
 	for (size_t k = 0; k <= t->mask; k++)
 		if (t->slots[k].index >= 0)
 			*id_table_slot(&grown, t->slots[k].id) = t->slots[k];
-	memcpy(grown.rows, t->rows, t->count * sizeof(size_t));
 	grown.count = t->count;
 	id_table_free(t, a);
 	*t = grown;
 	return true;
 }
 
-/* The slow path of id_table_add: id is not in the table yet. */
-static int32_t
-id_table_insert(id_table *t, int64_t id, const rs_allocator *a)
-{
-	id_slot    *slot;
-
-	if (t->count >= RS_MAX_DENSE_IDS)
-		return ID_TOO_MANY;
-	if (2 * (t->count + 1) > t->mask + 1 && !id_table_grow(t, a))
-		return ID_NO_MEMORY;
-	slot = id_table_slot(t, id);
-	slot->id = id;
-	slot->index = (int32_t) t->count;
-	t->rows[t->count] = 1;
-	return (int32_t) t->count++;
-}
-
-/* Index of id, added if new, with its row counted; or ID_NO_MEMORY, ID_TOO_MANY. */
-static inline int32_t
-id_table_add(id_table *t, int64_t id, const rs_allocator *a)
+/*
+ * The slot of id, added if new, with this row counted; NULL and *status set
+ * without memory or with more distinct ids than dense indices.
+ */
+static inline id_slot *
+id_table_add(id_table *t, int64_t id, const rs_allocator *a, rs_status *status)
 {
 	id_slot    *slot = id_table_slot(t, id);
 
-	if (slot->index < 0)
-		return id_table_insert(t, id, a);
-	t->rows[slot->index]++;
-	return slot->index;
-}
-
-/* The index of an id known to be in the table. */
-static inline int32_t
-id_table_find(const id_table *t, int64_t id)
-{
-	return id_table_slot(t, id)->index;
+	if (slot->index >= 0)
+	{
+		slot->rows++;
+		return slot;
+	}
+	if (t->count >= RS_MAX_DENSE_IDS)
+	{
+		*status = RS_TOO_LARGE;
+		return NULL;
+	}
+	if (4 * (t->count + 1) > 3 * (t->mask + 1))
+	{
+		if (!id_table_grow(t, a))
+		{
+			*status = RS_NO_MEMORY;
+			return NULL;
+		}
+		slot = id_table_slot(t, id);
+	}
+	slot->id = id;
+	slot->rows = 1;
+	slot->index = (int32_t) t->count++;
+	return slot;
 }
 
 /*
@@ -291,18 +290,21 @@ sort_ids(int64_t *ids, int64_t *tmp, size_t n)
 }
 
 /*
- * The distinct ids of t, sorted, into *ids (allocated); rank[first index]
- * (allocated) becomes the id's position there, and the table's indices too.
+ * The distinct ids of t, sorted, into *ids (allocated), where their positions
+ * become the table's indices; unless rank is NULL, (*rank)[first index]
+ * (allocated) receives the id's position too.
+ * ptr[k + 1] (n + 1 allocated by the caller) receives the rows of id k.
  */
 static bool
-rank_ids(id_table *t, int64_t **ids, int32_t **rank, const rs_allocator *a)
+rank_ids(id_table *t, int64_t **ids, int32_t **rank, size_t *ptr, const rs_allocator *a)
 {
 	size_t		n = t->count;
 	int64_t    *tmp = rs_alloc(a, n * sizeof(int64_t));
 
 	*ids = rs_alloc(a, n * sizeof(int64_t));
-	*rank = rs_alloc(a, n * sizeof(int32_t));
-	if (!tmp || !*ids || !*rank)
+	if (rank)
+		*rank = rs_alloc(a, n * sizeof(int32_t));
+	if (!tmp || !*ids || (rank && !*rank))
 	{
 		rs_free(a, tmp);
 		return false;
@@ -316,8 +318,10 @@ rank_ids(id_table *t, int64_t **ids, int32_t **rank, const rs_allocator *a)
 	{
 		id_slot    *slot = id_table_slot(t, (*ids)[k]);
 
-		(*rank)[slot->index] = (int32_t) k;
+		if (rank)
+			(*rank)[slot->index] = (int32_t) k;
 		slot->index = (int32_t) k;
+		ptr[k + 1] = slot->rows;
 	}
 	return true;
 }
@@ -354,98 +358,90 @@ rs_interactions_build(const rs_interaction_buffer *buf, const rs_allocator *a,
 	size_t		n = buf->count;
 	id_table	users = {0},
 				items = {0};
-	int32_t    *user_rank = NULL,
-			   *item_rank = NULL;
+	int32_t    *user_rank = NULL;
 	size_t	   *fill = NULL;
-	int32_t    *row_user;		/* each row's user by first appearance */
+	int32_t    *row_user;		/* each row's user, by first appearance */
 	size_t		n_users,
 				n_items,
 				nnz = 0;
 	rs_status	status = RS_NO_MEMORY;
 
 	memset(d, 0, sizeof(*d));
-	if (!id_table_init(&users, ID_TABLE_FIRST_CAPACITY, a) ||
+	d->user_items = rs_alloc(a, n * sizeof(int32_t));
+	if (!d->user_items || !id_table_init(&users, ID_TABLE_FIRST_CAPACITY, a) ||
 		!id_table_init(&items, ID_TABLE_FIRST_CAPACITY, a))
 		goto fail;
 
 	/* Distinct ids and their rows; user_items holds each row's user meanwhile. */
-	d->user_items = rs_alloc(a, n * sizeof(int32_t));
-	if (!d->user_items)
-		goto fail;
 	row_user = d->user_items;
 	{
-		int64_t		last_user = 0;
-		int32_t		last = -1;
+		id_slot    *user = NULL;
 
 		for (size_t r = 0; r < n; r++)
 		{
-			int32_t		u,
-						i;
-
+			if (r + PREFETCH_ROWS < n)
+			{
+				id_table_prefetch(&users, buf->users[r + PREFETCH_ROWS]);
+				id_table_prefetch(&items, buf->items[r + PREFETCH_ROWS]);
+			}
 			/* rows often arrive grouped by user */
-			if (last >= 0 && buf->users[r] == last_user)
-			{
-				u = last;
-				users.rows[u]++;
-			}
-			else
-				u = id_table_add(&users, last_user = buf->users[r], a);
-			i = id_table_add(&items, buf->items[r], a);
-			if (u < 0 || i < 0)
-			{
-				if (u == ID_TOO_MANY || i == ID_TOO_MANY)
-					status = RS_TOO_LARGE;
+			if (user && user->id == buf->users[r])
+				user->rows++;
+			else if (!(user = id_table_add(&users, buf->users[r], a, &status)))
 				goto fail;
-			}
-			row_user[r] = last = u;
+			if (!id_table_add(&items, buf->items[r], a, &status))
+				goto fail;
+			row_user[r] = user->index;
 		}
 	}
 	n_users = users.count;
 	n_items = items.count;
 	d->n_users = (int32_t) n_users;
 	d->n_items = (int32_t) n_items;
-	if (!rank_ids(&users, &d->user_ids, &user_rank, a) ||
-		!rank_ids(&items, &d->item_ids, &item_rank, a))
-		goto fail;
 
+	/* Sorted ids, and row pointers from their counts of rows. */
 	d->user_ptr = rs_alloc(a, (n_users + 1) * sizeof(size_t));
 	d->item_ptr = rs_alloc(a, (n_items + 1) * sizeof(size_t));
+	if (!d->user_ptr || !d->item_ptr ||
+		!rank_ids(&users, &d->user_ids, &user_rank, d->user_ptr, a) ||
+		!rank_ids(&items, &d->item_ids, NULL, d->item_ptr, a))
+		goto fail;
+	id_table_free(&users, a);
+	d->user_ptr[0] = 0;
+	for (size_t u = 0; u < n_users; u++)
+		d->user_ptr[u + 1] += d->user_ptr[u];
+	d->item_ptr[0] = 0;
+	for (size_t i = 0; i < n_items; i++)
+		d->item_ptr[i + 1] += d->item_ptr[i];
+
 	d->user_values = rs_alloc(a, n * sizeof(float));
 	d->item_users = rs_alloc(a, n * sizeof(int32_t));
 	d->item_values = rs_alloc(a, n * sizeof(float));
-	fill = rs_alloc(a, ((n_users > n_items ? n_users : n_items) + 1) * sizeof(size_t));
-	if (!d->user_ptr || !d->item_ptr || !d->user_values || !d->item_users ||
-		!d->item_values || !fill)
+	fill = rs_alloc(a, (n_users > n_items ? n_users : n_items) * sizeof(size_t));
+	if (!d->user_values || !d->item_users || !d->item_values || !fill)
 		goto fail;
 
 	/* Stable counting sort of the rows by item, into the item layout. */
-	d->item_ptr[0] = 0;
-	for (size_t i = 0; i < n_items; i++)
-		fill[item_rank[i]] = items.rows[i];
-	for (size_t i = 0; i < n_items; i++)
-		d->item_ptr[i + 1] = d->item_ptr[i] + fill[i];
 	memcpy(fill, d->item_ptr, n_items * sizeof(size_t));
 	for (size_t r = 0; r < n; r++)
 	{
-		size_t		slot = fill[id_table_find(&items, buf->items[r])]++;
+		size_t		slot;
 
+		if (r + PREFETCH_ROWS < n)
+		{
+			id_table_prefetch(&items, buf->items[r + PREFETCH_ROWS]);
+			__builtin_prefetch(&user_rank[row_user[r + PREFETCH_ROWS]]);
+		}
+		slot = fill[id_table_slot(&items, buf->items[r])->index]++;
 		d->item_users[slot] = user_rank[row_user[r]];
 		d->item_values[slot] = buf->values[r];
 	}
 	id_table_free(&items, a);
-	rs_free(a, item_rank);
-	item_rank = NULL;
-
-	/* Stable counting sort of those by user: items ascending within a user. */
-	d->user_ptr[0] = 0;
-	for (size_t u = 0; u < n_users; u++)
-		fill[user_rank[u]] = users.rows[u];
-	for (size_t u = 0; u < n_users; u++)
-		d->user_ptr[u + 1] = d->user_ptr[u] + fill[u];
-	memcpy(fill, d->user_ptr, n_users * sizeof(size_t));
-	id_table_free(&users, a);
 	rs_free(a, user_rank);
 	user_rank = NULL;
+
+	/* Stable counting sort of those by user: items ascending within a user. */
+	memcpy(fill, d->user_ptr, n_users * sizeof(size_t));
 	for (size_t i = 0; i < n_items; i++)
 		for (size_t k = d->item_ptr[i]; k < d->item_ptr[i + 1]; k++)
 		{
@@ -508,7 +504,6 @@ fail:
 	id_table_free(&users, a);
 	id_table_free(&items, a);
 	rs_free(a, user_rank);
-	rs_free(a, item_rank);
 	rs_free(a, fill);
 	rs_interactions_free(d, a);
 	return status;
