@@ -89,34 +89,6 @@ rs_buffer_free(rs_interaction_buffer *buf, const rs_allocator *a)
 	memset(buf, 0, sizeof(*buf));
 }
 
-static int
-compare_int64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a;
-	int64_t		y = *(const int64_t *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorted distinct copy of ids; *n_out receives its length. */
-static int64_t *
-distinct_sorted(const int64_t *ids, size_t count, const rs_allocator *a, size_t *n_out)
-{
-	int64_t    *out = rs_alloc(a, count * sizeof(int64_t));
-	size_t		n = 0;
-
-	if (!out)
-		return NULL;
-	if (count > 0)
-		memcpy(out, ids, count * sizeof(int64_t));
-	qsort(out, count, sizeof(int64_t), compare_int64);
-	for (size_t r = 0; r < count; r++)
-		if (n == 0 || out[n - 1] != out[r])
-			out[n++] = out[r];
-	*n_out = n;
-	return out;
-}
-
 int32_t
 rs_find_id(const int64_t *ids, int32_t n, int64_t id)
 {
@@ -137,21 +109,6 @@ rs_find_id(const int64_t *ids, int32_t n, int64_t id)
 	return -1;
 }
 
-typedef struct item_value
-{
-	int32_t		item;
-	float		value;
-} item_value;
-
-static int
-compare_item_value(const void *a, const void *b)
-{
-	int32_t		x = ((const item_value *) a)->item;
-	int32_t		y = ((const item_value *) b)->item;
-
-	return (x > y) - (x < y);
-}
-
 void
 rs_interactions_free(rs_interactions *d, const rs_allocator *a)
 {
@@ -166,68 +123,350 @@ rs_interactions_free(rs_interactions *d, const rs_allocator *a)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * The distinct ids of a column, by open addressing with linear probing: each
+ * id gets the next index the first time it is seen, and its slot counts its
+ * rows.  Capacity is a power of two, at most three quarters full.
+ */
+typedef struct id_slot
+{
+	int64_t		id;
+	size_t		rows;
+	int32_t		index;			/* -1: empty */
+} id_slot;
+
+typedef struct id_table
+{
+	id_slot    *slots;
+	size_t		mask;			/* capacity - 1 */
+	size_t		count;			/* distinct ids */
+} id_table;
+
+#define ID_TABLE_FIRST_CAPACITY 1024
+
+/* How far ahead of a pass over the rows their slots are fetched. */
+#define PREFETCH_ROWS 16
+
+/* splitmix64's finaliser: consecutive ids land far apart. */
+static inline size_t
+id_hash(int64_t id)
+{
+	uint64_t	x = (uint64_t) id;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return (size_t) (x ^ (x >> 31));
+}
+
+static bool
+id_table_init(id_table *t, size_t capacity, const rs_allocator *a)
+{
+	t->slots = rs_alloc(a, capacity * sizeof(id_slot));
+	t->mask = capacity - 1;
+	t->count = 0;
+	if (!t->slots)
+		return false;
+	for (size_t k = 0; k < capacity; k++)
+		t->slots[k].index = -1;
+	return true;
+}
+
+static void
+id_table_free(id_table *t, const rs_allocator *a)
+{
+	rs_free(a, t->slots);
+	t->slots = NULL;
+}
+
+/* The slot holding id, or the empty one where it belongs. */
+static inline id_slot *
+id_table_slot(const id_table *t, int64_t id)
+{
+	size_t		k = id_hash(id) & t->mask;
+
+	while (t->slots[k].index >= 0 && t->slots[k].id != id)
+		k = (k + 1) & t->mask;
+	return &t->slots[k];
+}
+
+/* Brings id's slot towards the cache, a few rows before it is needed. */
+static inline void
+id_table_prefetch(const id_table *t, int64_t id)
+{
+	__builtin_prefetch(&t->slots[id_hash(id) & t->mask]);
+}
+
+/* Doubles the capacity; on failure the table is unchanged. */
+static bool
+id_table_grow(id_table *t, const rs_allocator *a)
+{
+	id_table	grown;
+
+	if (!id_table_init(&grown, 2 * (t->mask + 1), a))
+		return false;
+	for (size_t k = 0; k <= t->mask; k++)
+		if (t->slots[k].index >= 0)
+			*id_table_slot(&grown, t->slots[k].id) = t->slots[k];
+	grown.count = t->count;
+	id_table_free(t, a);
+	*t = grown;
+	return true;
+}
+
+/*
+ * The slot of id, added if new, with this row counted; NULL and *status set
+ * without memory or with more distinct ids than dense indices.
+ */
+static inline id_slot *
+id_table_add(id_table *t, int64_t id, const rs_allocator *a, rs_status *status)
+{
+	id_slot    *slot = id_table_slot(t, id);
+
+	if (slot->index >= 0)
+	{
+		slot->rows++;
+		return slot;
+	}
+	if (t->count >= RS_MAX_DENSE_IDS)
+	{
+		*status = RS_TOO_LARGE;
+		return NULL;
+	}
+	if (4 * (t->count + 1) > 3 * (t->mask + 1))
+	{
+		if (!id_table_grow(t, a))
+		{
+			*status = RS_NO_MEMORY;
+			return NULL;
+		}
+		slot = id_table_slot(t, id);
+	}
+	slot->id = id;
+	slot->rows = 1;
+	slot->index = (int32_t) t->count++;
+	return slot;
+}
+
+/*
+ * ids[0..n) sorted ascending by an LSD radix sort, a byte at a time, with
+ * tmp as scratch; passes where every id has the same byte are skipped.
+ */
+static void
+sort_ids(int64_t *ids, int64_t *tmp, size_t n)
+{
+	uint64_t   *from = (uint64_t *) ids,
+			   *to = (uint64_t *) tmp;
+
+	/* flipping the sign bit orders signed ids as unsigned ones */
+	for (size_t k = 0; k < n; k++)
+		from[k] ^= UINT64_C(1) << 63;
+	for (int shift = 0; shift < 64; shift += 8)
+	{
+		size_t		start[256] = {0};
+		size_t		sum = 0;
+
+		for (size_t k = 0; k < n; k++)
+			start[(from[k] >> shift) & 0xff]++;
+		if (n == 0 || start[(from[0] >> shift) & 0xff] == n)
+			continue;
+		for (int b = 0; b < 256; b++)
+		{
+			size_t		c = start[b];
+
+			start[b] = sum;
+			sum += c;
+		}
+		for (size_t k = 0; k < n; k++)
+			to[start[(from[k] >> shift) & 0xff]++] = from[k];
+		{
+			uint64_t   *swap = from;
+
+			from = to;
+			to = swap;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		ids[k] = (int64_t) (from[k] ^ (UINT64_C(1) << 63));
+}
+
+/*
+ * The distinct ids of t, sorted, into *ids (allocated), where their positions
+ * become the table's indices; unless rank is NULL, (*rank)[first index]
+ * (allocated) receives the id's position too.
+ * ptr[k + 1] (n + 1 allocated by the caller) receives the rows of id k.
+ */
+static bool
+rank_ids(id_table *t, int64_t **ids, int32_t **rank, size_t *ptr, const rs_allocator *a)
+{
+	size_t		n = t->count;
+	int64_t    *tmp = rs_alloc(a, n * sizeof(int64_t));
+
+	*ids = rs_alloc(a, n * sizeof(int64_t));
+	if (rank)
+		*rank = rs_alloc(a, n * sizeof(int32_t));
+	if (!tmp || !*ids || (rank && !*rank))
+	{
+		rs_free(a, tmp);
+		return false;
+	}
+	for (size_t k = 0; k <= t->mask; k++)
+		if (t->slots[k].index >= 0)
+			(*ids)[t->slots[k].index] = t->slots[k].id;
+	sort_ids(*ids, tmp, n);
+	rs_free(a, tmp);
+	for (size_t k = 0; k < n; k++)
+	{
+		id_slot    *slot = id_table_slot(t, (*ids)[k]);
+
+		if (rank)
+			(*rank)[slot->index] = (int32_t) k;
+		slot->index = (int32_t) k;
+		ptr[k + 1] = slot->rows;
+	}
+	return true;
+}
+
+/* *array of n elements of width bytes shrunk to keep; false without memory. */
+static bool
+shrink_array(void **array, size_t n, size_t keep, size_t width, const rs_allocator *a)
+{
+	void	   *shrunk;
+
+	if (keep == n)
+		return true;
+	shrunk = rs_realloc(a, *array, n * width, keep * width);
+	if (!shrunk)
+		return false;
+	*array = shrunk;
+	return true;
+}
+
+/*
+ * Dense indices come from two hash tables (one pass over the rows), and only
+ * the distinct ids are sorted.  The layouts come from two stable counting
+ * sorts, by item and then by user, which leave every user's items ascending
+ * and the repeats of a pair adjacent in the order they arrived; merging them
+ * and transposing gives the item layout, users ascending within an item.
+ * The sorts run in the result's own arrays, allocated for every row and
+ * shrunk to the distinct pairs at the end, so besides the result the build
+ * holds only the tables and per-id arrays.
+ */
 rs_status
 rs_interactions_build(const rs_interaction_buffer *buf, const rs_allocator *a,
 					  rs_interactions *d)
 {
 	size_t		n = buf->count;
-	size_t		n_users = 0,
-				n_items = 0;
-	item_value *rows = NULL;
+	id_table	users = {0},
+				items = {0};
+	int32_t    *user_rank = NULL;
 	size_t	   *fill = NULL;
-	size_t		nnz = 0;
+	int32_t    *row_user;		/* each row's user, by first appearance */
+	size_t		n_users,
+				n_items,
+				nnz = 0;
+	rs_status	status = RS_NO_MEMORY;
 
 	memset(d, 0, sizeof(*d));
-	d->user_ids = distinct_sorted(buf->users, n, a, &n_users);
-	d->item_ids = distinct_sorted(buf->items, n, a, &n_items);
-	if (!d->user_ids || !d->item_ids)
-		goto no_memory;
-	if (n_users > RS_MAX_DENSE_IDS || n_items > RS_MAX_DENSE_IDS)
+	d->user_items = rs_alloc(a, n * sizeof(int32_t));
+	if (!d->user_items || !id_table_init(&users, ID_TABLE_FIRST_CAPACITY, a) ||
+		!id_table_init(&items, ID_TABLE_FIRST_CAPACITY, a))
+		goto fail;
+
+	/* Distinct ids and their rows; user_items holds each row's user meanwhile. */
+	row_user = d->user_items;
 	{
-		rs_interactions_free(d, a);
-		return RS_TOO_LARGE;
+		id_slot    *user = NULL;
+
+		for (size_t r = 0; r < n; r++)
+		{
+			if (r + PREFETCH_ROWS < n)
+			{
+				id_table_prefetch(&users, buf->users[r + PREFETCH_ROWS]);
+				id_table_prefetch(&items, buf->items[r + PREFETCH_ROWS]);
+			}
+			/* rows often arrive grouped by user */
+			if (user && user->id == buf->users[r])
+				user->rows++;
+			else if (!(user = id_table_add(&users, buf->users[r], a, &status)))
+				goto fail;
+			if (!id_table_add(&items, buf->items[r], a, &status))
+				goto fail;
+			row_user[r] = user->index;
+		}
 	}
+	n_users = users.count;
+	n_items = items.count;
 	d->n_users = (int32_t) n_users;
 	d->n_items = (int32_t) n_items;
 
-	/* Counting sort of the rows by dense user index. */
+	/* Sorted ids, and row pointers from their counts of rows. */
 	d->user_ptr = rs_alloc(a, (n_users + 1) * sizeof(size_t));
-	fill = rs_alloc(a, (n_users + 1) * sizeof(size_t));
-	rows = rs_alloc(a, n * sizeof(item_value));
-	if (!d->user_ptr || !fill || !rows)
-		goto no_memory;
-	memset(d->user_ptr, 0, (n_users + 1) * sizeof(size_t));
-	for (size_t r = 0; r < n; r++)
-		d->user_ptr[rs_find_id(d->user_ids, d->n_users, buf->users[r]) + 1]++;
+	d->item_ptr = rs_alloc(a, (n_items + 1) * sizeof(size_t));
+	if (!d->user_ptr || !d->item_ptr ||
+		!rank_ids(&users, &d->user_ids, &user_rank, d->user_ptr, a) ||
+		!rank_ids(&items, &d->item_ids, NULL, d->item_ptr, a))
+		goto fail;
+	id_table_free(&users, a);
+	d->user_ptr[0] = 0;
 	for (size_t u = 0; u < n_users; u++)
 		d->user_ptr[u + 1] += d->user_ptr[u];
-	memcpy(fill, d->user_ptr, (n_users + 1) * sizeof(size_t));
+	d->item_ptr[0] = 0;
+	for (size_t i = 0; i < n_items; i++)
+		d->item_ptr[i + 1] += d->item_ptr[i];
+
+	d->user_values = rs_alloc(a, n * sizeof(float));
+	d->item_users = rs_alloc(a, n * sizeof(int32_t));
+	d->item_values = rs_alloc(a, n * sizeof(float));
+	fill = rs_alloc(a, (n_users > n_items ? n_users : n_items) * sizeof(size_t));
+	if (!d->user_values || !d->item_users || !d->item_values || !fill)
+		goto fail;
+
+	/* Stable counting sort of the rows by item, into the item layout. */
+	memcpy(fill, d->item_ptr, n_items * sizeof(size_t));
 	for (size_t r = 0; r < n; r++)
 	{
-		int32_t		u = rs_find_id(d->user_ids, d->n_users, buf->users[r]);
-		item_value *row = &rows[fill[u]++];
+		size_t		slot;
 
-		row->item = rs_find_id(d->item_ids, d->n_items, buf->items[r]);
-		row->value = buf->values[r];
+		if (r + PREFETCH_ROWS < n)
+		{
+			id_table_prefetch(&items, buf->items[r + PREFETCH_ROWS]);
+			__builtin_prefetch(&user_rank[row_user[r + PREFETCH_ROWS]]);
+		}
+		slot = fill[id_table_slot(&items, buf->items[r])->index]++;
+		d->item_users[slot] = user_rank[row_user[r]];
+		d->item_values[slot] = buf->values[r];
 	}
+	id_table_free(&items, a);
+	rs_free(a, user_rank);
+	user_rank = NULL;
 
-	/* Sort each user's items and average repeated pairs, compacting in place. */
+	/* Stable counting sort of those by user: items ascending within a user. */
+	memcpy(fill, d->user_ptr, n_users * sizeof(size_t));
+	for (size_t i = 0; i < n_items; i++)
+		for (size_t k = d->item_ptr[i]; k < d->item_ptr[i + 1]; k++)
+		{
+			size_t		slot = fill[d->item_users[k]]++;
+
+			d->user_items[slot] = (int32_t) i;
+			d->user_values[slot] = d->item_values[k];
+		}
+
+	/* Repeats of a pair are adjacent: merge them into their mean. */
 	for (size_t u = 0; u < n_users; u++)
 	{
 		size_t		begin = d->user_ptr[u],
 					end = d->user_ptr[u + 1];
 
-		qsort(rows + begin, end - begin, sizeof(item_value), compare_item_value);
 		d->user_ptr[u] = nnz;
 		for (size_t r = begin; r < end;)
 		{
 			size_t		same = r + 1;
-			double		sum = rows[r].value;
+			double		sum = d->user_values[r];
 
-			while (same < end && rows[same].item == rows[r].item)
-				sum += rows[same++].value;
-			rows[nnz].item = rows[r].item;
-			rows[nnz].value = (float) (sum / (double) (same - r));
+			while (same < end && d->user_items[same] == d->user_items[r])
+				sum += d->user_values[same++];
+			d->user_items[nnz] = d->user_items[r];
+			d->user_values[nnz] = (float) (sum / (double) (same - r));
 			nnz++;
 			r = same;
 		}
@@ -236,30 +475,13 @@ rs_interactions_build(const rs_interaction_buffer *buf, const rs_allocator *a,
 	d->nnz = nnz;
 	d->duplicates = n - nnz;
 
-	d->user_items = rs_alloc(a, nnz * sizeof(int32_t));
-	d->user_values = rs_alloc(a, nnz * sizeof(float));
-	d->item_ptr = rs_alloc(a, (n_items + 1) * sizeof(size_t));
-	d->item_users = rs_alloc(a, nnz * sizeof(int32_t));
-	d->item_values = rs_alloc(a, nnz * sizeof(float));
-	if (!d->user_items || !d->user_values || !d->item_ptr || !d->item_users || !d->item_values)
-		goto no_memory;
-	for (size_t r = 0; r < nnz; r++)
-	{
-		d->user_items[r] = rows[r].item;
-		d->user_values[r] = rows[r].value;
-	}
-
 	/* Transpose; walking users in order leaves each item's users ascending. */
 	memset(d->item_ptr, 0, (n_items + 1) * sizeof(size_t));
 	for (size_t r = 0; r < nnz; r++)
 		d->item_ptr[d->user_items[r] + 1]++;
 	for (size_t i = 0; i < n_items; i++)
 		d->item_ptr[i + 1] += d->item_ptr[i];
-	rs_free(a, fill);
-	fill = rs_alloc(a, (n_items + 1) * sizeof(size_t));
-	if (!fill)
-		goto no_memory;
-	memcpy(fill, d->item_ptr, (n_items + 1) * sizeof(size_t));
+	memcpy(fill, d->item_ptr, n_items * sizeof(size_t));
 	for (size_t u = 0; u < n_users; u++)
 		for (size_t r = d->user_ptr[u]; r < d->user_ptr[u + 1]; r++)
 		{
@@ -268,16 +490,23 @@ rs_interactions_build(const rs_interaction_buffer *buf, const rs_allocator *a,
 			d->item_users[slot] = (int32_t) u;
 			d->item_values[slot] = d->user_values[r];
 		}
-
 	rs_free(a, fill);
-	rs_free(a, rows);
+	fill = NULL;
+
+	if (!shrink_array((void **) &d->user_items, n, nnz, sizeof(int32_t), a) ||
+		!shrink_array((void **) &d->user_values, n, nnz, sizeof(float), a) ||
+		!shrink_array((void **) &d->item_users, n, nnz, sizeof(int32_t), a) ||
+		!shrink_array((void **) &d->item_values, n, nnz, sizeof(float), a))
+		goto fail;
 	return RS_OK;
 
-no_memory:
+fail:
+	id_table_free(&users, a);
+	id_table_free(&items, a);
+	rs_free(a, user_rank);
 	rs_free(a, fill);
-	rs_free(a, rows);
 	rs_interactions_free(d, a);
-	return RS_NO_MEMORY;
+	return status;
 }
 
 float *

@@ -283,6 +283,95 @@ test_build(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding after free", c.outstanding);
 }
 
+/*
+ * The id whose splitmix64 finaliser is h: the build hashes ids with it, so
+ * ids from hashes alike in their low bits all want the same slot.
+ */
+static int64_t
+unmix(uint64_t h)
+{
+	uint64_t	inverse1 = 0xbf58476d1ce4e5b9ULL,
+				inverse2 = 0x94d049bb133111ebULL;
+
+	/* Newton's iteration for the inverses of the odd multipliers mod 2^64 */
+	for (int k = 0; k < 5; k++)
+	{
+		inverse1 *= 2 - 0xbf58476d1ce4e5b9ULL * inverse1;
+		inverse2 *= 2 - 0x94d049bb133111ebULL * inverse2;
+	}
+	h ^= (h >> 31) ^ (h >> 62);
+	h *= inverse2;
+	h ^= (h >> 27) ^ (h >> 54);
+	h *= inverse1;
+	h ^= (h >> 30) ^ (h >> 60);
+	return (int64_t) h;
+}
+
+/*
+ * Many more rows and ids than test_build: tables that grow many times, ids
+ * at both ends of int64, ids that all want the last slot of any table up to
+ * 2^20 slots, and users whose rows arrive together as well as scattered.
+ */
+static void
+test_build_large(void)
+{
+	rs_random	rng = {2024};
+	counter		c = new_counter();
+	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
+	rs_interaction_buffer buf;
+	rs_interactions d;
+	size_t		n_users = 20000,
+				n_items = 3000,
+				n_colliding = 300;
+	int64_t    *users = malloc(n_users * sizeof(int64_t));
+	int64_t    *items = malloc(n_items * sizeof(int64_t));
+	rs_status	status;
+
+	memset(&buf, 0, sizeof(buf));
+	fill_pool(&rng, users, n_users);
+	fill_pool(&rng, items, n_items);
+	for (size_t k = 0; k < n_colliding; k++)
+	{
+		users[n_users - 1 - k] = unmix(((uint64_t) k << 20) | 0xfffff);
+		items[n_items - 1 - k] = unmix(((uint64_t) (k + n_colliding) << 20) | 0xfffff);
+	}
+	CHECK(unmix(0x123456789abcdef0ULL) != unmix(0x123456789abcdef1ULL), "unmix is one to one");
+
+	/* scattered rows, popular ids more often; then runs of one user's rows */
+	for (int r = 0; r < 150000; r++)
+	{
+		size_t		u = (size_t) (n_users * pow(rs_random_uniform(&rng), 2.0));
+		size_t		i = (size_t) (n_items * pow(rs_random_uniform(&rng), 3.0));
+
+		rs_buffer_append(&buf, &a, users[u], items[i],
+						 (float) floor(rs_random_uniform(&rng) * 5120.0) / 1024.0f);
+	}
+	for (int run = 0; run < 2000; run++)
+	{
+		int64_t		user = pick_id(&rng, users, n_users);
+		int			length = 1 + (int) (rs_random_next(&rng) % 40);
+
+		for (int r = 0; r < length; r++)
+			rs_buffer_append(&buf, &a, user, pick_id(&rng, items, n_items),
+							 (float) floor(rs_random_uniform(&rng) * 5120.0) / 1024.0f);
+	}
+
+	status = rs_interactions_build(&buf, &a, &d);
+	if (CHECK(status == RS_OK, "large build: status %d", (int) status))
+	{
+		check_build(&buf, &d);
+		CHECK(d.user_ids[0] == INT64_MIN && d.user_ids[d.n_users - 1] == INT64_MAX,
+			  "the extreme ids are the first and last users");
+		CHECK(d.duplicates > 0 && d.n_users > 10000, "duplicates %zu, users %d",
+			  d.duplicates, d.n_users);
+		rs_interactions_free(&d, &a);
+	}
+	rs_buffer_free(&buf, &a);
+	free(users);
+	free(items);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
+}
+
 static void
 test_small_and_empty(void)
 {
@@ -475,6 +564,7 @@ int
 main(void)
 {
 	test_build();
+	test_build_large();
 	test_small_and_empty();
 	test_append_buffer();
 	test_out_of_memory();
