@@ -83,26 +83,42 @@ rs_top_k_sort(rs_scored *heap, size_t size)
 	}
 }
 
+/*
+ * One pass over every item's score: the bulk of them fall below the k-th
+ * best so far, so the loop compares each with that floor alone and offers
+ * the heap only the few that may enter.  Skipped items split the scores into
+ * runs, so the inner loop checks nothing else.
+ */
 size_t
 rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
 		 size_t k, rs_scored *out)
 {
 	size_t		size = 0;
 	size_t		next_skip = 0;
+	/* a score below it cannot enter: -inf until the heap is full */
+	float		floor = -INFINITY;
 
 	if (k == 0)
 		return 0;
-	for (int32_t i = 0; i < n; i++)
+	for (int32_t i = 0; i < n;)
 	{
-		rs_scored	cand = {scores[i], i};
+		int32_t		end = n;
 
 		while (next_skip < n_skip && skip[next_skip] < i)
 			next_skip++;
-		if (next_skip < n_skip && skip[next_skip] == i)
-			continue;
-		if (isnan(cand.score))
-			continue;
-		rs_top_k_offer(out, &size, k, cand);
+		if (next_skip < n_skip && skip[next_skip] < n)
+			end = skip[next_skip];
+		for (; i < end; i++)
+		{
+			/* false for NaN too: an item without a score is never recommended */
+			if (!(scores[i] >= floor))
+				continue;
+			rs_top_k_offer(out, &size, k, (rs_scored) {scores[i], i});
+			if (size == k)
+				floor = out[0].score;
+		}
+		if (i < n && next_skip < n_skip && skip[next_skip] == i)
+			i++;				/* the skipped item itself */
 	}
 	rs_top_k_sort(out, size);
 	return size;
