@@ -17,9 +17,10 @@ if [ -z "${PG_MAJOR:-}" ]; then
 fi
 
 # gcc only recommends libc6-dev, and we install without recommends.
-# libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs.
+# libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs;
+# python3-psycopg runs the client application's test.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-        libopenblas-dev libipc-run-perl "$@")
+        libopenblas-dev libipc-run-perl python3-psycopg "$@")
 
 missing=()
 for p in "${wanted[@]}"; do

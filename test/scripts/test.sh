@@ -40,6 +40,10 @@ if ! make installcheck TAP_TESTS=; then
     echo "recsys: regression tests FAILED" >&2
     exit 1
 fi
+
+step "client application (Python, psycopg)"
+# Debian's python3 and psycopg, not whatever python3 comes first in PATH
+/usr/bin/python3 test/clients/test_recommend_client.py
 cluster_stop "$tmp/cluster"
 unset PGHOST PGPORT PGUSER PGDATABASE
 
