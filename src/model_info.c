@@ -4,7 +4,9 @@
  */
 #include "recsys.h"
 
+#include "common/jsonapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -43,6 +45,19 @@ recsys_model_info(PG_FUNCTION_ARGS)
 	if (m->info_size > 2)
 		appendStringInfoString(&buf, ", ");
 	appendBinaryStringInfo(&buf, m->info + 1, (int) m->info_size - 1);
+
+	/*
+	 * The description is checked as JSON here, not by jsonb_in, so that a
+	 * damaged one (or a non-finite header field) is an invalid model, not a
+	 * text syntax error.
+	 */
+	if (pg_parse_json(makeJsonLexContextCstringLen(buf.data, buf.len,
+												   GetDatabaseEncoding(), true),
+					  &nullSemAction) != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid recsys model"),
+				 errdetail("Its description is not valid JSON.")));
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -577,6 +577,10 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	m->info_size = h.sections[RS_SEC_INFO].size;
 #undef SECTION
 
+	/* an algorithm without id lists (the network) has no users or items */
+	if ((m->user_ids == NULL && m->n_users != 0) ||
+		(m->item_ids == NULL && m->n_items != 0))
+		return "its dimensions do not match its sections";
 	if (!strictly_ascending(m->user_ids, m->n_users) ||
 		!strictly_ascending(m->item_ids, m->n_items))
 		return "its id lists are not sorted";

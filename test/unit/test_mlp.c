@@ -441,6 +441,15 @@ test_codec(void)
 			bad.activation = 3;
 			rs_model_encode(&bad, other);
 			CHECK(rs_model_decode(other, size, &d) != NULL, "activation 3 accepted");
+			/* users or items in a model that has no id lists to hold them */
+			bad = m;
+			bad.n_users = INT32_MAX;
+			rs_model_encode(&bad, other);
+			CHECK(rs_model_decode(other, size, &d) != NULL, "2^31 - 1 users accepted");
+			bad = m;
+			bad.n_items = 5;
+			rs_model_encode(&bad, other);
+			CHECK(rs_model_decode(other, size, &d) != NULL, "5 items accepted");
 			free(other);
 		}
 		free(buf);
