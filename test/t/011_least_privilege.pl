@@ -130,6 +130,20 @@ is($node->safe_psql('shop', 'SELECT string_agg(what, \',\') FROM evil.calls'),
 	'=(bigint, bigint)', 'the trap fires on an unqualified comparison');
 $node->safe_psql('shop', 'TRUNCATE evil.calls');
 
+# The upgrade scripts run in the same conditions: install the first version,
+# update through every script, and drop it again.
+is( as_alice(
+		$hostile . q{
+CREATE EXTENSION recsys VERSION '0.1.0';
+ALTER EXTENSION recsys UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'recsys';
+DROP EXTENSION recsys;}),
+	$node->safe_psql('shop',
+		q{SELECT default_version FROM pg_available_extensions WHERE name = 'recsys'}),
+	'alice installs the first version and updates it to the default one');
+is($node->safe_psql('shop', 'SELECT count(*) FROM evil.calls'),
+	0, "installing and updating called none of mallory's objects");
+
 as_alice($hostile . 'CREATE EXTENSION recsys');
 is( as_alice(
 		q{SELECT extowner::regrole FROM pg_extension WHERE extname = 'recsys'}),
