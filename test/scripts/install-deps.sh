@@ -18,9 +18,9 @@ fi
 
 # gcc only recommends libc6-dev, and we install without recommends.
 # libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs;
-# python3-psycopg runs the client application's test.
+# python3-psycopg runs the client application's test, pg_cron the scheduled retraining test.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-        libopenblas-dev libipc-run-perl python3-psycopg "$@")
+        libopenblas-dev libipc-run-perl python3-psycopg "postgresql-$PG_MAJOR-cron" "$@")
 
 missing=()
 for p in "${wanted[@]}"; do
