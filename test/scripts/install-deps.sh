@@ -18,8 +18,10 @@ fi
 
 # gcc only recommends libc6-dev, and we install without recommends.
 # libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs.
+# clang and its sanitizer runtimes (libFuzzer among them) build the fuzzer;
+# clang does not pull the runtimes in by itself.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-        libopenblas-dev libipc-run-perl "$@")
+        libopenblas-dev libipc-run-perl clang libclang-rt-dev "$@")
 
 missing=()
 for p in "${wanted[@]}"; do
