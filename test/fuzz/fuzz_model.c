@@ -89,10 +89,10 @@ emit_top_k(const rs_model *m, const float *scores, const int32_t *skip, size_t n
 	size_t		room = (size_t) k < (size_t) m->n_items + 1 ? (size_t) k : (size_t) m->n_items + 1;
 	rs_scored  *best = take(sizeof(rs_scored) * room);
 	size_t		count = rs_top_k(scores, m->n_items, skip, n_skip, (size_t) k, best);
-	int64_t		s = 0;
+	uint64_t	s = 0;			/* ids are read, not added up as numbers */
 
 	for (size_t r = 0; r < count; r++)
-		s += m->item_ids[best[r].index];
+		s += (uint64_t) m->item_ids[best[r].index];
 	sink = (double) s;
 	free(best);
 }
@@ -162,13 +162,13 @@ explain(const rs_model *m, int32_t user, int32_t item, int32_t k)
 		size_t		room = (size_t) k < n + 1 ? (size_t) k : n + 1;
 		rs_scored  *best = take(sizeof(rs_scored) * room);
 		size_t		count;
-		int64_t		s = 0;
+		uint64_t	s = 0;
 
 		for (size_t j = 0; j < n; j++)
 			ranked[j] = (float) contributions[j];
 		count = rs_top_k(ranked, (int32_t) n, NULL, 0, (size_t) k, best);
 		for (size_t r = 0; r < count; r++)
-			s += m->item_ids[history[best[r].index]];
+			s += (uint64_t) m->item_ids[history[best[r].index]];
 		sink = (double) s + baseline + rs_explain_has_baseline(m);
 		free(ranked);
 		free(best);

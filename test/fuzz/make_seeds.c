@@ -7,9 +7,12 @@
  *
  * Each kind is written under a few model ids: the fuzzer draws its queries
  * from the id's bytes, so different ids start it on different queries.
+ * Kinds that format version 1 could hold are also written in it, as models
+ * stored by recsys 0.1 to 0.3 are.
  */
 #include "core/als.h"
 #include "core/bpr.h"
+#include "core/crc32c.h"
 #include "core/ease.h"
 #include "core/interactions.h"
 #include "core/knn.h"
@@ -69,6 +72,56 @@ make_data(rs_interactions *data)
 	rs_buffer_free(&buf, A);
 }
 
+static void
+write_file(const char *name, int variant, const void *bytes, size_t size)
+{
+	char		path[4096];
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "%s/seed-%s-%d", directory, name, variant);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(bytes, 1, size, f) != size || fclose(f) != 0)
+		fail("cannot write a seed");
+}
+
+/*
+ * The same model in format version 1: a header of 16 section slots, the
+ * payload moved up behind it.  Only for models without later sections.
+ */
+static void
+write_version_1(const unsigned char *v2, size_t size, const char *name)
+{
+	size_t		shift = sizeof(rs_model_header) - RS_MODEL_V1_HEADER_SIZE;
+	size_t		crc_at = __builtin_offsetof(rs_model_header, payload_crc);
+	size_t		len = size - shift;
+	unsigned char *v1 = malloc(len);
+	rs_model_header h;
+	rs_model	check_back;
+	uint32_t	crc;
+	char		v1_name[64];
+
+	if (!v1)
+		fail("out of memory");
+	memcpy(&h, v2, sizeof(h));
+	for (int s = RS_MODEL_V1_SECTIONS; s < RS_SEC_COUNT; s++)
+		if (h.sections[s].offset != 0)
+			fail("a version 1 seed of a model with later sections");
+	h.format_version = 1;
+	h.header_size = RS_MODEL_V1_HEADER_SIZE;
+	h.total_size = len;
+	for (int s = 0; s < RS_MODEL_V1_SECTIONS; s++)
+		if (h.sections[s].offset != 0)
+			h.sections[s].offset -= shift;
+	memcpy(v1, &h, RS_MODEL_V1_HEADER_SIZE);
+	memcpy(v1 + RS_MODEL_V1_HEADER_SIZE, v2 + sizeof(rs_model_header), len - RS_MODEL_V1_HEADER_SIZE);
+	crc = rs_crc32c_two(v1, crc_at, v1 + crc_at + 4, len - crc_at - 4);
+	memcpy(v1 + crc_at, &crc, sizeof(crc));
+	if (rs_model_decode(v1, len, &check_back) != NULL)
+		fail("a version 1 seed does not decode");
+	snprintf(v1_name, sizeof(v1_name), "%s_v1", name);
+	write_file(v1_name, 0, v1, len);
+	free(v1);
+}
+
 /* Writes the model under IDS_PER_KIND model ids, with a description as the host writes one. */
 static void
 write_model(rs_model *m, const char *name)
@@ -84,8 +137,6 @@ write_model(rs_model *m, const char *name)
 		fail("cannot encode a model");
 	for (int v = 0; v < IDS_PER_KIND; v++)
 	{
-		char		path[4096];
-		FILE	   *f;
 		rs_model	check_back;
 
 		for (int b = 0; b < RS_MODEL_ID_BYTES; b++)
@@ -93,11 +144,10 @@ write_model(rs_model *m, const char *name)
 		rs_model_encode(m, bytes);
 		if (rs_model_decode(bytes, size, &check_back) != NULL)
 			fail("an encoded seed does not decode");
-		snprintf(path, sizeof(path), "%s/seed-%s-%d", directory, name, v);
-		if ((f = fopen(path, "wb")) == NULL || fwrite(bytes, 1, size, f) != size ||
-			fclose(f) != 0)
-			fail("cannot write a seed");
+		write_file(name, v, bytes, size);
 	}
+	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE)
+		write_version_1(bytes, size, name);
 	free(bytes);
 }
 
