@@ -303,6 +303,7 @@ serve(const rs_model *m)
 			int32_t		item = rs_model_item_index(m, item_ids[i]);
 
 			sink = rs_predict(m, user, item);
+			/* explanations cost a solve: an extreme, a drawn and a known item */
 			if (i < 3)
 				explain(m, user, item, k);
 			vectors(m, user, item);
@@ -329,13 +330,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t		crc_at = __builtin_offsetof(rs_model_header, payload_crc);
 	size_t		size_at = __builtin_offsetof(rs_model_header, total_size);
-	uint64_t   *words = malloc(size / 8 + 1 > 0 ? (size / 8 + 1) * 8 : 8);
+	uint64_t   *words = malloc((size / 8 + 1) * 8);	/* 8-byte aligned, as decode needs */
 	unsigned char *buf = (unsigned char *) words;
+	rs_model_header identity;
 	rs_model	m;
 
 	if (!words)
 		return 0;
 	memcpy(buf, data, size);
+	/* what a server reads first, from a slice of the value */
+	if (rs_model_read_identity(buf, size < RS_MODEL_IDENTITY_SIZE ? size : RS_MODEL_IDENTITY_SIZE,
+							   &identity) == NULL)
+		sink = identity.total_size;
 	if (size >= crc_at + sizeof(uint32_t))
 	{
 		uint64_t	total = size;
