@@ -2,6 +2,8 @@
 #
 #   make / make install / make installcheck   the PGXS way, for the server pg_config finds
 #   make unit        C unit tests of src/core (no server needed)
+#   make unit-sanitized   the same under AddressSanitizer and UBSan
+#   make fuzz        fuzzes model decoding and scoring (FUZZ_SECONDS=300, clang)
 #   make test        installs what is missing, builds, and runs every test
 #   make demo        the same set-up, then a running cluster with real data
 #   make demo-stop   stops the demo cluster
@@ -54,6 +56,64 @@ test/unit/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(UNIT
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
+# The unit tests again under AddressSanitizer, LeakSanitizer and UBSan, built
+# apart from the plain ones.
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS = $(UNIT_CFLAGS) $(SAN_FLAGS)
+SAN_OBJS = $(patsubst src/core/%.c,test/unit/san-obj/%.o,$(CORE_SRCS))
+SAN_TESTS = $(patsubst test/unit/%,test/unit/san-obj/%,$(UNIT_TESTS))
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+test/unit/san-obj/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p test/unit/san-obj
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+test/unit/san-obj/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(SAN_OBJS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_OBJS) $(SHLINK_OPENBLAS)
+
+unit-sanitized: $(SAN_TESTS)
+	@set -e; for t in $(SAN_TESTS); do echo "== $$t"; $(SAN_ENV) ./$$t; done
+
+# libFuzzer on the model codec and every scorer: clang, objects of its own.
+# Seeds are regenerated each run and join a copy of the committed corpus,
+# which the run then grows; `make fuzz-merge` folds what it found back in.
+FUZZ_CC = clang
+FUZZ_SECONDS = 300
+FUZZ_CFLAGS = -std=gnu11 -O1 -g -Wall -Wextra -Werror -Isrc -fno-strict-aliasing \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_OBJS = $(patsubst src/core/%.c,test/fuzz/obj/%.o,$(CORE_SRCS))
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=512 \
+	-max_len=16384 -timeout=60 -print_final_stats=1 -artifact_prefix=test/fuzz/obj/
+
+test/fuzz/obj/%.o: src/core/%.c $(wildcard src/core/*.h)
+	@mkdir -p test/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+test/fuzz/obj/fuzz_model: test/fuzz/fuzz_model.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) \
+		$(SHLINK_OPENBLAS)
+
+test/fuzz/obj/make_seeds: test/fuzz/make_seeds.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -o $@ $< \
+		$(FUZZ_OBJS) $(SHLINK_OPENBLAS)
+
+fuzz-seeds: test/fuzz/obj/make_seeds
+	rm -rf test/fuzz/obj/seeds && mkdir -p test/fuzz/obj/seeds
+	OPENBLAS_NUM_THREADS=1 ./test/fuzz/obj/make_seeds test/fuzz/obj/seeds
+
+fuzz: test/fuzz/obj/fuzz_model fuzz-seeds
+	rm -rf test/fuzz/obj/run && mkdir -p test/fuzz/obj/run
+	cp -r test/fuzz/corpus/. test/fuzz/obj/seeds/. test/fuzz/obj/run/
+	OPENBLAS_NUM_THREADS=1 ./test/fuzz/obj/fuzz_model $(FUZZ_FLAGS) test/fuzz/obj/run
+
+# Replaces the committed corpus by a minimal one covering the last run's.
+fuzz-merge: test/fuzz/obj/fuzz_model
+	rm -rf test/fuzz/obj/merged && mkdir -p test/fuzz/obj/merged
+	OPENBLAS_NUM_THREADS=1 ./test/fuzz/obj/fuzz_model -merge=1 -max_len=16384 \
+		test/fuzz/obj/merged test/fuzz/obj/seeds test/fuzz/obj/run test/fuzz/corpus
+	rm -rf test/fuzz/corpus && mv test/fuzz/obj/merged test/fuzz/corpus
+
 test:
 	bash test/scripts/test.sh
 
@@ -66,6 +126,6 @@ demo-stop:
 bench:
 	bash test/scripts/bench.sh
 
-EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
 
-.PHONY: unit test demo demo-stop bench prove_installcheck
+.PHONY: unit unit-sanitized fuzz fuzz-seeds fuzz-merge test demo demo-stop bench prove_installcheck

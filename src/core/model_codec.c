@@ -338,8 +338,7 @@ check_mlp(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
 	const int32_t *sizes;
 	const float *scale;
 
-	if (h->n_users != 0 || h->n_items != 0 || h->factors != 0 ||
-		h->params.activation > RS_ACTIVATION_SIGMOID || h->params.loss > RS_LOSS_MSE)
+	if (h->params.activation > RS_ACTIVATION_SIGMOID || h->params.loss > RS_LOSS_MSE)
 		return "its dimensions are out of range";
 	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_MLP_MAX_HIDDEN + 2)
 		return "its network has an unsupported number of layers";
@@ -521,6 +520,9 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		return "its checksum does not match";
 	if (h.n_users < 0 || h.n_items < 0 || h.factors < 0 ||
 		h.factors > RS_MODEL_MAX_FACTORS)
+		return "its dimensions are out of range";
+	/* a feature model has no id lists, so nothing may count users or items */
+	if (h.algorithm == RS_ALGO_MLP && (h.n_users != 0 || h.n_items != 0 || h.factors != 0))
 		return "its dimensions are out of range";
 
 	users = (uint64_t) h.n_users;

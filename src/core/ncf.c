@@ -638,13 +638,16 @@ rs_ncf_predict(const rs_model *m, int32_t user, int32_t item)
 	float		scratch[2 * RS_NCF_MAX_WIDTH];
 	int			e = m->ncf_embedding,
 				f = m->factors;
-	const float *p = m->user_factors + (size_t) user * f,
-			   *q = m->item_factors + (size_t) item * f;
+	const float *p,
+			   *q;
 	rs_dense	net;
 	double		z;
 
+	/* rows only once both are known: an unknown index's row is no address */
 	if (user < 0 || item < 0)
 		return NAN;
+	p = m->user_factors + (size_t) user * f;
+	q = m->item_factors + (size_t) item * f;
 	rs_dense_init(&net, m->mlp_layers, m->mlp_sizes, RS_ACTIVATION_RELU);
 	memcpy(input, m->ncf_user_embeddings + (size_t) user * e, sizeof(float) * e);
 	memcpy(input + e, m->ncf_item_embeddings + (size_t) item * e, sizeof(float) * e);

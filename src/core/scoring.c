@@ -343,6 +343,11 @@ done:
  * x_u ~ sum_j alpha_j y_j (least squares, lightly regularised), so item j
  * contributes alpha_j (y_j . y_i); the item bias and the part of x_u outside
  * that span form the baseline.
+ *
+ * With Y the f x n matrix of the history's vectors, alpha = (Y'Y + eps I)^-1 Y'x
+ * = Y' (YY' + eps I)^-1 x: the second form solves f x f instead of n x n,
+ * which a long history needs (its n x n system would take n^2 floats and n^3
+ * time).  Both forms have the same trace, so the same eps.
  */
 static rs_status
 explain_bpr(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
@@ -352,8 +357,10 @@ explain_bpr(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a
 	size_t		n;
 	const int32_t *items = rs_seen_items(m, user, &n);
 	const float *x = user_row(m, user);
+	bool		by_items = n <= (size_t) f;	/* the smaller system */
+	size_t		dim = by_items ? n : (size_t) f;
 	float	   *y = rs_alloc(a, sizeof(float) * (size_t) f * (n ? n : 1));
-	float	   *gram = rs_alloc(a, sizeof(float) * (n ? n * n : 1));
+	float	   *gram = rs_alloc(a, sizeof(float) * (dim ? dim * dim : 1));
 	float	   *coef = rs_alloc(a, sizeof(float) * (n ? n : 1));
 	float	   *rest = rs_alloc(a, sizeof(float) * (size_t) f);
 	float		trace = 0.0f;
@@ -369,17 +376,33 @@ explain_bpr(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a
 	memcpy(rest, x, sizeof(float) * f);
 	if (n > 0)
 	{
-		cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, (int) n, f, 1.0f, y, f,
-					0.0f, gram, (int) n);
-		for (size_t j = 0; j < n; j++)
-			trace += gram[j * n + j];
-		for (size_t j = 0; j < n; j++)
-			gram[j * n + j] += 1e-4f * trace / (float) n + 1e-12f;
-		cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, x, 1, 0.0f, coef, 1);
-		if (!rs_cholesky_solve(gram, (int) n, coef))
+		/* Y'Y (n x n) or YY' (f x f), Y column-major with leading dimension f */
+		cblas_ssyrk(CblasColMajor, CblasUpper, by_items ? CblasTrans : CblasNoTrans,
+					(int) dim, by_items ? f : (int) n, 1.0f, y, f, 0.0f, gram, (int) dim);
+		for (size_t j = 0; j < dim; j++)
+			trace += gram[j * dim + j];
+		for (size_t j = 0; j < dim; j++)
+			gram[j * dim + j] += 1e-4f * trace / (float) n + 1e-12f;
+		if (by_items)
 		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
+			cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, x, 1, 0.0f, coef, 1);
+			if (!rs_cholesky_solve(gram, (int) n, coef))
+			{
+				status = RS_NUMERICAL_FAILURE;
+				goto done;
+			}
+		}
+		else
+		{
+			/* v = (YY' + eps I)^-1 x in rest, then alpha = Y'v */
+			if (!rs_cholesky_solve(gram, f, rest))
+			{
+				status = RS_NUMERICAL_FAILURE;
+				goto done;
+			}
+			cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, rest, 1, 0.0f,
+						coef, 1);
+			memcpy(rest, x, sizeof(float) * f);
 		}
 		cblas_sgemv(CblasColMajor, CblasNoTrans, f, (int) n, -1.0f, y, f, coef, 1, 1.0f, rest, 1);
 	}

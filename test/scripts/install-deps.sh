@@ -18,9 +18,12 @@ fi
 
 # gcc only recommends libc6-dev, and we install without recommends.
 # libipc-run-perl (plus perl's own Test::More and prove) is what PostgreSQL::Test::Cluster needs;
-# python3-psycopg runs the client application's test, pg_cron the scheduled retraining test.
+# python3-psycopg runs the client application's test, pg_cron the scheduled retraining test;
+# clang and its sanitizer runtimes (libFuzzer among them) build the fuzzer, and
+# clang does not pull the runtimes in by itself.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
-        libopenblas-dev libipc-run-perl python3-psycopg "postgresql-$PG_MAJOR-cron" "$@")
+        libopenblas-dev libipc-run-perl python3-psycopg "postgresql-$PG_MAJOR-cron"
+        clang libclang-rt-dev "$@")
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Full test run: dependencies, -Werror build, install, C unit tests, pg_regress
-# against a throwaway cluster, then the TAP tests. Exits non-zero on any failure.
+# Full test run: dependencies, -Werror build, install, C unit tests (plain, under
+# sanitizers, then a minute of fuzzing), pg_regress against a throwaway cluster,
+# then the TAP tests. Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -30,6 +31,12 @@ step install
 
 step unit tests
 make unit
+
+step unit tests under sanitizers
+make unit-sanitized
+
+step fuzzing
+make fuzz FUZZ_SECONDS=60
 
 step regression tests
 cluster_start "$tmp/cluster" 5499

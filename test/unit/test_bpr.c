@@ -6,6 +6,7 @@
  */
 #include "core/bpr.h"
 #include "core/random.h"
+#include "core/scoring.h"
 
 #include "unit.h"
 #include "planted.h"
@@ -424,6 +425,102 @@ test_options(void)
 		  "threads, verbose");
 }
 
+/* An allocator that remembers the largest block it was asked for. */
+static void *
+largest_alloc(void *ctx, size_t size)
+{
+	size_t	   *largest = ctx;
+
+	if (size > *largest)
+		*largest = size;
+	return malloc(size);
+}
+
+static void
+plain_free(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+/*
+ * Explanations add up to the score, for a short history and for a user of
+ * many more items than factors, whose explanation must take memory in
+ * proportion to the history, not its square (a Gram matrix of 3000 x 3000
+ * floats would be 36 MB).
+ */
+static void
+test_explain(void)
+{
+	enum
+	{
+		F = 8, N = 3000
+	};
+	static int64_t user_ids[2] = {10, 20},
+				item_ids[N];
+	static float user_factors[2 * F],
+				item_factors[N * F],
+				item_bias[N],
+				values[N + 3];
+	static uint64_t seen_ptr[3] = {0, 3, N + 3};
+	static int32_t seen_items[N + 3];
+	static double contributions[N + 1];
+	rs_random	rng = {77};
+	rs_model	m;
+	size_t		largest = 0;
+	rs_allocator a = {largest_alloc, plain_free, &largest, NULL};
+	double		worst = 0.0;
+
+	for (int k = 0; k < 2 * F; k++)
+		user_factors[k] = (float) rs_random_uniform(&rng) - 0.5f;
+	for (int i = 0; i < N; i++)
+	{
+		item_ids[i] = 5 * (int64_t) i;
+		item_bias[i] = (float) rs_random_uniform(&rng) * 0.1f;
+		for (int k = 0; k < F; k++)
+			item_factors[i * F + k] = (float) rs_random_uniform(&rng) - 0.5f;
+		seen_items[3 + i] = i;
+		values[3 + i] = 1.0f;
+	}
+	seen_items[0] = 2;
+	seen_items[1] = 40;
+	seen_items[2] = 41;
+	values[0] = values[1] = values[2] = 1.0f;
+	memset(&m, 0, sizeof(m));
+	m.algorithm = RS_ALGO_BPR;
+	m.n_users = 2;
+	m.n_items = N;
+	m.factors = F;
+	m.user_ids = user_ids;
+	m.item_ids = item_ids;
+	m.user_factors = user_factors;
+	m.item_factors = item_factors;
+	m.item_bias = item_bias;
+	m.seen_ptr = seen_ptr;
+	m.seen_items = seen_items;
+	m.seen_values = values;
+
+	for (int32_t u = 0; u < 2; u++)
+		for (int32_t i = 0; i < N; i += 97)
+		{
+			size_t		n;
+			double		sum;
+
+			rs_seen_items(&m, u, &n);
+			if (!CHECK(rs_explain(&m, u, i, &a, contributions, &sum) == RS_OK,
+					   "explain user %d item %d", u, i))
+				return;
+			for (size_t k = 0; k < n; k++)
+				sum += contributions[k];
+			worst = fmax(worst, fabs(sum - rs_predict(&m, u, i)));
+		}
+	printf("BPR explanations: worst |contributions + baseline - predict| %.2e, "
+		   "largest allocation %zu bytes\n", worst, largest);
+	CHECK(worst <= 1e-4, "BPR contributions and baseline miss the prediction by %.3g", worst);
+	CHECK(largest <= sizeof(float) * F * N,
+		  "a BPR explanation of %d items allocates %zu bytes at once", N, largest);
+}
+
 int
 main(void)
 {
@@ -433,6 +530,7 @@ main(void)
 	test_degenerate();
 	test_cancel();
 	test_out_of_memory();
+	test_explain();
 	rs_interactions_free(&P.train, &rs_malloc_allocator);
 	return unit_done();
 }

@@ -434,7 +434,7 @@ test_id_lookup(void)
 						(int64_t) (rs_random_next(&rng) % 1000000);
 					break;
 				case 4:			/* spread over all of int64 */
-					ids[k] = INT64_MIN + (int64_t) ((uint64_t) k * (UINT64_MAX / (N - 1)));
+					ids[k] = (int64_t) ((uint64_t) INT64_MIN + (uint64_t) k * (UINT64_MAX / (N - 1)));
 					break;
 				case 5:			/* the extremes only */
 					ids[k] = k == 0 ? INT64_MIN : k == 1 ? 0 : INT64_MAX;

@@ -441,15 +441,22 @@ test_codec(void)
 			bad.activation = 3;
 			rs_model_encode(&bad, other);
 			CHECK(rs_model_decode(other, size, &d) != NULL, "activation 3 accepted");
-			/* users or items in a model that has no id lists to hold them */
+			/*
+			 * Users or items in the header of a model that has no id lists:
+			 * rejected before anything reads the (absent) lists.
+			 */
 			bad = m;
 			bad.n_users = INT32_MAX;
 			rs_model_encode(&bad, other);
 			CHECK(rs_model_decode(other, size, &d) != NULL, "2^31 - 1 users accepted");
 			bad = m;
-			bad.n_items = 5;
+			bad.n_users = 4;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "5 items accepted");
+			CHECK(rs_model_decode(other, size, &d) != NULL, "4 users without ids accepted");
+			bad = m;
+			bad.n_items = 4;
+			rs_model_encode(&bad, other);
+			CHECK(rs_model_decode(other, size, &d) != NULL, "4 items without ids accepted");
 			free(other);
 		}
 		free(buf);

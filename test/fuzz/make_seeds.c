@@ -1,0 +1,326 @@
+/*
+ * make_seeds.c - writes the fuzzer's seed models: one small model of every
+ * kind, trained on tiny planted data (classes of users and items, as in
+ * test/unit/planted.h), each encoded as a server would store it.
+ *
+ * Usage: make_seeds DIRECTORY
+ *
+ * Each kind is written under a few model ids: the fuzzer draws its queries
+ * from the id's bytes, so different ids start it on different queries.
+ * Kinds that format version 1 could hold are also written in it, as models
+ * stored by recsys 0.1 to 0.3 are.
+ */
+#include "core/als.h"
+#include "core/bpr.h"
+#include "core/crc32c.h"
+#include "core/ease.h"
+#include "core/interactions.h"
+#include "core/knn.h"
+#include "core/mlp.h"
+#include "core/model.h"
+#include "core/ncf.h"
+#include "core/random.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLASSES 3
+#define USERS 12
+#define ITEMS 9
+#define FACTORS 3
+#define FEATURES 4
+#define ROWS 40
+#define IDS_PER_KIND 3
+
+static const char *directory;
+static const rs_allocator *A = &rs_malloc_allocator;
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "make_seeds: %s\n", what);
+	exit(1);
+}
+
+static void
+check(rs_status status, const char *what)
+{
+	if (status != RS_OK)
+		fail(what);
+}
+
+/* Users like the items of their class; ratings 1..5, more for their class. */
+static void
+make_data(rs_interactions *data)
+{
+	rs_random	rng = {2009};
+	rs_interaction_buffer buf;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < USERS; u++)
+		for (int i = 0; i < ITEMS; i++)
+		{
+			bool		same = u % CLASSES == i % CLASSES;
+
+			if (rs_random_uniform(&rng) < (same ? 0.7 : 0.15) &&
+				!rs_buffer_append(&buf, A, 100 - 7 * (int64_t) u, (int64_t) i * 13 - 40,
+								  same ? 4.0f + (float) (u % 2) : 1.0f + (float) (i % 3)))
+				fail("out of memory");
+		}
+	check(rs_interactions_build(&buf, A, data), "building the data");
+	rs_buffer_free(&buf, A);
+}
+
+static void
+write_file(const char *name, int variant, const void *bytes, size_t size)
+{
+	char		path[4096];
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "%s/seed-%s-%d", directory, name, variant);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(bytes, 1, size, f) != size || fclose(f) != 0)
+		fail("cannot write a seed");
+}
+
+/*
+ * The same model in format version 1: a header of 16 section slots, the
+ * payload moved up behind it.  Only for models without later sections.
+ */
+static void
+write_version_1(const unsigned char *v2, size_t size, const char *name)
+{
+	size_t		shift = sizeof(rs_model_header) - RS_MODEL_V1_HEADER_SIZE;
+	size_t		crc_at = __builtin_offsetof(rs_model_header, payload_crc);
+	size_t		len = size - shift;
+	unsigned char *v1 = malloc(len);
+	rs_model_header h;
+	rs_model	check_back;
+	uint32_t	crc;
+	char		v1_name[64];
+
+	if (!v1)
+		fail("out of memory");
+	memcpy(&h, v2, sizeof(h));
+	for (int s = RS_MODEL_V1_SECTIONS; s < RS_SEC_COUNT; s++)
+		if (h.sections[s].offset != 0)
+			fail("a version 1 seed of a model with later sections");
+	h.format_version = 1;
+	h.header_size = RS_MODEL_V1_HEADER_SIZE;
+	h.total_size = len;
+	for (int s = 0; s < RS_MODEL_V1_SECTIONS; s++)
+		if (h.sections[s].offset != 0)
+			h.sections[s].offset -= shift;
+	memcpy(v1, &h, RS_MODEL_V1_HEADER_SIZE);
+	memcpy(v1 + RS_MODEL_V1_HEADER_SIZE, v2 + sizeof(rs_model_header), len - RS_MODEL_V1_HEADER_SIZE);
+	crc = rs_crc32c_two(v1, crc_at, v1 + crc_at + 4, len - crc_at - 4);
+	memcpy(v1 + crc_at, &crc, sizeof(crc));
+	if (rs_model_decode(v1, len, &check_back) != NULL)
+		fail("a version 1 seed does not decode");
+	snprintf(v1_name, sizeof(v1_name), "%s_v1", name);
+	write_file(v1_name, 0, v1, len);
+	free(v1);
+}
+
+/* Writes the model under IDS_PER_KIND model ids, with a description as the host writes one. */
+static void
+write_model(rs_model *m, const char *name)
+{
+	static const char info[] = "{\"seed\": true, \"loss\": [0.5, 0.25]}";
+	size_t		size;
+	void	   *bytes;
+
+	m->info = info;
+	m->info_size = sizeof(info) - 1;
+	size = rs_model_encoded_size(m);
+	if (size == 0 || (bytes = malloc(size)) == NULL)
+		fail("cannot encode a model");
+	for (int v = 0; v < IDS_PER_KIND; v++)
+	{
+		rs_model	check_back;
+
+		for (int b = 0; b < RS_MODEL_ID_BYTES; b++)
+			m->model_id[b] = (uint8_t) (v * 89 + b * 37 + name[0]);
+		rs_model_encode(m, bytes);
+		if (rs_model_decode(bytes, size, &check_back) != NULL)
+			fail("an encoded seed does not decode");
+		write_file(name, v, bytes, size);
+	}
+	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE)
+		write_version_1(bytes, size, name);
+	free(bytes);
+}
+
+static rs_runtime
+runtime(void)
+{
+	rs_runtime	rt;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.alloc = rs_malloc_allocator;
+	rt.threads = 1;
+	return rt;
+}
+
+static void
+als(const rs_interactions *data, int feedback)
+{
+	double		opt[RS_ALS_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_als_result r;
+	rs_model	m;
+
+	for (int k = 0; k < RS_ALS_OPTION_COUNT; k++)
+		opt[k] = rs_als_option_specs[k].default_value;
+	opt[RS_ALS_FEEDBACK] = feedback;
+	opt[RS_ALS_FACTORS] = FACTORS;
+	opt[RS_ALS_ITERATIONS] = 3;
+	opt[RS_ALS_THREADS] = 1;
+	if (feedback == RS_FEEDBACK_IMPLICIT)
+		opt[RS_ALS_REGULARIZATION] = 1;
+	check(rs_als_fit(data, opt, &rt, &r), "ALS training");
+	rs_als_model(data, &r, opt, &m);
+	write_model(&m, feedback == RS_FEEDBACK_IMPLICIT ? "implicit_als" : "als");
+	rs_als_result_free(&r, A);
+}
+
+static void
+bpr(const rs_interactions *data)
+{
+	double		opt[RS_BPR_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_model_params params = {0};
+	rs_bpr_result r;
+	rs_model	m;
+
+	for (int k = 0; k < RS_BPR_OPTION_COUNT; k++)
+		opt[k] = rs_bpr_option_specs[k].default_value;
+	opt[RS_BPR_FACTORS] = FACTORS;
+	opt[RS_BPR_EPOCHS] = 5;
+	opt[RS_BPR_THREADS] = 1;
+	check(rs_bpr_fit(data, opt, &rt, &r), "BPR training");
+	params.regularization = (float) opt[RS_BPR_REGULARIZATION];
+	params.learning_rate = (float) opt[RS_BPR_LEARNING_RATE];
+	rs_bpr_model(data, &r, &params, &m);
+	write_model(&m, "bpr");
+	rs_bpr_result_free(&r, A);
+}
+
+static void
+ncf(const rs_interactions *data)
+{
+	static const int layers[] = {4, 3};
+	double		opt[RS_NCF_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_ncf_result r;
+	rs_model	m;
+
+	for (int k = 0; k < RS_NCF_OPTION_COUNT; k++)
+		opt[k] = rs_ncf_option_specs[k].default_value;
+	opt[RS_NCF_FACTORS] = FACTORS;
+	opt[RS_NCF_EPOCHS] = 2;
+	opt[RS_NCF_THREADS] = 1;
+	check(rs_ncf_fit(data, layers, 2, opt, &rt, &r), "NCF training");
+	rs_ncf_model(data, &r, &m);
+	write_model(&m, "ncf");
+	rs_ncf_result_free(&r, A);
+}
+
+static void
+knn(const rs_interactions *data, int feedback)
+{
+	double		opt[RS_KNN_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_knn_result r;
+	rs_model	m;
+
+	for (int k = 0; k < RS_KNN_OPTION_COUNT; k++)
+		opt[k] = rs_knn_option_specs[k].default_value;
+	opt[RS_KNN_FEEDBACK] = feedback;
+	opt[RS_KNN_NEIGHBORS] = 4;
+	opt[RS_KNN_THREADS] = 1;
+	check(rs_knn_fit(data, opt, &rt, &r), "item-kNN training");
+	rs_knn_model(data, &r, &m);
+	write_model(&m, feedback == RS_KNN_FEEDBACK_EXPLICIT ? "knn_explicit" : "knn");
+	rs_knn_result_free(&r, A);
+}
+
+static void
+ease(const rs_interactions *data, int prune)
+{
+	double		opt[RS_EASE_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_ease_result r;
+	rs_model	m;
+
+	for (int k = 0; k < RS_EASE_OPTION_COUNT; k++)
+		opt[k] = rs_ease_option_specs[k].default_value;
+	opt[RS_EASE_LAMBDA] = 2;
+	opt[RS_EASE_PRUNE] = prune;
+	opt[RS_EASE_THREADS] = 1;
+	check(rs_ease_fit(data, opt, &rt, &r), "EASE training");
+	rs_ease_model(data, &r, &m);
+	write_model(&m, prune ? "ease_pruned" : "ease");
+	rs_ease_result_free(&r, A);
+}
+
+/* A label that depends on the features: their sum's sign. */
+static void
+mlp(int loss, int activation)
+{
+	static const int hidden[] = {3, 2};
+	float		features[ROWS * FEATURES],
+				labels[ROWS];
+	double		opt[RS_MLP_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_random	rng = {7};
+	rs_mlp_result r;
+	rs_model	m;
+
+	for (int row = 0; row < ROWS; row++)
+	{
+		float		sum = 0.0f;
+
+		for (int c = 0; c < FEATURES; c++)
+			sum += features[row * FEATURES + c] = (float) rs_random_uniform(&rng) - 0.5f;
+		labels[row] = loss == RS_LOSS_MSE ? 2.0f * sum : (float) (sum > 0.0f);
+	}
+	for (int k = 0; k < RS_MLP_OPTION_COUNT; k++)
+		opt[k] = rs_mlp_option_specs[k].default_value;
+	opt[RS_MLP_LOSS] = loss;
+	opt[RS_MLP_ACTIVATION] = activation;
+	opt[RS_MLP_EPOCHS] = 3;
+	opt[RS_MLP_BATCH_SIZE] = 8;
+	check(rs_mlp_fit(features, labels, ROWS, FEATURES, hidden, loss == RS_LOSS_MSE ? 1 : 2,
+					 opt, &rt, &r), "MLP training");
+	rs_mlp_model(&r, &m);
+	write_model(&m, loss == RS_LOSS_MSE ? "mlp_mse" : "mlp");
+	rs_mlp_result_free(&r, A);
+}
+
+int
+main(int argc, char **argv)
+{
+	rs_interactions data;
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: make_seeds DIRECTORY\n");
+		return 2;
+	}
+	directory = argv[1];
+	rs_blas_single_threaded();
+	make_data(&data);
+	als(&data, RS_FEEDBACK_EXPLICIT);
+	als(&data, RS_FEEDBACK_IMPLICIT);
+	bpr(&data);
+	ncf(&data);
+	knn(&data, RS_KNN_FEEDBACK_IMPLICIT);
+	knn(&data, RS_KNN_FEEDBACK_EXPLICIT);
+	ease(&data, 0);
+	ease(&data, 2);
+	mlp(RS_LOSS_CROSS_ENTROPY, RS_ACTIVATION_RELU);
+	mlp(RS_LOSS_MSE, RS_ACTIVATION_TANH);
+	rs_interactions_free(&data, A);
+	return 0;
+}
