@@ -1,10 +1,19 @@
 /*
- * thread_pool.c - workers wait on a condition variable for a job, take
- * chunks from an atomic counter, and report back when the job runs dry.
+ * thread_pool.c - workers wait for a job, take chunks from an atomic
+ * counter, and report back when the job runs dry.
+ *
+ * Waking and reporting use POSIX semaphores, one per worker to wake it and
+ * one the workers post when done, rather than condition variables: the C
+ * library of Debian 12 (glibc 2.36) can hang in pthread_cond_broadcast
+ * (glibc bug 25847), which left a backend waiting forever, deaf to
+ * cancellation.  A semaphore per worker also wakes each worker exactly
+ * once per job, so no generation counting is needed.
  */
 #include "thread_pool.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -22,6 +31,7 @@ typedef struct rs_worker
 	rs_pool    *pool;
 	int			index;
 	pthread_t	thread;
+	sem_t		wake;			/* posted once per job, and at shutdown */
 } rs_worker;
 
 struct rs_pool
@@ -29,16 +39,20 @@ struct rs_pool
 	int			threads;
 	rs_worker  *workers;		/* threads - 1 of them */
 	int			started;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;		/* a new job, or shutdown */
-	pthread_cond_t done;		/* a worker finished its part */
-	uint64_t	generation;		/* bumped per job */
-	int			busy;			/* workers still in the current job */
+	sem_t		done;			/* posted by each worker that finished a job */
 	bool		shutdown;
 	rs_job		job;
 	atomic_size_t next;			/* next row to hand out */
 	atomic_bool stop;
 };
+
+/* sem_wait, resumed after a signal handler interrupted it */
+static void
+wait_for(sem_t *sem)
+{
+	while (sem_wait(sem) != 0 && errno == EINTR)
+		;
+}
 
 /* Takes and runs chunks until none are left or the job is stopped. */
 static void
@@ -62,27 +76,15 @@ worker_main(void *arg)
 {
 	rs_worker  *self = arg;
 	rs_pool    *pool = self->pool;
-	uint64_t	seen = 0;
 
 	for (;;)
 	{
-		pthread_mutex_lock(&pool->lock);
-		while (!pool->shutdown && pool->generation == seen)
-			pthread_cond_wait(&pool->wake, &pool->lock);
+		/* the job (or shutdown) was written before the post: visible now */
+		wait_for(&self->wake);
 		if (pool->shutdown)
-		{
-			pthread_mutex_unlock(&pool->lock);
 			return NULL;
-		}
-		seen = pool->generation;
-		pthread_mutex_unlock(&pool->lock);
-
 		work(pool, self->index);
-
-		pthread_mutex_lock(&pool->lock);
-		if (--pool->busy == 0)
-			pthread_cond_signal(&pool->done);
-		pthread_mutex_unlock(&pool->lock);
+		sem_post(&pool->done);
 	}
 }
 
@@ -103,9 +105,7 @@ rs_pool_create(int threads, const rs_allocator *a)
 		rs_free(a, pool);
 		return NULL;
 	}
-	pthread_mutex_init(&pool->lock, NULL);
-	pthread_cond_init(&pool->wake, NULL);
-	pthread_cond_init(&pool->done, NULL);
+	sem_init(&pool->done, 0, 0);
 	atomic_init(&pool->next, 0);
 	atomic_init(&pool->stop, false);
 
@@ -118,8 +118,12 @@ rs_pool_create(int threads, const rs_allocator *a)
 
 		worker->pool = pool;
 		worker->index = w;
+		sem_init(&worker->wake, 0, 0);
 		if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0)
+		{
+			sem_destroy(&worker->wake);
 			break;
+		}
 		pool->started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -137,15 +141,15 @@ rs_pool_destroy(rs_pool *pool, const rs_allocator *a)
 {
 	if (!pool)
 		return;
-	pthread_mutex_lock(&pool->lock);
 	pool->shutdown = true;
-	pthread_cond_broadcast(&pool->wake);
-	pthread_mutex_unlock(&pool->lock);
 	for (int w = 0; w < pool->started; w++)
+		sem_post(&pool->workers[w].wake);
+	for (int w = 0; w < pool->started; w++)
+	{
 		pthread_join(pool->workers[w].thread, NULL);
-	pthread_mutex_destroy(&pool->lock);
-	pthread_cond_destroy(&pool->wake);
-	pthread_cond_destroy(&pool->done);
+		sem_destroy(&pool->workers[w].wake);
+	}
+	sem_destroy(&pool->done);
 	rs_free(a, pool->workers);
 	rs_free(a, pool);
 }
@@ -164,14 +168,11 @@ rs_pool_run(rs_pool *pool, const rs_runtime *rt, size_t n, size_t chunk,
 
 	if (chunk == 0)
 		chunk = 1;
-	pthread_mutex_lock(&pool->lock);
 	pool->job = (rs_job) {fn, arg, n, chunk};
 	atomic_store(&pool->next, 0);
 	atomic_store(&pool->stop, false);
-	pool->busy = pool->started;
-	pool->generation++;
-	pthread_cond_broadcast(&pool->wake);
-	pthread_mutex_unlock(&pool->lock);
+	for (int w = 0; w < pool->started; w++)
+		sem_post(&pool->workers[w].wake);
 
 	/* The calling thread takes chunks too, polling for cancel between them. */
 	for (;;)
@@ -190,9 +191,8 @@ rs_pool_run(rs_pool *pool, const rs_runtime *rt, size_t n, size_t chunk,
 		fn(arg, 0, begin, begin + chunk < n ? begin + chunk : n);
 	}
 
-	pthread_mutex_lock(&pool->lock);
-	while (pool->busy > 0)
-		pthread_cond_wait(&pool->done, &pool->lock);
-	pthread_mutex_unlock(&pool->lock);
+	/* every worker reports once per job, stopped or not */
+	for (int w = 0; w < pool->started; w++)
+		wait_for(&pool->done);
 	return cancelled ? RS_CANCELLED : RS_OK;
 }
