@@ -66,12 +66,33 @@ cancel_requested(void *arg)
 	return QueryCancelPending || ProcDiePending;
 }
 
+/* What a verbose training reports against: its own clock and length. */
+typedef struct progress_clock
+{
+	double		started;		/* the fit's start */
+	double		last;			/* the previous report */
+	int			iterations;		/* iterations or epochs the fit will run */
+} progress_clock;
+
+/*
+ * A NOTICE per iteration or epoch: its loss and time, the time so far and
+ * an estimate of what is left.  Times come from this clock, the same way
+ * for every trainer.
+ */
 static void
 report_progress(void *arg, int iteration, double loss, double seconds)
 {
-	(void) arg;
+	progress_clock *clock = arg;
+	double		now = rs_now();
+	double		elapsed = now - clock->started;
+	int			left = Max(clock->iterations - iteration, 0);
+
+	(void) seconds;
 	ereport(NOTICE,
-			(errmsg("iteration %d: loss %.6g, %.3f s", iteration, loss, seconds)));
+			(errmsg("iteration %d of %d: loss %.6g, %.3f s; %.1f s elapsed, about %.1f s left",
+					iteration, clock->iterations, loss, now - clock->last, elapsed,
+					iteration > 0 ? elapsed / iteration * left : 0.0)));
+	clock->last = now;
 }
 
 rs_allocator
@@ -83,13 +104,32 @@ recsys_context_allocator(MemoryContext context)
 }
 
 void
-recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads, bool verbose)
+recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads, bool verbose,
+					int iterations)
 {
 	memset(rt, 0, sizeof(*rt));
 	rt->alloc = recsys_context_allocator(context);
 	rt->should_stop = cancel_requested;
-	rt->progress = verbose ? report_progress : NULL;
 	rt->threads = recsys_resolve_threads(threads);
+	if (verbose)
+	{
+		progress_clock *clock = MemoryContextAllocZero(context, sizeof(progress_clock));
+
+		clock->iterations = iterations;
+		rt->progress = report_progress;
+		rt->arg = clock;
+		recsys_runtime_start_clock(rt);
+	}
+}
+
+/* Starts the progress clock again: the fit itself begins now. */
+void
+recsys_runtime_start_clock(rs_runtime *rt)
+{
+	progress_clock *clock = rt->arg;
+
+	if (rt->progress)
+		clock->started = clock->last = rs_now();
 }
 
 /* The "threads" option, else recsys.threads, else every online core. */

@@ -20,7 +20,8 @@ extern int	recsys_model_cache_size_mb;
 
 /* pg_runtime.c: the engine's runtime inside a backend */
 extern void recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads,
-								bool verbose);
+								bool verbose, int iterations);
+extern void recsys_runtime_start_clock(rs_runtime *rt);
 extern rs_allocator recsys_context_allocator(MemoryContext context);
 extern int	recsys_resolve_threads(int requested);
 extern void recsys_raise_status(rs_status status, const char *what);

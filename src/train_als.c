@@ -65,7 +65,8 @@ recsys_train_als_final(PG_FUNCTION_ARGS)
 			options[RS_ALS_REGULARIZATION] = RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION;
 	}
 
-	training_begin(&t, state, (int) options[RS_ALS_THREADS], options[RS_ALS_VERBOSE] != 0);
+	training_begin(&t, state, (int) options[RS_ALS_THREADS], options[RS_ALS_VERBOSE] != 0,
+				   (int) options[RS_ALS_ITERATIONS]);
 	options[RS_ALS_THREADS] = t.runtime.threads;
 	recsys_raise_status(rs_als_fit(&t.data, options, &t.runtime, &result), "ALS training");
 

@@ -24,7 +24,8 @@ recsys_train_bpr_final(PG_FUNCTION_ARGS)
 
 	recsys_parse_options(state->options, "train_bpr", rs_bpr_option_specs,
 						 RS_BPR_OPTION_COUNT, options, NULL);
-	training_begin(&t, state, (int) options[RS_BPR_THREADS], options[RS_BPR_VERBOSE] != 0);
+	training_begin(&t, state, (int) options[RS_BPR_THREADS], options[RS_BPR_VERBOSE] != 0,
+				   (int) options[RS_BPR_EPOCHS]);
 	options[RS_BPR_THREADS] = t.runtime.threads;
 	recsys_raise_status(rs_bpr_fit(&t.data, options, &t.runtime, &result), "BPR training");
 

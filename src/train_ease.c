@@ -69,7 +69,7 @@ recsys_train_ease_final(PG_FUNCTION_ARGS)
 
 	recsys_parse_options(state->options, "train_ease", rs_ease_option_specs,
 						 RS_EASE_OPTION_COUNT, options, NULL);
-	training_begin(&t, state, (int) options[RS_EASE_THREADS], options[RS_EASE_VERBOSE] != 0);
+	training_begin(&t, state, (int) options[RS_EASE_THREADS], options[RS_EASE_VERBOSE] != 0, 1);
 	check_size(t.data.n_items, options);
 	options[RS_EASE_THREADS] = t.runtime.threads;
 	recsys_raise_status(rs_ease_fit(&t.data, options, &t.runtime, &result), "EASE training");

@@ -26,7 +26,7 @@ recsys_train_knn_final(PG_FUNCTION_ARGS)
 	if (options[RS_KNN_FEEDBACK] == RS_KNN_FEEDBACK_IMPLICIT)
 		training_check_non_negative(&state->buffer);
 
-	training_begin(&t, state, (int) options[RS_KNN_THREADS], options[RS_KNN_VERBOSE] != 0);
+	training_begin(&t, state, (int) options[RS_KNN_THREADS], options[RS_KNN_VERBOSE] != 0, 1);
 	options[RS_KNN_THREADS] = t.runtime.threads;
 	recsys_raise_status(rs_knn_fit(&t.data, options, &t.runtime, &result),
 						"computing item neighbourhoods");

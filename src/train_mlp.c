@@ -114,7 +114,7 @@ recsys_train_mlp_final(PG_FUNCTION_ARGS)
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "recsys training",
 								 ALLOCSET_DEFAULT_SIZES);
-	recsys_runtime_init(&rt, work, 1, options[RS_MLP_VERBOSE] != 0);
+	recsys_runtime_init(&rt, work, 1, options[RS_MLP_VERBOSE] != 0, (int) options[RS_MLP_EPOCHS]);
 	recsys_raise_status(rs_mlp_fit(state->rows, state->labels, state->count, state->dims,
 								   widths, n_hidden, options, &rt, &result),
 						"MLP training");

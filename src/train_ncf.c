@@ -63,7 +63,8 @@ recsys_train_ncf_final(PG_FUNCTION_ARGS)
 						 options, NULL);
 	widths.count = n_layers;
 
-	training_begin(&t, state, (int) options[RS_NCF_THREADS], options[RS_NCF_VERBOSE] != 0);
+	training_begin(&t, state, (int) options[RS_NCF_THREADS], options[RS_NCF_VERBOSE] != 0,
+				   (int) options[RS_NCF_EPOCHS]);
 	options[RS_NCF_THREADS] = t.runtime.threads;
 	recsys_raise_status(rs_ncf_fit(&t.data, layers, n_layers, options, &t.runtime, &result),
 						"NCF training");

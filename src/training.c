@@ -11,7 +11,8 @@
 #include "utils/timestamp.h"
 
 void
-training_begin(training *t, interactions_state *state, int threads, bool verbose)
+training_begin(training *t, interactions_state *state, int threads, bool verbose,
+			   int iterations)
 {
 	memset(t, 0, sizeof(*t));
 	t->started = rs_now();
@@ -22,7 +23,7 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 	/* a child of the caller's context: an error frees it with the rest */
 	t->work = AllocSetContextCreate(CurrentMemoryContext, "recsys training",
 									ALLOCSET_DEFAULT_SIZES);
-	recsys_runtime_init(&t->runtime, t->work, threads, verbose);
+	recsys_runtime_init(&t->runtime, t->work, threads, verbose, iterations);
 	t->skipped = state->buffer.skipped;
 	recsys_raise_status(rs_interactions_build(&state->buffer, &t->runtime.alloc, &t->data),
 						"collecting interactions");
@@ -32,6 +33,7 @@ training_begin(training *t, interactions_state *state, int threads, bool verbose
 						state->buffer.count, t->collect_seconds, rs_now() - t->started),
 				 errdetail("%d users, %d items, %zu distinct pairs.",
 						   t->data.n_users, t->data.n_items, t->data.nnz)));
+	recsys_runtime_start_clock(&t->runtime);
 }
 
 /*

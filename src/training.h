@@ -19,7 +19,9 @@ typedef struct training
 
 } training;
 
-extern void training_begin(training *t, interactions_state *state, int threads, bool verbose);
+/* iterations: how many the fit will run, for verbose progress */
+extern void training_begin(training *t, interactions_state *state, int threads, bool verbose,
+						   int iterations);
 extern void training_check_non_negative(const rs_interaction_buffer *buffer);
 /* Options past the table's: a list of layer widths (or NULL for none). */
 typedef struct training_widths

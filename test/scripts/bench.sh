@@ -61,10 +61,12 @@ best_ms() {
     } | sql | awk '/^Time: / { t = $2 + 0; if (best == "" || t < best) best = t }
                    END { if (best == "") exit 1; printf "%.3f", best }'
 }
-# iteration_seconds FILE: the fastest "iteration N: loss L, S s" NOTICE in FILE
+# iteration_seconds FILE: the fastest iteration of the verbose NOTICEs in FILE
+# ("iteration N of M: loss L, S s; E s elapsed, about R s left")
 iteration_seconds() {
-    awk '/NOTICE:  iteration [0-9]+:/ { s = $(NF - 1) + 0; if (best == "" || s < best) best = s }
-         END { if (best == "") exit 1; printf "%.3f", best }' "$1"
+    sed -nE 's/.*NOTICE:  iteration [0-9]+ of [0-9]+: loss [^,]+, ([0-9.]+) s;.*/\1/p' "$1" |
+        awk '{ s = $1 + 0; if (best == "" || s < best) best = s }
+             END { if (best == "") exit 1; printf "%.3f", best }'
 }
 
 rows=()     # table rows, in order

@@ -88,7 +88,7 @@ my $postmaster_started =
 		stderr => \$stderr);
 	is($stdout, 't', 'verbose training returns a model');
 	my @notices =
-	  $stderr =~ /^(?:psql:\S+: )?NOTICE:  iteration (\d+): loss [-+.0-9eE]+, [.0-9]+ s$/mg;
+	  $stderr =~ /^(?:psql:\S+: )?NOTICE:  iteration (\d+) of \d+: loss [-+.0-9eE]+, [.0-9]+ s; [.0-9]+ s elapsed, about [.0-9]+ s left$/mg;
 	is_deeply(\@notices, [ 1 .. 4 ],
 		'verbose training emits one "iteration N: loss" NOTICE per iteration');
 	note "verbose output:\n$stderr";
@@ -147,7 +147,7 @@ for my $threads (1, 0)
 	$victim->{stderr} = '';
 	$victim->{stdin} .=
 	  long_training('"threads": 2, "verbose": true') . ";\n";
-	ok(wait_stderr($victim, qr/NOTICE:  00000: iteration 1: loss/),
+	ok(wait_stderr($victim, qr/NOTICE:  00000: iteration 1 of \d+: loss/),
 		'pg_cancel_backend: the long training reached its first iteration');
 	my $threads_busy = thread_count($pid);
 	note "backend $pid has $threads_busy threads while training"
@@ -207,7 +207,7 @@ $victim->quit;
 	$doomed->{stderr} = '';
 	$doomed->{stdin} .=
 	  long_training('"threads": 2, "verbose": true') . ";\n";
-	ok(wait_stderr($doomed, qr/NOTICE:  iteration 1: loss/),
+	ok(wait_stderr($doomed, qr/NOTICE:  iteration 1 of \d+: loss/),
 		'pg_terminate_backend: the long training reached its first iteration');
 
 	my $started = time;

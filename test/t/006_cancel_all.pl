@@ -168,7 +168,7 @@ sub cancel_all
 		}
 		else
 		{
-			ok(wait_stderr($victim, qr/NOTICE:  00000: (?:iteration|epoch) 1: loss/),
+			ok(wait_stderr($victim, qr/NOTICE:  00000: (?:iteration|epoch) 1 of \d+: loss/),
 				"round $round, $name: the long training reached its first iteration");
 		}
 		$started = time;
