@@ -82,6 +82,10 @@ ccflags=(-std=gnu11 -O2 -Wall -Wextra -Isrc)
 cc "${ccflags[@]}" -o "$tmp/sgemm_peak" test/bench/sgemm_peak.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/als_flops" test/bench/als_flops.c src/core/*.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/memory_touch" test/bench/memory_touch.c
+# the engine-alone tools (see their headers) are built too, so they keep compiling
+for tool in implicit_flops interactions_build; do
+    cc "${ccflags[@]}" -o "$tmp/$tool" "test/bench/$tool.c" src/core/*.c -lopenblas -lpthread -lm
+done
 
 # --- the machine ---------------------------------------------------------------------
 step "sgemm peak: best of 10 timed runs of a 1024 x 1024 float product, 1 thread and $cores threads"
