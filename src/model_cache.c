@@ -155,7 +155,7 @@ fetch_bytes(Datum datum, MemoryContext context, Size *len)
 			struct varlena *result = (struct varlena *) (block + MAXALIGN(VARHDRSZ) - VARHDRSZ);
 			Relation	toastrel;
 
-			if (size >= 8 * 1024 * 1024)
+			if (size >= RECSYS_HUGE_PAGES_FROM)
 				rs_advise_huge_pages(block, MAXALIGN(VARHDRSZ) + size);
 			SET_VARSIZE(result, size + VARHDRSZ);
 			toastrel = table_open(toast.va_toastrelid, AccessShareLock);

@@ -10,9 +10,6 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-/* Blocks this large are written whole: worth huge pages (see runtime.h). */
-#define HUGE_PAGES_FROM ((size_t) 8 << 20)
-
 static void *
 context_alloc(void *ctx, size_t size)
 {
@@ -20,7 +17,7 @@ context_alloc(void *ctx, size_t size)
 	void	   *ptr = MemoryContextAllocExtended((MemoryContext) ctx, size,
 												 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 
-	if (ptr && size >= HUGE_PAGES_FROM)
+	if (ptr && size >= RECSYS_HUGE_PAGES_FROM)
 		rs_advise_huge_pages(ptr, size);
 	return ptr;
 }
@@ -43,7 +40,7 @@ context_realloc(void *ctx, void *ptr, size_t size)
 #else
 	grown = repalloc_huge(ptr, size);
 #endif
-	if (grown && size >= HUGE_PAGES_FROM)
+	if (grown && size >= RECSYS_HUGE_PAGES_FROM)
 		rs_advise_huge_pages(grown, size);
 	return grown;
 }

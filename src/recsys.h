@@ -19,6 +19,9 @@ extern int	recsys_threads;
 extern int	recsys_model_cache_size_mb;
 
 /* pg_runtime.c: the engine's runtime inside a backend */
+/* Blocks this large are written whole: worth huge pages (see runtime.h). */
+#define RECSYS_HUGE_PAGES_FROM ((size_t) 8 << 20)
+
 extern void recsys_runtime_init(rs_runtime *rt, MemoryContext context, int threads,
 								bool verbose, int iterations);
 extern void recsys_runtime_start_clock(rs_runtime *rt);
