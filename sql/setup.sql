@@ -10,9 +10,10 @@ SELECT p.oid::regprocedure AS missing_comment
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'recsys' AND obj_description(p.oid, 'pg_proc') IS NULL;
 
--- Serving functions are immutable, strict and parallel safe; trainers are
--- parallel safe aggregates.
-SELECT p.proname, p.prokind, p.provolatile, p.proisstrict, p.proparallel
+-- Serving functions are immutable, strict and parallel safe, with a cost
+-- that tells the planner what a call takes; trainers are parallel safe
+-- aggregates.
+SELECT p.proname, p.prokind, p.provolatile, p.proisstrict, p.proparallel, p.procost
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'recsys' AND p.proname NOT LIKE '\_%'
 ORDER BY 1, p.pronargs;

@@ -198,12 +198,17 @@ INSERT INTO models SELECT 'ncf', recsys.train_ncf(u, i, '{"factors": 4, "layers"
 INSERT INTO models SELECT 'ncf_plain', recsys.train_ncf(u, i) FROM ratings;
 INSERT INTO models SELECT 'mlp', recsys.train_mlp(features, label, '{"hidden": [4], "epochs": 2}') FROM examples;
 INSERT INTO models SELECT 'mlp_plain', recsys.train_mlp(features, label) FROM examples;
+CREATE TABLE public.history (name pg_catalog.text, version pg_catalog.int4, model pg_catalog.bytea,
+                             trained_at pg_catalog.timestamptz, info pg_catalog.jsonb);
+CALL recsys.retrain('models', 'retrained',
+                    $$SELECT recsys.train_als(u, i, v, '{"factors": 4, "iterations": 3}') FROM ratings$$,
+                    'SELECT u, i FROM ratings WHERE u OPERATOR(pg_catalog.<) 5', 'history', 2);
 });
 is( as_alice(
 		q{SELECT string_agg(name || ':' || (recsys.model_info(model)->>'algorithm'), ',' ORDER BY name) FROM models}
 	),
 	'als:als,bpr:bpr,bpr_plain:bpr,ease:ease,ease_plain:ease,knn:knn,knn_plain:knn,'
-	  . 'mlp:mlp,mlp_plain:mlp,ncf:ncf,ncf_plain:ncf,plain:als',
+	  . 'mlp:mlp,mlp_plain:mlp,ncf:ncf,ncf_plain:ncf,plain:als,retrained:als',
 	'alice trains every kind of model');
 
 # Serving and metrics, every function, with answers checked.
@@ -224,7 +229,10 @@ my %served = (
 	'precision_at_k' => "SELECT round(recsys.precision_at_k('{1, 2, 3}', '{2, 3}', 3)::numeric, 6)",
 	'recall_at_k' => "SELECT recsys.recall_at_k('{1, 2, 3}', '{2, 3}', 3)",
 	'hit_rate' => "SELECT recsys.hit_rate('{1, 2, 3}', '{4}', 3)",
-	'average_precision' => "SELECT recsys.average_precision('{1, 2, 3}', '{2}', 3)",);
+	'average_precision' => "SELECT recsys.average_precision('{1, 2, 3}', '{2}', 3)",
+	'evaluate' => "SELECT users FROM recsys.evaluate($model, '{3, 4, 4}', '{3, 5, 6}', 5)",
+	'retrain history' =>
+	  "SELECT (info OPERATOR(pg_catalog.->) 'holdout' OPERATOR(pg_catalog.->>) 'users') FROM history",);
 my %expected = (
 	'predict' => 't',
 	'predict, features' => 't',
@@ -239,7 +247,9 @@ my %expected = (
 	'precision_at_k' => '0.666667',
 	'recall_at_k' => 1,
 	'hit_rate' => 0,
-	'average_precision' => 0.5,);
+	'average_precision' => 0.5,
+	'evaluate' => 2,
+	'retrain history' => 4,);
 
 # The data directory's files, except those the server rewrites on its own.
 my $pgdata = $node->data_dir;

@@ -26,8 +26,9 @@ ok(scalar(@released) >= 2, "released versions before $current: @released");
 my $describe = q{
 SELECT string_agg(line, E'\n' ORDER BY line) FROM (
   SELECT pg_describe_object(d.classid, d.objid, 0)
-         || coalesce(' | ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text
-                     || p.prosecdef::text || ' ' || pg_get_function_result(p.oid), '')
+         || coalesce(' | ' || p.prokind::text || p.provolatile::text || p.proparallel::text
+                     || p.proisstrict::text || p.prosecdef::text || ' cost ' || p.procost
+                     || ' rows ' || p.prorows || ' ' || coalesce(pg_get_function_result(p.oid), ''), '')
          || coalesce(' | ' || a.aggtransfn::text || ' ' || a.aggfinalfn::text || ' '
                      || a.aggcombinefn::text || ' ' || a.aggserialfn::text || ' '
                      || a.aggdeserialfn::text || ' ' || a.aggfinalmodify::text, '')
@@ -80,13 +81,18 @@ for my $version (@released)
 	is($node->safe_psql($db, $answers), $before,
 		"a model stored under $version answers the same after the update");
 
-	# the functions the update added work on the old data
+	# the functions the update added work on the old data and the old model
 	is( $node->safe_psql(
 			$db,
 			"SELECT count(*) FROM recsys.recommend((SELECT recsys.train_ease(u, i) FROM ratings), 7, 3)"
 		),
 		'3',
 		"train_ease, added after $version, works after the update");
+	is( $node->safe_psql(
+			$db,
+			q{SELECT users FROM models, recsys.evaluate(model, '{7, 8, 9}', '{1, 2, 3}')}),
+		'3',
+		"evaluate, added after $version, scores a model stored under $version");
 }
 
 $node->stop;

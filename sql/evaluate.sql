@@ -1,0 +1,75 @@
+-- evaluate: a model's ranking metrics on held-out pairs, equal to the
+-- metrics computed by hand from recommend; unknown users count as misses;
+-- bad arguments are refused.  Uses the planted classes of ease.sql (each
+-- user's items mostly from one class of 30), holding out each user's
+-- largest item.
+CREATE TABLE eval_train AS
+SELECT user_id, item_id FROM ease_clusters c
+WHERE item_id <> (SELECT max(p.item_id) FROM ease_clusters p WHERE p.user_id = c.user_id);
+CREATE TABLE eval_test AS
+SELECT user_id, max(item_id) AS item_id FROM ease_clusters GROUP BY user_id;
+-- a second held-out item for the first ten users, and a user nobody knows
+INSERT INTO eval_test
+SELECT user_id, min(item_id) FROM eval_train WHERE user_id <= 10 GROUP BY user_id;
+INSERT INTO eval_test VALUES (-1, 5);
+
+CREATE TABLE eval_models AS
+SELECT 'knn' AS name, recsys.train_knn(user_id, item_id, 1) AS model FROM eval_train
+UNION ALL
+SELECT 'ease', recsys.train_ease(user_id, item_id, '{"lambda": 100}') FROM eval_train;
+
+-- The same numbers by hand: each user's top 10 (seen items left out, so a
+-- held-out item still in training is never recommended), the held-out
+-- items as the relevant set, the average over users.
+CREATE TABLE eval_by_hand AS
+SELECT m.name, count(*) AS users,
+       avg(recsys.hit_rate(r.top, t.relevant, 10)) AS hit_rate,
+       avg(recsys.precision_at_k(r.top, t.relevant, 10)) AS precision_at_k,
+       avg(recsys.recall_at_k(r.top, t.relevant, 10)) AS recall_at_k,
+       avg(recsys.ndcg(r.top, t.relevant, 10)) AS ndcg,
+       avg(recsys.average_precision(r.top, t.relevant, 10)) AS average_precision
+FROM eval_models m
+CROSS JOIN (SELECT user_id, array_agg(item_id) AS relevant FROM eval_test GROUP BY user_id) t
+CROSS JOIN LATERAL (SELECT coalesce(array_agg(item_id ORDER BY ordinality), '{}') AS top
+                    FROM recsys.recommend(m.model, t.user_id, 10) WITH ORDINALITY) r
+GROUP BY m.name;
+
+SELECT m.name, e.users,
+       abs(e.hit_rate - h.hit_rate) < 1e-12 AS hit_rate,
+       abs(e.precision_at_k - h.precision_at_k) < 1e-12 AS precision_at_k,
+       abs(e.recall_at_k - h.recall_at_k) < 1e-12 AS recall_at_k,
+       abs(e.ndcg - h.ndcg) < 1e-12 AS ndcg,
+       abs(e.average_precision - h.average_precision) < 1e-12 AS average_precision,
+       e.hit_rate > 0.3 AS learned_something
+FROM eval_models m
+JOIN eval_by_hand h USING (name),
+     recsys.evaluate(m.model, (SELECT array_agg(user_id) FROM eval_test),
+                     (SELECT array_agg(item_id) FROM eval_test)) e
+ORDER BY m.name;
+
+-- The unknown user is a miss: leaving it out raises the hit rate by the
+-- factor users / (users - 1).
+SELECT abs(with_unknown.hit_rate * with_unknown.users
+           - without.hit_rate * without.users) < 1e-9 AS same_hits,
+       with_unknown.users - without.users AS unknown_users
+FROM eval_models m,
+     recsys.evaluate(m.model, (SELECT array_agg(user_id) FROM eval_test),
+                     (SELECT array_agg(item_id) FROM eval_test), 5) with_unknown,
+     recsys.evaluate(m.model, (SELECT array_agg(user_id) FROM eval_test WHERE user_id <> -1),
+                     (SELECT array_agg(item_id) FROM eval_test WHERE user_id <> -1), 5) without
+WHERE m.name = 'ease';
+
+-- A perfect list: a user's held-out item is the model's own first choice.
+SELECT e.* FROM eval_models m,
+     LATERAL (SELECT item_id FROM recsys.recommend(m.model, 3, 1)) top,
+     recsys.evaluate(m.model, ARRAY[3]::bigint[], ARRAY[top.item_id]) e
+WHERE m.name = 'knn';
+
+-- Nothing held out: no users, metrics undefined.
+SELECT e.* FROM eval_models m, recsys.evaluate(m.model, '{}', '{}') e WHERE m.name = 'knn';
+
+-- Bad arguments.
+SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn'), '{1, 2}', '{1}');
+SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn'), '{1, NULL}', '{1, 2}');
+SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn'), '{1}', '{1}', 0);
+SELECT * FROM recsys.evaluate('\x00'::bytea, '{1}', '{1}');

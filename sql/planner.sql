@@ -1,0 +1,44 @@
+-- The scoring functions' costs tell the planner to call them no more than
+-- needed: an expensive output column is computed only for the rows a LIMIT
+-- keeps, and cheaper conditions are tested first.  Counted with
+-- track_functions, per transaction.  Uses the model of serving.sql.
+CREATE TABLE catalogue AS
+SELECT i::bigint AS item_id, 10 * i AS stock FROM generate_series(1, 300) i;
+ANALYZE catalogue;
+SET track_functions = 'all';
+SET max_parallel_workers_per_gather = 0;
+
+-- Titles in order, scores shown: predict runs for the ten rows shown, not
+-- for all 300.
+BEGIN;
+SELECT count(score) AS rows_shown FROM (
+    SELECT c.item_id, recsys.predict(m.model, 7, c.item_id) AS score
+    FROM catalogue c, models m WHERE m.name = 'planted'
+    ORDER BY c.item_id LIMIT 10) s;
+SELECT calls FROM pg_stat_xact_user_functions
+WHERE funcid = 'recsys.predict(bytea, bigint, bigint)'::regprocedure;
+COMMIT;
+
+-- Only items in stock, written with the score test first: the stock test
+-- (two operators) runs first, so predict sees the 100 items in stock only.
+BEGIN;
+SELECT count(*) AS in_stock_and_liked
+FROM catalogue c
+WHERE recsys.predict((SELECT model FROM models WHERE name = 'planted'), 7, c.item_id) > 0
+  AND c.stock % 3 = 0;
+SELECT calls FROM pg_stat_xact_user_functions
+WHERE funcid = 'recsys.predict(bytea, bigint, bigint)'::regprocedure;
+COMMIT;
+
+-- The plans that do it.
+EXPLAIN (COSTS OFF, VERBOSE)
+SELECT c.item_id, recsys.predict(m.model, 7, c.item_id) AS score
+FROM catalogue c, models m WHERE m.name = 'planted'
+ORDER BY c.item_id LIMIT 10;
+EXPLAIN (COSTS OFF)
+SELECT c.item_id FROM catalogue c
+WHERE recsys.predict((SELECT model FROM models WHERE name = 'planted'), 7, c.item_id) > 0
+  AND c.stock % 3 = 0;
+
+RESET track_functions;
+RESET max_parallel_workers_per_gather;
