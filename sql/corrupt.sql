@@ -11,6 +11,7 @@ SELECT recsys.predict(''::bytea, 1, 1);
 SELECT recsys.predict(set_byte(model, 5000, (get_byte(model, 5000) + 1) % 256), 1, 1) FROM damaged;
 SELECT recsys.predict(set_byte(model, 0, (get_byte(model, 0) + 1) % 256), 1, 1) FROM damaged;
 SELECT recsys.predict(set_byte(model, 4, 99), 1, 1) FROM damaged;
+SELECT recsys.predict(set_byte(model, 4, 0), 1, 1) FROM damaged;
 SELECT recsys.predict(set_byte(model, 6, 200), 1, 1) FROM damaged;
 SELECT recsys.predict(set_byte(model, 24, (get_byte(model, 24) + 8) % 256), 1, 1) FROM damaged;
 SELECT recsys.predict(set_byte(model, 41, (get_byte(model, 41) + 1) % 256), 1, 1) FROM damaged;

@@ -125,7 +125,9 @@ raise_invalid_model(const char *reason)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 			 errmsg("invalid recsys model"),
-			 errdetail("The value cannot be used as a model: %s.", reason)));
+			 errdetail("The value cannot be used as a model: %s.", reason),
+			 reason == rs_model_newer_format ?
+			 errhint("Update the recsys extension to the version that trained the model, or retrain it with this one.") : 0));
 }
 
 /*

@@ -198,6 +198,10 @@ const char *rs_model_check_neighbors(const rs_model_header *header, const void *
  */
 const char *rs_model_read_identity(const void *buf, size_t len, rs_model_header *identity);
 
+/* The reason rs_model_read_identity gives for a model written by a newer
+ * build, so that callers can tell the user to retrain or update. */
+extern const char rs_model_newer_format[];
+
 /* Dense index of a user or item id in the model, or -1. */
 int32_t		rs_model_user_index(const rs_model *model, int64_t user_id);
 int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);

@@ -304,6 +304,8 @@ rs_model_encode(const rs_model *m, void *dst)
 		   sizeof(h.payload_crc));
 }
 
+const char rs_model_newer_format[] = "its format version is newer than this build reads";
+
 const char *
 rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
 {
@@ -313,6 +315,8 @@ rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
 	memcpy(h, buf, RS_MODEL_IDENTITY_SIZE);
 	if (h->magic != RS_MODEL_MAGIC)
 		return "it does not start with the recsys model signature";
+	if (h->format_version > RS_MODEL_FORMAT_VERSION)
+		return rs_model_newer_format;
 	if (h->format_version != 1 && h->format_version != RS_MODEL_FORMAT_VERSION)
 		return "its format version is not supported by this build";
 	if (h->algorithm == 0 || h->algorithm >= RS_ALGO_COUNT)

@@ -626,6 +626,21 @@ identity(rs_algorithm algorithm)
 	for (size_t n = 0; n < RS_MODEL_IDENTITY_SIZE; n++)
 		CHECK(rs_model_read_identity(slice, n, &h) != NULL,
 			  "identity accepted from %zu bytes", n);
+	/* a newer build's model is told apart, so the user can be told to
+	 * update or retrain; version 0 is merely invalid */
+	{
+		uint16_t	version = RS_MODEL_FORMAT_VERSION + 1;
+
+		memcpy(slice + offsetof(rs_model_header, format_version), &version, sizeof(version));
+		CHECK(rs_model_read_identity(slice, RS_MODEL_IDENTITY_SIZE, &h) == rs_model_newer_format,
+			  "identity of a newer format version");
+		version = 0;
+		memcpy(slice + offsetof(rs_model_header, format_version), &version, sizeof(version));
+		reason = rs_model_read_identity(slice, RS_MODEL_IDENTITY_SIZE, &h);
+		CHECK(reason != NULL && reason != rs_model_newer_format, "identity of format version 0");
+		version = RS_MODEL_FORMAT_VERSION;
+		memcpy(slice + offsetof(rs_model_header, format_version), &version, sizeof(version));
+	}
 	slice[0] ^= 0x20;
 	CHECK(rs_model_read_identity(slice, RS_MODEL_IDENTITY_SIZE, &h) != NULL,
 		  "identity with a wrong signature");
