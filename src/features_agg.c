@@ -99,7 +99,8 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 	if (array_contains_nulls(features))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature arrays must not contain NULL elements")));
+				 errmsg("feature arrays must not contain NULL elements"),
+				 errhint("Give missing features a value in the query, for example coalesce(feature, 0), or leave those rows out.")));
 	if (dims > RS_MLP_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -112,7 +113,8 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("feature values must be finite numbers"),
-					 errdetail("Feature %d is %g.", k + 1, values[k])));
+					 errdetail("Feature %d is %g.", k + 1, values[k]),
+					 errhint("Leave such rows out in the query, or replace the values there.")));
 	if (!isfinite(label))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

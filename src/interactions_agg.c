@@ -40,7 +40,8 @@ out_of_memory(size_t rows)
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("out of memory collecting training rows"),
-			 errdetail("%zu rows were collected.", rows)));
+			 errdetail("%zu rows were collected.", rows),
+			 errhint("Train on a sample of the rows (TABLESAMPLE, or a WHERE on a hash of the user), or on a server with more memory.")));
 }
 
 interactions_state *
@@ -104,7 +105,8 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 				 errmsg("training value must be a finite number"),
 				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %s.",
 						   PG_GETARG_INT64(1), PG_GETARG_INT64(2),
-						   isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity"))));
+						   isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity")),
+				 errhint("Leave such rows out in the query, for example with WHERE value > '-Infinity' AND value < 'Infinity'.")));
 
 	alloc = recsys_context_allocator(context);
 	if (!rs_buffer_append(&state->buffer, &alloc, PG_GETARG_INT64(1), PG_GETARG_INT64(2), value))
