@@ -52,6 +52,41 @@ FROM models,
 WHERE models.name = 'movies';
 
 \echo
+\echo '=== The same, phrased for an application: each user''s top 3 recommendations and the movies'
+\echo '    they rated above their own average that contribute most to each'
+WITH top AS (
+    SELECT u.user_id, r.item_id, r.rank
+    FROM models mo,
+         (VALUES (:user_a), (:user_b)) u(user_id),
+         recsys.recommend(mo.model, u.user_id, 3) WITH ORDINALITY r(item_id, score, rank)
+    WHERE mo.name = 'movies'
+), reasons AS (
+    -- explain ranks the whole history (k above its length); only positive
+    -- contributions from movies the user liked make a reason to show
+    SELECT top.user_id, top.item_id, top.rank,
+           format('%s (%s/10)', m.title, t.rating) AS reason,
+           row_number() OVER (PARTITION BY top.user_id, top.item_id
+                              ORDER BY e.contribution DESC) AS n
+    FROM models mo, top,
+         recsys.explain(mo.model, top.user_id, top.item_id, 1000) e
+         JOIN ratings_train t ON t.movie_id = e.item_id
+         JOIN movies m ON m.movie_id = e.item_id
+    WHERE mo.name = 'movies' AND t.user_id = top.user_id AND e.contribution > 0
+      AND t.rating > (SELECT avg(a.rating) FROM ratings_train a WHERE a.user_id = top.user_id)
+), phrased AS (
+    SELECT user_id, item_id, rank, array_agg(reason ORDER BY n) AS reasons
+    FROM reasons WHERE n <= 3
+    GROUP BY user_id, item_id, rank
+)
+SELECT p.user_id AS "user", m.title AS recommended,
+       'Because you rated '
+       || CASE WHEN cardinality(p.reasons) = 1 THEN p.reasons[1]
+               ELSE array_to_string(p.reasons[1:cardinality(p.reasons) - 1], ', ')
+                    || ' and ' || p.reasons[cardinality(p.reasons)] END AS why
+FROM phrased p JOIN movies m ON m.movie_id = p.item_id
+ORDER BY p.user_id = :user_b, p.rank;
+
+\echo
 \echo '=== Movies most similar to The Matrix (cosine of item factors)'
 SELECT s.item_id, m.title, round(s.score::numeric, 3) AS similarity
 FROM models, recsys.similar_items(models.model, 133093, 5) s

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Demo: builds and installs recsys, starts a cluster that stays up, loads
-# MovieTweetings 100K, trains an ALS model and shows recommendations.
+# MovieTweetings 100K, trains an ALS model and shows recommendations and
+# their explanations, compares ranking models on held-out data and retrains
+# one as a scheduled job would.
 # Stop it with `make demo-stop`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -22,7 +24,7 @@ echo "demo cluster running in $dir"
 
 sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 sql -c 'CREATE EXTENSION recsys'
-for f in load train show; do
+for f in load train show compare retrain; do
     sql -f "test/demo/$f.sql"
 done
 
