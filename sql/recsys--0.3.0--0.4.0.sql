@@ -1,6 +1,32 @@
 -- recsys 0.3.0 -> 0.4.0
 \echo Use "ALTER EXTENSION recsys UPDATE TO '0.4.0'" to load this file. \quit
 
+-- The schema named in the control file is found or created by CREATE
+-- EXTENSION; found, it may belong to a role that could then add overloads
+-- of these functions for every caller.  Refuse a schema recsys whose owner
+-- is neither the extension's owner nor a superuser (this script ends every
+-- install and update, so the whole command is undone).
+DO $check$
+DECLARE
+    schema_owner pg_catalog.oid;
+    extension_owner pg_catalog.oid;
+BEGIN
+    SELECT n.nspowner INTO schema_owner
+    FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'recsys';
+    SELECT e.extowner INTO extension_owner
+    FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'recsys';
+    IF schema_owner OPERATOR(pg_catalog.<>) extension_owner
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                WHERE r.oid OPERATOR(pg_catalog.=) schema_owner) THEN
+        RAISE EXCEPTION 'schema "recsys" is owned by role %, not by the extension''s owner %',
+                        schema_owner::pg_catalog.regrole, extension_owner::pg_catalog.regrole
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Its owner could add functions to it that calls to recsys functions would reach.',
+                  HINT = 'Drop or rename that schema before creating the extension, or let its owner create the extension.';
+    END IF;
+END
+$check$;
+
 -- Costs, in units of cpu_operator_cost (one built-in operator), from
 -- measurements: predict is a dot product of the factors after two id
 -- lookups (about twenty operators); recommend, similar_items and the fold-in

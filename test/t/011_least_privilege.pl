@@ -318,11 +318,10 @@ SKIP:
 
 # A schema named recsys that another user created first.  The control file
 # names the schema, and CREATE EXTENSION installs into an existing one
-# rather than refusing it; its owner (mallory) keeps the right to add
-# objects there, such as an overload of recsys.predict taking integers that
-# a call with integer literals would prefer.  The released install scripts
-# cannot be changed, so this is documented here until a new version guards
-# against it.
+# rather than refusing it; its owner (mallory) could then add objects
+# there, such as an overload of recsys.predict taking integers that a call
+# with integer literals would prefer.  The last script of every install
+# refuses such a schema, so the extension is never created in it.
 $node->safe_psql(
 	'postgres', q{
 CREATE DATABASE shop2 OWNER alice;
@@ -338,20 +337,29 @@ LANGUAGE sql AS 'SELECT 42::float8';
 });
 my ($ret, $out, $err) = $node->psql('shop2', 'CREATE EXTENSION recsys',
 	extra_params => [ '-U', 'alice' ]);
-{
-	local $TODO =
-	  'CREATE EXTENSION uses a pre-existing schema recsys owned by another role';
-	isnt($ret, 0,
-		'CREATE EXTENSION refuses a schema recsys that another role owns');
-	my $answer = 'no extension';
-	(undef, $answer) = $node->psql(
+isnt($ret, 0, 'CREATE EXTENSION refuses a schema recsys that another role owns');
+like($err, qr/schema "recsys" is owned by role mallory, not by the extension's owner alice/,
+	'and says whose schema it is');
+is($node->safe_psql('shop2', q{SELECT count(*) FROM pg_extension WHERE extname = 'recsys'}),
+	0, 'nothing of the extension is left');
+my $answer = 'no extension';
+(undef, $answer) = $node->psql(
+	'shop2',
+	q{SELECT recsys.predict(recsys.train_als(u, i, v), 1, 2)
+	  FROM (VALUES (1::bigint, 2::bigint, 3::real)) r(u, i, v)},
+	extra_params => [ '-U', 'alice' ]) if $ret == 0;
+isnt($answer, '42',
+	"a call with integer literals does not reach another role's overload");
+
+# Once that schema is gone, alice creates the extension there as usual.
+$node->safe_psql('shop2', 'DROP SCHEMA recsys CASCADE');
+$node->psql('shop2', 'CREATE EXTENSION recsys', extra_params => [ '-U', 'alice' ]);
+is( $node->safe_psql(
 		'shop2',
-		q{SELECT recsys.predict(recsys.train_als(u, i, v), 1, 2)
-		  FROM (VALUES (1::bigint, 2::bigint, 3::real)) r(u, i, v)},
-		extra_params => [ '-U', 'alice' ]) if $ret == 0;
-	isnt($answer, '42',
-		"a call with integer literals does not reach another role's overload");
-}
+		q{SELECT extversion IS NOT NULL, (SELECT nspowner::regrole FROM pg_namespace WHERE nspname = 'recsys')
+		  FROM pg_extension WHERE extname = 'recsys'}),
+	't|alice',
+	'without the foreign schema the extension installs, in a schema alice owns');
 
 $node->stop;
 unlike(
