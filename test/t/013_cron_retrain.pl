@@ -127,6 +127,19 @@ ORDER BY h.version LIMIT 1}),
 	'1|ease|200|t|t',
 	'recsys.retrain stored version 1, evaluated on the held-out users, and serves it');
 
+# The same call by hand reports what it did in one NOTICE.
+my ($ret, $out, $err) = $node->psql(
+	'postgres', q{
+CALL recsys.retrain('models', 'movies_ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM ratings WHERE (user_id + item_id) % 5 <> 0',
+                    holdout_query => 'SELECT user_id, item_id FROM ratings WHERE (user_id + item_id) % 5 = 0',
+                    history => 'retrain_history', keep => 3)});
+is($ret, 0, 'retrain called by hand succeeds');
+like(
+	$err,
+	qr/NOTICE:  ease model 'movies_ease' version (\d+) trained on \d+ interactions in [0-9.]+ s; held out: 200 users, hit_rate\@10 1\.0000, ndcg\@10 0\.\d{4}/,
+	'its NOTICE names the model, the version, the rows, the time and the held-out metrics');
+
 # Rollback: the previous version back in one statement.
 $node->safe_psql(
 	'postgres', q{
