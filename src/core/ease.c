@@ -464,23 +464,10 @@ rs_ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 		/* P is done with: free it before the lists are packed */
 		rs_free(a, matrix);
 		matrix = NULL;
-		r->neighbor_ptr[0] = 0;
-		for (int32_t j = 0; j < m; j++)
-			r->neighbor_ptr[j + 1] = r->neighbor_ptr[j] + (uint64_t) row_length[j];
-		r->neighbor_items = rs_alloc(a, sizeof(int32_t) * r->neighbor_ptr[m]);
-		r->neighbor_weights = rs_alloc(a, sizeof(float) * r->neighbor_ptr[m]);
-		if (!r->neighbor_items || !r->neighbor_weights)
-		{
-			status = RS_NO_MEMORY;
+		if ((status = rs_top_k_pack(m, NULL, k, row_length, slot_items, slot_weights, a,
+									r->neighbor_ptr, &r->neighbor_items,
+									&r->neighbor_weights)) != RS_OK)
 			goto done;
-		}
-		for (int32_t j = 0; j < m; j++)
-		{
-			memcpy(r->neighbor_items + r->neighbor_ptr[j], slot_items + (size_t) j * k,
-				   sizeof(int32_t) * (size_t) row_length[j]);
-			memcpy(r->neighbor_weights + r->neighbor_ptr[j], slot_weights + (size_t) j * k,
-				   sizeof(float) * (size_t) row_length[j]);
-		}
 	}
 	/* one solve and no loss: the report says when it is done */
 	if (rt->progress)

@@ -456,23 +456,10 @@ rs_knn_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 		goto done;
 
 	/* pack the rows, in item order */
-	r->neighbor_ptr[0] = 0;
-	for (int32_t i = 0; i < n_items; i++)
-		r->neighbor_ptr[i + 1] = r->neighbor_ptr[i] + (uint64_t) row_length[i];
-	r->neighbor_items = rs_alloc(a, sizeof(int32_t) * r->neighbor_ptr[n_items]);
-	r->neighbor_weights = rs_alloc(a, sizeof(float) * r->neighbor_ptr[n_items]);
-	if (!r->neighbor_items || !r->neighbor_weights)
-	{
-		status = RS_NO_MEMORY;
+	if ((status = rs_top_k_pack(n_items, slot_ptr, 0, row_length, slot_items, slot_weights, a,
+								r->neighbor_ptr, &r->neighbor_items,
+								&r->neighbor_weights)) != RS_OK)
 		goto done;
-	}
-	for (int32_t i = 0; i < n_items; i++)
-	{
-		memcpy(r->neighbor_items + r->neighbor_ptr[i], slot_items + slot_ptr[i],
-			   sizeof(int32_t) * (size_t) row_length[i]);
-		memcpy(r->neighbor_weights + r->neighbor_ptr[i], slot_weights + slot_ptr[i],
-			   sizeof(float) * (size_t) row_length[i]);
-	}
 	/* one pass and no loss: the report says when it is done */
 	if (rt->progress)
 		rt->progress(rt->arg, 1, 0.0, rs_now() - started);

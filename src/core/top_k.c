@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* a ranks below b: lower score, or equal score and higher index */
 static inline bool
@@ -122,4 +123,26 @@ rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_skip,
 	}
 	rs_top_k_sort(out, size);
 	return size;
+}
+
+rs_status
+rs_top_k_pack(int32_t n, const size_t *slot_ptr, size_t stride, const int32_t *length,
+			  const int32_t *items, const float *weights, const rs_allocator *a, uint64_t *ptr,
+			  int32_t **packed_items, float **packed_weights)
+{
+	ptr[0] = 0;
+	for (int32_t j = 0; j < n; j++)
+		ptr[j + 1] = ptr[j] + (uint64_t) length[j];
+	*packed_items = rs_alloc(a, sizeof(int32_t) * ptr[n]);
+	*packed_weights = rs_alloc(a, sizeof(float) * ptr[n]);
+	if (!*packed_items || !*packed_weights)
+		return RS_NO_MEMORY;
+	for (int32_t j = 0; j < n; j++)
+	{
+		size_t		from = slot_ptr ? slot_ptr[j] : (size_t) j * stride;
+
+		memcpy(*packed_items + ptr[j], items + from, sizeof(int32_t) * (size_t) length[j]);
+		memcpy(*packed_weights + ptr[j], weights + from, sizeof(float) * (size_t) length[j]);
+	}
+	return RS_OK;
 }

@@ -4,6 +4,8 @@
 #ifndef RECSYS_TOP_K_H
 #define RECSYS_TOP_K_H
 
+#include "runtime.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +32,18 @@ size_t		rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_s
  */
 void		rs_top_k_offer(rs_scored *heap, size_t *size, size_t k, rs_scored candidate);
 void		rs_top_k_sort(rs_scored *heap, size_t size);
+
+/*
+ * n rows of kept entries packed into CSR, in row order: row j's length[j]
+ * entries stand in items and weights from slot_ptr[j] on, or without
+ * slot_ptr from j * stride on.  Fills ptr[0..n] and allocates
+ * *packed_items and *packed_weights (ptr[n] entries each) through a, both
+ * tried; RS_NO_MEMORY if either failed, the other then left for the
+ * caller to free.
+ */
+rs_status	rs_top_k_pack(int32_t n, const size_t *slot_ptr, size_t stride,
+						  const int32_t *length, const int32_t *items, const float *weights,
+						  const rs_allocator *a, uint64_t *ptr, int32_t **packed_items,
+						  float **packed_weights);
 
 #endif

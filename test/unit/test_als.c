@@ -122,6 +122,18 @@ planted_options(double *opt)
 	opt[RS_ALS_PRIOR_COUNT] = 0;
 }
 
+/* A fit on the planted data with options opt (ctx), freed if it succeeds. */
+static rs_status
+fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	rs_als_result r;
+	rs_status	status = fit(&P.train, ctx, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
 static bool
 same_result(const rs_als_result *x, const rs_als_result *y, int32_t users, int32_t items)
 {
@@ -450,13 +462,11 @@ test_cancel(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_als_result r;
 	rs_status	status;
 	double		started,
 				seconds;
-	int			polls;
 
 	/* a long fit stopped at the fourth poll ends within the first iterations */
 	planted_options(opt);
@@ -475,79 +485,19 @@ test_cancel(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding after a cancel", c.outstanding);
 	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
 
-	/*
-	 * Alone the calling thread polls a fixed number of times: a stop at any
-	 * of them cancels and frees everything; one past the last, the fit ends.
-	 */
+	/* a cancel at every poll of a 2-iteration fit, and with workers at every fifth */
 	opt[RS_ALS_ITERATIONS] = 2;
-	memset(&h, 0, sizeof(h));
-	h.self = pthread_self();
-	status = fit(&P.train, opt, 1, &h, &c, &r);
-	polls = h.polls;
-	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
-		rs_als_result_free(&r, &a);
-	CHECK(polls >= 2 * 3, "only %d polls in 2 iterations", polls);
-	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-	{
-		memset(&h, 0, sizeof(h));
-		h.self = pthread_self();
-		h.stop_at = stop_at;
-		status = fit(&P.train, opt, 1, &h, &c, &r);
-		if (stop_at <= polls)
-			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
-				  (int) status);
-		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
-			rs_als_result_free(&r, &a);
-		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
-			  c.outstanding);
-	}
-
-	/* with workers, at a few points */
-	for (int stop_at = 1; stop_at <= polls; stop_at += 5)
-	{
-		memset(&h, 0, sizeof(h));
-		h.self = pthread_self();
-		h.stop_at = stop_at;
-		status = fit(&P.train, opt, 2, &h, &c, &r);
-		if (status == RS_OK)
-			rs_als_result_free(&r, &a);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "threads 2, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
-		CHECK(c.outstanding == 0, "threads 2, stop at poll %d: %ld outstanding", stop_at,
-			  c.outstanding);
-	}
-	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+	unit_cancel_at_every_poll("ALS", fit_and_free, NULL, opt, 2 * 3, 2, 5);
 }
 
 static void
 test_out_of_memory(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
-	rs_als_result r;
-	long		calls;
 
 	planted_options(opt);
 	opt[RS_ALS_ITERATIONS] = 1;
-	if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
-		return;
-	calls = c.calls;
-	rs_als_result_free(&r, &a);
-	CHECK(calls > 3, "a fit takes %ld allocations", calls);
-	for (long k = 0; k < calls; k++)
-	{
-		rs_status	status;
-
-		c.calls = 0;
-		c.fail_at = k;
-		status = fit(&P.train, opt, 2, NULL, &c, &r);
-		if (status == RS_OK)
-			rs_als_result_free(&r, &a);
-		CHECK(status == RS_NO_MEMORY, "allocation %ld of %ld failing: status %d", k, calls,
-			  (int) status);
-		CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", k, c.outstanding);
-	}
+	unit_fail_each_allocation("ALS", fit_and_free, opt, 2, 4);
 }
 
 /* The option table: names, defaults inside their ranges, the two choices. */

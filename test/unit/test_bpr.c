@@ -301,16 +301,38 @@ test_degenerate(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 }
 
+/* A fit on the planted data with options opt (ctx), freed if it succeeds. */
+static rs_status
+fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	rs_bpr_result r;
+	rs_status	status = fit(&P.train, ctx, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_bpr_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
+/* A 3-epoch fit cancelled on its own thread reports fewer than 3 epochs. */
+static void
+fewer_epochs(void *ctx, const char *what, const host *full, const host *h, int stop_at,
+			 rs_status status)
+{
+	(void) ctx;
+	(void) status;
+	if (stop_at <= full->polls)
+		CHECK(h->reports < 3, "%s: stop at poll %d: %d epochs reported", what, stop_at,
+			  h->reports);
+}
+
 static void
 test_cancel(void)
 {
 	double		opt[RS_BPR_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_bpr_result r;
 	rs_status	status;
-	int			polls;
 
 	/* a long fit stopped at the fourth poll ends within the first epoch */
 	planted_options(opt);
@@ -323,77 +345,19 @@ test_cancel(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding after a cancel", c.outstanding);
 	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
 
-	/*
-	 * Alone the calling thread polls a fixed number of times: a stop at any
-	 * of them cancels and frees everything; one past the last, the fit ends.
-	 */
+	/* a cancel at every poll of a 3-epoch fit, and with workers at every other */
 	opt[RS_BPR_EPOCHS] = 3;
-	h = new_host(0);
-	status = fit(&P.train, opt, 1, &h, &c, &r);
-	polls = h.polls;
-	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
-		rs_bpr_result_free(&r, &a);
-	CHECK(polls >= 3 * 2, "only %d polls in 3 epochs", polls);
-	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-	{
-		h = new_host(stop_at);
-		status = fit(&P.train, opt, 1, &h, &c, &r);
-		if (stop_at <= polls)
-		{
-			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
-				  (int) status);
-			CHECK(h.reports < 3, "stop at poll %d: %d epochs reported", stop_at, h.reports);
-		}
-		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
-			rs_bpr_result_free(&r, &a);
-		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
-			  c.outstanding);
-	}
-
-	/* with workers, at a few points */
-	for (int stop_at = 1; stop_at <= polls; stop_at += 2)
-	{
-		h = new_host(stop_at);
-		status = fit(&P.train, opt, 3, &h, &c, &r);
-		if (status == RS_OK)
-			rs_bpr_result_free(&r, &a);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "threads 3, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
-		CHECK(c.outstanding == 0, "threads 3, stop at poll %d: %ld outstanding", stop_at,
-			  c.outstanding);
-	}
-	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+	unit_cancel_at_every_poll("BPR", fit_and_free, fewer_epochs, opt, 3 * 2, 3, 2);
 }
 
 static void
 test_out_of_memory(void)
 {
 	double		opt[RS_BPR_OPTION_COUNT];
-	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
-	rs_bpr_result r;
-	long		calls;
 
 	planted_options(opt);
 	opt[RS_BPR_EPOCHS] = 1;
-	if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
-		return;
-	calls = c.calls;
-	rs_bpr_result_free(&r, &a);
-	CHECK(calls > 5, "a fit takes %ld allocations", calls);
-	for (long k = 0; k < calls; k++)
-	{
-		rs_status	status;
-
-		c.calls = 0;
-		c.fail_at = k;
-		status = fit(&P.train, opt, 2, NULL, &c, &r);
-		if (status == RS_OK)
-			rs_bpr_result_free(&r, &a);
-		CHECK(status == RS_NO_MEMORY, "allocation %ld of %ld failing: status %d", k, calls,
-			  (int) status);
-		CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", k, c.outstanding);
-	}
+	unit_fail_each_allocation("BPR", fit_and_free, opt, 2, 6);
 }
 
 /* The option table: names in enum order, and the documented ranges. */

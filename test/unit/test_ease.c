@@ -980,6 +980,18 @@ test_degenerate(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 }
 
+/* A fit on the planted data with options opt (ctx), freed if it succeeds. */
+static rs_status
+fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	rs_ease_result r;
+	rs_status	status = fit(&P.train, ctx, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_ease_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
 /* (8) a cancel at each poll, and each allocation failing in turn, leak nothing */
 static void
 test_cancel_and_memory(void)
@@ -997,76 +1009,21 @@ test_cancel_and_memory(void)
 	for (size_t k = 0; k < sizeof(configs) / sizeof(configs[0]); k++)
 	{
 		double		opt[RS_EASE_OPTION_COUNT];
-		host		h;
 		rs_ease_result r;
 		rs_status	status;
-		int			polls;
-		long		calls;
+		int			max_items = configs[k].max_items;
+		int32_t		modelled = max_items > 0 && max_items < P.train.n_items ? max_items :
+			P.train.n_items;
+		char		what[64];
 
 		default_options(opt);
 		opt[RS_EASE_PRUNE] = configs[k].prune;
-		opt[RS_EASE_MAX_ITEMS] = configs[k].max_items;
-		h = new_host(0);
-		status = fit(&P.train, opt, 1, &h, &c, &r);
-		polls = h.polls;
-		if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
-		{
-			CHECK(polls >= r.n_items / 8, "only %d polls over %d items", polls, r.n_items);
-			rs_ease_result_free(&r, &a);
-		}
-		for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-		{
-			h = new_host(stop_at);
-			status = fit(&P.train, opt, 1, &h, &c, &r);
-			if (stop_at <= polls)
-			{
-				CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at,
-					  polls, (int) status);
-				CHECK(h.reports == 0 && h.polls == stop_at,
-					  "stop at poll %d: %d reports, %d polls", stop_at, h.reports, h.polls);
-				cancels++;
-			}
-			else if (CHECK(status == RS_OK, "a stop past the last poll: status %d",
-						   (int) status))
-				rs_ease_result_free(&r, &a);
-			CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding",
-				  stop_at, c.outstanding);
-		}
-		for (int stop_at = 1; stop_at <= polls; stop_at += 5)
-		{
-			h = new_host(stop_at);
-			status = fit(&P.train, opt, 3, &h, &c, &r);
-			if (status == RS_OK)
-				rs_ease_result_free(&r, &a);
-			CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-				  "threads 3, stop at poll %d, %d polls: status %d", stop_at, h.polls,
-				  (int) status);
-			CHECK(c.outstanding == 0, "threads 3, stop at poll %d: %ld outstanding", stop_at,
-				  c.outstanding);
-		}
-		CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
-
-		c.calls = 0;
-		c.fail_at = -1;
-		if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
-			continue;
-		calls = c.calls;
-		rs_ease_result_free(&r, &a);
-		CHECK(calls > 8, "a fit takes %ld allocations", calls);
-		for (long f = 0; f < calls; f++)
-		{
-			c.calls = 0;
-			c.fail_at = f;
-			status = fit(&P.train, opt, 2, NULL, &c, &r);
-			if (status == RS_OK)
-				rs_ease_result_free(&r, &a);
-			CHECK(status == RS_NO_MEMORY, "config %zu: allocation %ld of %ld failing: "
-				  "status %d", k, f, calls, (int) status);
-			CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", f,
-				  c.outstanding);
-			failures++;
-		}
-		c.fail_at = -1;
+		opt[RS_EASE_MAX_ITEMS] = max_items;
+		snprintf(what, sizeof(what), "EASE config %zu (prune %d, max_items %d)", k,
+				 configs[k].prune, max_items);
+		cancels += unit_cancel_at_every_poll(what, fit_and_free, unit_stops_at_once, opt,
+											 modelled / 8, 3, 5);
+		failures += unit_fail_each_allocation(what, fit_and_free, opt, 2, 9);
 
 		/* scoring: a pruned model's one allocation; a dense model needs none */
 		if (CHECK(fit(&P.train, opt, 1, NULL, &c, &r) == RS_OK, "fit"))

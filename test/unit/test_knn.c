@@ -1203,6 +1203,18 @@ test_unknown(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 }
 
+/* A fit on the planted data with options opt (ctx), freed if it succeeds. */
+static rs_status
+fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	rs_knn_result r;
+	rs_status	status = fit(&P.train, ctx, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_knn_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
 /* (6) a cancel at every poll, and every allocation failing in turn */
 static void
 test_cancel_and_memory(void)
@@ -1210,80 +1222,27 @@ test_cancel_and_memory(void)
 	double		opt[RS_KNN_OPTION_COUNT];
 	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
-	host		h;
 	rs_knn_result r;
-	rs_status	status;
 	int			polls;
 	long		failures = 0;
 
 	default_options(opt);
-	h = new_host(0);
-	status = fit(&P.train, opt, 1, &h, &c, &r);
-	polls = h.polls;
-	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
-		rs_knn_result_free(&r, &a);
-	CHECK(polls >= ITEMS / 8, "only %d polls over %d items", polls, ITEMS);
-	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-	{
-		h = new_host(stop_at);
-		status = fit(&P.train, opt, 1, &h, &c, &r);
-		if (stop_at <= polls)
-		{
-			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
-				  (int) status);
-			CHECK(h.reports == 0 && h.polls == stop_at, "stop at poll %d: %d reports, %d polls",
-				  stop_at, h.reports, h.polls);
-		}
-		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
-			rs_knn_result_free(&r, &a);
-		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
-			  c.outstanding);
-	}
-	for (int stop_at = 1; stop_at <= polls; stop_at += 3)
-	{
-		h = new_host(stop_at);
-		status = fit(&P.train, opt, 3, &h, &c, &r);
-		if (status == RS_OK)
-			rs_knn_result_free(&r, &a);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "threads 3, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
-		CHECK(c.outstanding == 0, "threads 3, stop at poll %d: %ld outstanding", stop_at,
-			  c.outstanding);
-	}
-	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+	polls = unit_cancel_at_every_poll("KNN", fit_and_free, unit_stops_at_once, opt, ITEMS / 8,
+									  3, 3);
 	printf("cancel: each of %d polls on 1 thread stops the fit\n", polls);
 
 	/* every allocation failing in turn, for each similarity (each allocates its own) */
 	for (int sim = 0; sim < 3; sim++)
 	{
-		long		calls;
+		char		what[64];
 
 		default_options(opt);
 		opt[RS_KNN_SIMILARITY] = sim;
 		opt[RS_KNN_FEEDBACK] = sim == RS_KNN_JACCARD ? RS_KNN_FEEDBACK_IMPLICIT :
 			RS_KNN_FEEDBACK_EXPLICIT;
-		c.calls = 0;
-		c.fail_at = -1;
-		if (!CHECK(fit(&P.train, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
-			return;
-		calls = c.calls;
-		rs_knn_result_free(&r, &a);
-		CHECK(calls > 8, "a fit takes %ld allocations", calls);
-		for (long k = 0; k < calls; k++)
-		{
-			c.calls = 0;
-			c.fail_at = k;
-			status = fit(&P.train, opt, 2, NULL, &c, &r);
-			if (status == RS_OK)
-				rs_knn_result_free(&r, &a);
-			CHECK(status == RS_NO_MEMORY, "%s: allocation %ld of %ld failing: status %d",
-				  similarity_names[sim], k, calls, (int) status);
-			CHECK(c.outstanding == 0, "allocation %ld failing: %ld outstanding", k,
-				  c.outstanding);
-			failures++;
-		}
+		snprintf(what, sizeof(what), "KNN %s", similarity_names[sim]);
+		failures += unit_fail_each_allocation(what, fit_and_free, opt, 2, 9);
 	}
-	c.fail_at = -1;
 
 	/* scoring's one allocation */
 	if (CHECK(fit(&P.train, opt, 1, NULL, &c, &r) == RS_OK, "fit"))

@@ -1116,17 +1116,48 @@ test_degenerate(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 }
 
+/* A fit of the small layers to d with options opt. */
+typedef struct small_fit
+{
+	const rs_interactions *d;
+	const double *opt;
+} small_fit;
+
+/* A small_fit (ctx), freed if it succeeds. */
+static rs_status
+fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	small_fit  *f = ctx;
+	rs_ncf_result r;
+	rs_status	status = fit(f->d, small_layers, 2, f->opt, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_ncf_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
+/* A 3-epoch fit cancelled on its own thread stops at that poll within the 3 epochs. */
+static void
+stops_within_epochs(void *ctx, const char *what, const host *full, const host *h, int stop_at,
+					rs_status status)
+{
+	(void) ctx;
+	(void) status;
+	if (stop_at <= full->polls)
+		CHECK(h->reports < 3 && h->polls == stop_at, "%s: stop at poll %d: %d epochs reported, "
+			  "%d polls", what, stop_at, h->reports, h->polls);
+}
+
 static void
 test_cancel(void)
 {
 	rs_interactions d = every_item_data();
 	double		opt[RS_NCF_OPTION_COUNT];
 	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	host		h;
 	rs_ncf_result r;
 	rs_status	status;
-	int			polls;
+	small_fit	small;
 
 	/* a long fit stopped at the fourth poll ends within the first epoch */
 	planted_options(opt);
@@ -1141,49 +1172,16 @@ test_cancel(void)
 	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
 
 	/*
-	 * Alone the calling thread polls a fixed number of times: a stop at any
-	 * of them cancels and frees everything; one past the last, the fit ends.
-	 * Two batches an epoch of up to four parts each.
+	 * A cancel at every poll of a 3-epoch fit, and with workers at every
+	 * poll.  Two batches an epoch of up to four parts each.
 	 */
 	default_options(opt);
 	opt[RS_NCF_FACTORS] = 4;
 	opt[RS_NCF_EPOCHS] = 3;
-	h = new_host(0);
-	status = fit(&d, small_layers, 2, opt, 1, &h, &c, &r);
-	polls = h.polls;
-	if (CHECK(status == RS_OK, "uncancelled fit: status %d", (int) status))
-		rs_ncf_result_free(&r, &a);
-	CHECK(polls >= 3 * 2 * 2, "only %d polls in 3 epochs", polls);
-	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-	{
-		h = new_host(stop_at);
-		status = fit(&d, small_layers, 2, opt, 1, &h, &c, &r);
-		if (stop_at <= polls)
-		{
-			CHECK(status == RS_CANCELLED, "stop at poll %d of %d: status %d", stop_at, polls,
-				  (int) status);
-			CHECK(h.reports < 3 && h.polls == stop_at, "stop at poll %d: %d epochs reported, "
-				  "%d polls", stop_at, h.reports, h.polls);
-		}
-		else if (CHECK(status == RS_OK, "a stop past the last poll: status %d", (int) status))
-			rs_ncf_result_free(&r, &a);
-		CHECK(c.outstanding == 0, "stop at poll %d: %ld allocations outstanding", stop_at,
-			  c.outstanding);
-	}
-
-	/* with workers, at every point */
-	for (int stop_at = 1; stop_at <= polls; stop_at++)
-	{
-		h = new_host(stop_at);
-		status = fit(&d, small_layers, 2, opt, 3, &h, &c, &r);
-		if (status == RS_OK)
-			rs_ncf_result_free(&r, &a);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "threads 3, stop at poll %d, %d polls: status %d", stop_at, h.polls, (int) status);
-		CHECK(c.outstanding == 0, "threads 3, stop at poll %d: %ld outstanding", stop_at,
-			  c.outstanding);
-	}
-	CHECK(!h.wrong_thread && !c.wrong_thread, "a host callback ran on a worker thread");
+	small.d = &d;
+	small.opt = opt;
+	unit_cancel_at_every_poll("NCF [8, 4]", fit_and_free, stops_within_epochs, &small,
+							  3 * 2 * 2, 3, 1);
 	rs_interactions_free(&d, &rs_malloc_allocator);
 }
 

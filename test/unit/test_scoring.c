@@ -763,105 +763,62 @@ test_implicit_determinism(void)
 	CHECK(c.outstanding == 0, "%ld outstanding", c.outstanding);
 }
 
+/* An implicit fit with options opt (ctx), freed if it succeeds. */
+static rs_status
+implicit_fit_and_free(void *ctx, int threads, host *h, counter *c)
+{
+	rs_als_result r;
+	rs_status	status = fit(&I, ctx, threads, h, c, &r);
+
+	if (status == RS_OK)
+		rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, c, NULL});
+	return status;
+}
+
+/* The iterations whose last poll came before the stop still report. */
+static void
+completed_report(void *ctx, const char *what, const host *full, const host *h, int stop_at,
+				 rs_status status)
+{
+	int			completed = 0;
+
+	(void) ctx;
+	(void) status;
+	for (int k = 0; k < full->reports; k++)
+		completed += full->polls_at_report[k] < stop_at;
+	CHECK(h->reports == completed, "%s: stop at poll %d: %d iterations reported, want %d",
+		  what, stop_at, h->reports, completed);
+}
+
 /*
  * Alone, the calling thread polls a fixed number of times: a stop at any of
- * them cancels and frees everything; one past the last, the fit ends.
+ * them cancels and frees everything; one past the last, the fit ends.  With
+ * workers, at every few polls.
  */
 static void
 test_implicit_cancel(void)
 {
 	double		opt[RS_ALS_OPTION_COUNT];
-	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
-	rs_als_result r;
-	host		h,
-				full;
-	int			polls;
-	rs_status	status;
 
 	implicit_options(opt, RS_SOLVER_CG, 3, 1.0);
 	opt[RS_ALS_ITERATIONS] = 2;
-	h = new_host(0);
-	if (!CHECK(fit(&I, opt, 1, &h, &c, &r) == RS_OK, "uncancelled implicit fit"))
-		return;
-	rs_als_result_free(&r, &a);
-	polls = h.polls;
-	full = h;
-	CHECK(polls >= 2 * 3, "only %d polls in 2 iterations", polls);
-	for (int stop_at = 1; stop_at <= polls + 1; stop_at++)
-	{
-		int			completed = 0;
-
-		/* the iterations whose last poll came before the stop still report */
-		for (int k = 0; k < full.reports; k++)
-			completed += full.polls_at_report[k] < stop_at;
-		h = new_host(stop_at);
-		status = fit(&I, opt, 1, &h, &c, &r);
-		if (stop_at <= polls)
-			CHECK(status == RS_CANCELLED, "implicit, stop at poll %d of %d: status %d",
-				  stop_at, polls, (int) status);
-		else if (CHECK(status == RS_OK, "implicit, a stop past the last poll: status %d",
-					   (int) status))
-			rs_als_result_free(&r, &a);
-		CHECK(h.reports == completed, "implicit, stop at poll %d: %d iterations reported, "
-			  "want %d", stop_at, h.reports, completed);
-		CHECK(c.outstanding == 0, "implicit, stop at poll %d: %ld outstanding", stop_at,
-			  c.outstanding);
-	}
-
-	/* with workers, at every few polls */
-	for (int stop_at = 1; stop_at <= polls; stop_at += 3)
-	{
-		h = new_host(stop_at);
-		status = fit(&I, opt, 2, &h, &c, &r);
-		if (status == RS_OK)
-			rs_als_result_free(&r, &a);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "implicit, threads 2, stop at poll %d, %d polls: status %d", stop_at, h.polls,
-			  (int) status);
-		CHECK(c.outstanding == 0, "implicit, threads 2, stop at poll %d: %ld outstanding",
-			  stop_at, c.outstanding);
-		CHECK(!h.wrong_thread, "a host callback ran on a worker thread");
-	}
-	CHECK(!c.wrong_thread, "an allocation ran on a worker thread");
+	unit_cancel_at_every_poll("implicit", implicit_fit_and_free, completed_report, opt, 2 * 3,
+							  2, 3);
 }
 
 /* Every allocation of an implicit fit failing in turn: RS_NO_MEMORY, no leak. */
 static void
 test_implicit_out_of_memory(void)
 {
-	counter		c = new_counter();
-	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
-
 	for (int solver = RS_SOLVER_CG; solver <= RS_SOLVER_CHOLESKY; solver++)
 	{
 		double		opt[RS_ALS_OPTION_COUNT];
-		rs_als_result r;
-		long		calls;
+		char		what[64];
 
 		implicit_options(opt, solver, 3, 1.0);
 		opt[RS_ALS_ITERATIONS] = 1;
-		c.calls = 0;
-		c.fail_at = -1;
-		if (!CHECK(fit(&I, opt, 2, NULL, &c, &r) == RS_OK, "implicit fit"))
-			continue;
-		calls = c.calls;
-		rs_als_result_free(&r, &a);
-		CHECK(calls > 5, "an implicit fit takes %ld allocations", calls);
-		for (long k = 0; k < calls; k++)
-		{
-			rs_status	status;
-
-			c.calls = 0;
-			c.fail_at = k;
-			status = fit(&I, opt, 2, NULL, &c, &r);
-			if (status == RS_OK)
-				rs_als_result_free(&r, &a);
-			CHECK(status == RS_NO_MEMORY, "implicit (solver %d), allocation %ld of %ld "
-				  "failing: status %d", solver, k, calls, (int) status);
-			CHECK(c.outstanding == 0, "implicit, allocation %ld failing: %ld outstanding", k,
-				  c.outstanding);
-		}
+		snprintf(what, sizeof(what), "implicit (solver %d)", solver);
+		unit_fail_each_allocation(what, implicit_fit_and_free, opt, 2, 6);
 	}
 }
 

@@ -198,4 +198,122 @@ unit_runtime(rs_allocator alloc, host *h, int threads)
 	return rt;
 }
 
+/*
+ * The drivers below run a trainer's fit many times through a callback of
+ * the test's: one fit on threads threads, with host h (NULL for none) and
+ * allocations through c, that frees what it made (through c) when it
+ * returns RS_OK.  what names the trainer or case in every message.
+ */
+typedef rs_status (*unit_fit_fn) (void *ctx, int threads, host *h, counter *c);
+
+/*
+ * A trainer's own checks on a 1-thread fit with a stop at poll stop_at
+ * (past the last poll of full, the uncancelled fit's host, it ran to the
+ * end and returned status).
+ */
+typedef void (*unit_stop_fn) (void *ctx, const char *what, const host *full, const host *h,
+							  int stop_at, rs_status status);
+
+/* A unit_stop_fn: a cancelled fit stops at that poll, having reported nothing. */
+static inline void
+unit_stops_at_once(void *ctx, const char *what, const host *full, const host *h, int stop_at,
+				   rs_status status)
+{
+	(void) ctx;
+	(void) status;
+	if (stop_at <= full->polls)
+		CHECK(h->reports == 0 && h->polls == stop_at, "%s: stop at poll %d: %d reports, "
+			  "%d polls", what, stop_at, h->reports, h->polls);
+}
+
+/*
+ * A cancel at every poll.  Alone the calling thread polls a fixed number of
+ * times (min_polls or more): a stop at any of them cancels and frees
+ * everything; one past the last, the fit ends.  With workers on threads
+ * threads, a stop at every stride-th poll cancels if it was reached and
+ * otherwise lets the fit end, and leaks nothing either way.  No host
+ * callback and no allocation runs on a worker thread.  Returns the number
+ * of polls of the uncancelled fit (0 if it failed).
+ */
+static inline int
+unit_cancel_at_every_poll(const char *what, unit_fit_fn fit, unit_stop_fn stopped, void *ctx,
+						  int min_polls, int threads, int stride)
+{
+	counter		c = new_counter();
+	host		full = new_host(0),
+				h;
+	rs_status	status;
+	bool		wrong_thread = false;
+
+	status = fit(ctx, 1, &full, &c);
+	if (!CHECK(status == RS_OK, "%s: uncancelled fit: status %d", what, (int) status))
+		return 0;
+	CHECK(full.polls >= min_polls, "%s: only %d polls in an uncancelled fit, want %d or more",
+		  what, full.polls, min_polls);
+	for (int stop_at = 1; stop_at <= full.polls + 1; stop_at++)
+	{
+		h = new_host(stop_at);
+		status = fit(ctx, 1, &h, &c);
+		if (stop_at <= full.polls)
+			CHECK(status == RS_CANCELLED, "%s: stop at poll %d of %d: status %d", what,
+				  stop_at, full.polls, (int) status);
+		else
+			CHECK(status == RS_OK, "%s: a stop past the last poll: status %d", what,
+				  (int) status);
+		if (stopped)
+			stopped(ctx, what, &full, &h, stop_at, status);
+		CHECK(c.outstanding == 0, "%s: stop at poll %d: %ld allocations outstanding", what,
+			  stop_at, c.outstanding);
+		wrong_thread |= h.wrong_thread;
+	}
+	for (int stop_at = 1; stop_at <= full.polls; stop_at += stride)
+	{
+		h = new_host(stop_at);
+		status = fit(ctx, threads, &h, &c);
+		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
+			  "%s: threads %d, stop at poll %d, %d polls: status %d", what, threads, stop_at,
+			  h.polls, (int) status);
+		CHECK(c.outstanding == 0, "%s: threads %d, stop at poll %d: %ld outstanding", what,
+			  threads, stop_at, c.outstanding);
+		CHECK(!h.wrong_thread, "%s: threads %d, stop at poll %d: a host callback ran on a "
+			  "worker thread", what, threads, stop_at);
+	}
+	CHECK(!wrong_thread && !full.wrong_thread && !c.wrong_thread,
+		  "%s: a host callback or an allocation ran on a worker thread", what);
+	return full.polls;
+}
+
+/*
+ * Every allocation failing in turn: a fit on threads threads takes
+ * min_calls allocations or more, and with any one of them failing it
+ * returns RS_NO_MEMORY and leaves nothing outstanding.  Returns the number
+ * of allocations a fit takes (0 if the fit failed).
+ */
+static inline long
+unit_fail_each_allocation(const char *what, unit_fit_fn fit, void *ctx, int threads,
+						  long min_calls)
+{
+	counter		c = new_counter();
+	rs_status	status;
+	long		calls;
+
+	status = fit(ctx, threads, NULL, &c);
+	if (!CHECK(status == RS_OK, "%s: fit: status %d", what, (int) status))
+		return 0;
+	calls = c.calls;
+	CHECK(calls >= min_calls, "%s: a fit takes %ld allocations, want %ld or more", what, calls,
+		  min_calls);
+	for (long k = 0; k < calls; k++)
+	{
+		c.calls = 0;
+		c.fail_at = k;
+		status = fit(ctx, threads, NULL, &c);
+		CHECK(status == RS_NO_MEMORY, "%s: allocation %ld of %ld failing: status %d", what, k,
+			  calls, (int) status);
+		CHECK(c.outstanding == 0, "%s: allocation %ld of %ld failing: %ld outstanding", what, k,
+			  calls, c.outstanding);
+	}
+	return calls;
+}
+
 #endif
