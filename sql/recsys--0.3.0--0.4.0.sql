@@ -43,6 +43,20 @@ ALTER FUNCTION recsys.user_vector(bytea, bigint) COST 20;
 ALTER FUNCTION recsys.item_vector(bytea, bigint) COST 20;
 ALTER FUNCTION recsys.model_info(bytea) COST 100;
 
+-- The row estimate of the list functions follows a constant k.
+CREATE FUNCTION recsys._rows_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'recsys_rows_support'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION recsys._rows_support(internal) IS
+'planner support of recommend, similar_items and explain: estimates their rows from a constant k';
+
+ALTER FUNCTION recsys.recommend(bytea, bigint, int, bool) SUPPORT recsys._rows_support;
+ALTER FUNCTION recsys.recommend(bytea, bigint[], real[], int) SUPPORT recsys._rows_support;
+ALTER FUNCTION recsys.similar_items(bytea, bigint, int) SUPPORT recsys._rows_support;
+ALTER FUNCTION recsys.explain(bytea, bigint, bigint, int) SUPPORT recsys._rows_support;
+
 -- A model's ranking metrics on held-out pairs.  Everything is written with
 -- its schema: the caller's search_path decides nothing here.
 CREATE FUNCTION recsys.evaluate(model bytea, user_ids bigint[], item_ids bigint[],

@@ -28,7 +28,8 @@ SELECT string_agg(line, E'\n' ORDER BY line) FROM (
   SELECT pg_describe_object(d.classid, d.objid, 0)
          || coalesce(' | ' || p.prokind::text || p.provolatile::text || p.proparallel::text
                      || p.proisstrict::text || p.prosecdef::text || ' cost ' || p.procost
-                     || ' rows ' || p.prorows || ' ' || coalesce(pg_get_function_result(p.oid), ''), '')
+                     || ' rows ' || p.prorows || ' support ' || p.prosupport::regproc::text
+                     || ' ' || coalesce(pg_get_function_result(p.oid), ''), '')
          || coalesce(' | ' || a.aggtransfn::text || ' ' || a.aggfinalfn::text || ' '
                      || a.aggcombinefn::text || ' ' || a.aggserialfn::text || ' '
                      || a.aggdeserialfn::text || ' ' || a.aggfinalmodify::text, '')
