@@ -65,6 +65,9 @@ extern void recsys_emit_row(FunctionCallInfo fcinfo, bool has_item, int64 item_i
 extern void recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model,
 							  const float *scores, const int32 *skip, size_t n_skip,
 							  int32 k);
+extern void recsys_emit_user_top_k(FunctionCallInfo fcinfo, int64 user_id,
+								   const rs_model *model, const float *scores,
+								   const int32 *skip, size_t n_skip, int32 k);
 
 /* serving.c */
 extern void recsys_require_factor_model(const rs_model *model, const char *function_name);

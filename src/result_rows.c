@@ -58,15 +58,44 @@ recsys_emit_row(FunctionCallInfo fcinfo, bool has_item, int64 item_id, double sc
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-/* The best k of scores (skipping the ascending skip list) as rows, best first. */
-void
-recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model, const float *scores,
-				  const int32 *skip, size_t n_skip, int32 k)
+/*
+ * The best k of scores (skipping the ascending skip list) as rows, best
+ * first: (item_id, score), or (user_id, item_id, score) when user_id is
+ * given.
+ */
+static void
+emit_top_k(FunctionCallInfo fcinfo, const int64 *user_id, const rs_model *model,
+		   const float *scores, const int32 *skip, size_t n_skip, int32 k)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	rs_scored  *best = palloc(sizeof(rs_scored) * Min((size_t) k, (size_t) model->n_items + 1));
 	size_t		count = rs_top_k(scores, model->n_items, skip, n_skip, (size_t) k, best);
 
 	for (size_t r = 0; r < count; r++)
-		recsys_emit_row(fcinfo, true, model->item_ids[best[r].index], best[r].score);
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		int			n = 0;
+
+		if (user_id)
+			values[n++] = Int64GetDatum(*user_id);
+		values[n++] = Int64GetDatum(model->item_ids[best[r].index]);
+		values[n++] = Float8GetDatum(best[r].score);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	pfree(best);
+}
+
+void
+recsys_emit_top_k(FunctionCallInfo fcinfo, const rs_model *model, const float *scores,
+				  const int32 *skip, size_t n_skip, int32 k)
+{
+	emit_top_k(fcinfo, NULL, model, scores, skip, n_skip, k);
+}
+
+void
+recsys_emit_user_top_k(FunctionCallInfo fcinfo, int64 user_id, const rs_model *model,
+					   const float *scores, const int32 *skip, size_t n_skip, int32 k)
+{
+	emit_top_k(fcinfo, &user_id, model, scores, skip, n_skip, k);
 }

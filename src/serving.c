@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
@@ -19,6 +20,7 @@ PG_FUNCTION_INFO_V1(recsys_predict);
 PG_FUNCTION_INFO_V1(recsys_predict_features);
 PG_FUNCTION_INFO_V1(recsys_recommend);
 PG_FUNCTION_INFO_V1(recsys_recommend_history);
+PG_FUNCTION_INFO_V1(recsys_recommend_batch);
 PG_FUNCTION_INFO_V1(recsys_similar_items);
 
 /*
@@ -134,6 +136,65 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
 	recsys_raise_status(rs_score_items(model, user, &alloc, scores), "scoring items");
 	recsys_emit_top_k(fcinfo, model, scores, seen, n_seen, k);
+	pfree(scores);
+	return (Datum) 0;
+}
+
+/*
+ * Scores for this many users at a time: a block of scores of about 32 MB,
+ * so that one matrix product covers many users without a large allocation.
+ */
+#define BATCH_SCORE_BYTES ((size_t) 32 * 1024 * 1024)
+
+static void check_array(ArrayType *array, const char *name);
+
+Datum
+recsys_recommend_batch(PG_FUNCTION_ARGS)
+{
+	ArrayType  *user_ids = PG_GETARG_ARRAYTYPE_P(1);
+	int32		k = PG_GETARG_INT32(2);
+	bool		exclude_seen = PG_GETARG_BOOL(3);
+	const rs_model *model;
+	const int64 *ids;
+	int			n;
+	size_t		block;
+	int32	   *users;
+	float	   *scores;
+	rs_allocator alloc = recsys_context_allocator(CurrentMemoryContext);
+
+	recsys_check_k(k);
+	check_array(user_ids, "user_ids");
+	recsys_init_materialized(fcinfo);
+	model = recsys_model_arg(fcinfo, 0);
+	recsys_require_factor_model(model, "recommend_batch");
+	n = ArrayGetNItems(ARR_NDIM(user_ids), ARR_DIMS(user_ids));
+	ids = (const int64 *) ARR_DATA_PTR(user_ids);
+
+	block = Max((size_t) 1, BATCH_SCORE_BYTES / (sizeof(float) * ((size_t) model->n_items + 1)));
+	block = Min(block, (size_t) Max(n, 1));
+	users = palloc(sizeof(int32) * block);
+	scores = palloc(sizeof(float) * block * (size_t) model->n_items + sizeof(float));
+	for (size_t start = 0; start < (size_t) n; start += block)
+	{
+		size_t		count = Min(block, (size_t) n - start);
+
+		CHECK_FOR_INTERRUPTS();
+		for (size_t r = 0; r < count; r++)
+			users[r] = rs_model_user_index(model, ids[start + r]);
+		recsys_raise_status(rs_score_items_batch(model, users, count, &alloc, scores),
+							"scoring items");
+		for (size_t r = 0; r < count; r++)
+		{
+			const int32 *seen = NULL;
+			size_t		n_seen = 0;
+
+			if (exclude_seen)
+				seen = rs_seen_items(model, users[r], &n_seen);
+			recsys_emit_user_top_k(fcinfo, ids[start + r], model,
+								   scores + r * (size_t) model->n_items, seen, n_seen, k);
+		}
+	}
+	pfree(users);
 	pfree(scores);
 	return (Datum) 0;
 }

@@ -144,6 +144,65 @@ rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *sc
 	return RS_OK;
 }
 
+rs_status
+rs_score_items_batch(const rs_model *m, const int32_t *users, size_t n, const rs_allocator *a,
+					 float *scores)
+{
+	size_t		n_items = (size_t) m->n_items;
+	int			f = m->factors;
+	bool		factor_model = m->algorithm != RS_ALGO_NCF && m->algorithm != RS_ALGO_EASE &&
+		m->algorithm != RS_ALGO_KNN;
+	float	   *x;
+
+	if (!factor_model || n < 2 || n_items == 0 || f == 0)
+	{
+		for (size_t r = 0; r < n; r++)
+		{
+			rs_status	status = rs_score_items(m, users[r], a, scores + r * n_items);
+
+			if (status != RS_OK)
+				return status;
+		}
+		return RS_OK;
+	}
+
+	/* each known user's row starts at its baseline, then scores += X Yᵀ */
+	x = rs_alloc(a, sizeof(float) * n * (size_t) f);
+	if (!x)
+		return RS_NO_MEMORY;
+	for (size_t r = 0; r < n; r++)
+	{
+		float	   *row = scores + r * n_items;
+		int32_t		user = users[r];
+		float		base = 0.0f;
+
+		if (user < 0)
+		{
+			/* a zero row here; its baseline is written after the product */
+			memset(x + r * (size_t) f, 0, sizeof(float) * (size_t) f);
+			memset(row, 0, sizeof(float) * n_items);
+			continue;
+		}
+		memcpy(x + r * (size_t) f, user_row(m, user), sizeof(float) * (size_t) f);
+		if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+			base = (float) m->global_mean + (m->user_bias ? m->user_bias[user] : 0.0f);
+		for (size_t i = 0; i < n_items; i++)
+			row[i] = base + (m->item_bias ? m->item_bias[i] : 0.0f);
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int) n, (int) n_items, f, 1.0f,
+				x, f, m->item_factors, f, 1.0f, scores, (int) n_items);
+	rs_free(a, x);
+	for (size_t r = 0; r < n; r++)
+		if (users[r] < 0)
+		{
+			rs_status	status = rs_score_items(m, users[r], a, scores + r * n_items);
+
+			if (status != RS_OK)
+				return status;
+		}
+	return RS_OK;
+}
+
 const int32_t *
 rs_seen_items(const rs_model *m, int32_t user, size_t *count)
 {

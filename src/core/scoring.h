@@ -36,6 +36,15 @@ rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator
 						   float *scores);
 
 /*
+ * rs_score_items for n users at once: row r of scores (n × n_items) is the
+ * scores of users[r], equal to rs_score_items' up to float rounding.  Known
+ * users of a factor model (ALS, implicit ALS, BPR) are scored by one matrix
+ * product, the others one by one.  Fails only for want of memory.
+ */
+rs_status	rs_score_items_batch(const rs_model *model, const int32_t *users, size_t n,
+								 const rs_allocator *a, float *scores);
+
+/*
  * The same for a user given by a row of rs_user_row_length floats (and a
  * bias, for rating models), e.g. from rs_fold_in.
  */

@@ -141,6 +141,27 @@ recommend(const rs_model *m, int32_t user, int32_t k, bool exclude_seen)
 	free(scores);
 }
 
+/* recommend_batch(model, user_ids, k, exclude_seen): the drawn users at once */
+static void
+recommend_batch(const rs_model *m, const int64_t *user_ids, int n_users, int32_t k)
+{
+	int32_t    *users = take(sizeof(int32_t) * ((size_t) n_users + 1));
+	float	   *scores = take(sizeof(float) * ((size_t) n_users * (size_t) m->n_items + 1));
+
+	for (int u = 0; u < n_users; u++)
+		users[u] = rs_model_user_index(m, user_ids[u]);
+	if (rs_score_items_batch(m, users, (size_t) n_users, &capped, scores) == RS_OK)
+		for (int u = 0; u < n_users; u++)
+		{
+			size_t		n_seen = 0;
+			const int32_t *seen = rs_seen_items(m, users[u], &n_seen);
+
+			emit_top_k(m, scores + (size_t) u * (size_t) m->n_items, seen, n_seen, k);
+		}
+	free(users);
+	free(scores);
+}
+
 /* explain(model, user_id, item_id, k) */
 static void
 explain(const rs_model *m, int32_t user, int32_t item, int32_t k)
@@ -310,6 +331,7 @@ serve(const rs_model *m)
 		}
 		recommend(m, user, k, (p[5] >> (u % 8)) & 1);
 	}
+	recommend_batch(m, user_ids, n_users, k);
 	for (int i = 0; i < n_items; i++)
 		similar_items(m, rs_model_item_index(m, item_ids[i]), k);
 	recommend_history(m, p, k);

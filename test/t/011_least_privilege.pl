@@ -231,6 +231,8 @@ my %served = (
 	'hit_rate' => "SELECT recsys.hit_rate('{1, 2, 3}', '{4}', 3)",
 	'average_precision' => "SELECT recsys.average_precision('{1, 2, 3}', '{2}', 3)",
 	'evaluate' => "SELECT users FROM recsys.evaluate($model, '{3, 4, 4}', '{3, 5, 6}', 5)",
+	'recommend_batch' =>
+	  "SELECT count(DISTINCT user_id) FROM recsys.recommend_batch($model, '{3, 6, 9}'::bigint[], 5)",
 	'retrain history' =>
 	  "SELECT (info OPERATOR(pg_catalog.->) 'holdout' OPERATOR(pg_catalog.->>) 'users') FROM history",);
 my %expected = (
@@ -249,6 +251,7 @@ my %expected = (
 	'hit_rate' => 0,
 	'average_precision' => 0.5,
 	'evaluate' => 2,
+	'recommend_batch' => 3,
 	'retrain history' => 4,);
 
 # The data directory's files, except those the server rewrites on its own.

@@ -222,6 +222,47 @@ check_explain(const rs_model *m, const char *what)
 	free(contributions);
 }
 
+/*
+ * Scoring users in a batch (every user, unknown ones and repeats among
+ * them, in an order of their own) gives each user's single scores, to float
+ * rounding; a failing allocation fails it cleanly.
+ */
+static void
+check_batch_matches_single(const rs_model *m, const char *what)
+{
+	size_t		n = (size_t) m->n_users + 3;
+	size_t		n_items = (size_t) m->n_items;
+	int32_t    *users = malloc(sizeof(int32_t) * n);
+	float	   *batch = malloc(sizeof(float) * n * n_items + 1);
+	float	   *single = malloc(sizeof(float) * n_items + 1);
+	double		worst = 0.0;
+	counter		c = new_counter();
+	rs_allocator failing = {counting_alloc, counting_free, &c, NULL};
+
+	for (size_t r = 0; r < n; r++)
+		users[r] = r < (size_t) m->n_users ? (int32_t) ((r * 7) % (size_t) m->n_users) : -1;
+	users[n - 1] = 0;			/* a repeat */
+	if (!CHECK(rs_score_items_batch(m, users, n, &rs_malloc_allocator, batch) == RS_OK,
+			   "%s: batch scoring", what))
+		goto done;
+	for (size_t r = 0; r < n; r++)
+	{
+		rs_score_items(m, users[r], &rs_malloc_allocator, single);
+		for (size_t i = 0; i < n_items; i++)
+			worst = fmax(worst, fabs(batch[r * n_items + i] - single[i]) / (1.0 + fabs(single[i])));
+	}
+	CHECK(worst <= 1e-5, "%s: batch scores differ from single ones by %.3g", what, worst);
+
+	c.fail_at = 0;
+	CHECK(rs_score_items_batch(m, users, n, &failing, batch) == RS_NO_MEMORY ||
+		  c.calls == 0, "%s: batch scoring with its first allocation failing", what);
+	CHECK(c.outstanding == 0, "%s: batch scoring leaks on failure", what);
+done:
+	free(users);
+	free(batch);
+	free(single);
+}
+
 /* Every item's score for a user equals the single prediction. */
 static void
 check_scores_match_predict(const rs_model *m, const char *what)
@@ -241,6 +282,7 @@ check_scores_match_predict(const rs_model *m, const char *what)
 	}
 	CHECK(worst <= 1e-5, "%s: rs_score_items differs from rs_predict by %.3g", what, worst);
 	free(scores);
+	check_batch_matches_single(m, what);
 }
 
 /*
