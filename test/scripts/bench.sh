@@ -13,7 +13,8 @@
 #      `implicit` library's published figure; peak memory of the ML-20M run
 #   4. BPR, kNN, EASE, NCF on ML-1M: time and their own rate
 #   5. serving a 27k-item, 64-factor model: recommend under pgbench, ORDER BY
-#      predict vs a trivial ORDER BY, the first predict in a new connection
+#      predict vs a trivial ORDER BY, recommend_batch vs recommend per user,
+#      the first predict in a new connection
 #   6. train_mlp vs scikit-learn's MLPClassifier on the same million rows
 #
 # Prints one Markdown table, also written to test/bench/results.md.  Takes
@@ -271,6 +272,18 @@ row "ORDER BY predict(...) DESC LIMIT 10 over $ml20m_items items, p50" "$ord_p50
     "$(holds "$ord_p50 <= 2 * $triv_p50")"
 row "recommend vs ORDER BY predict LIMIT 10, p50" "$rec_p50 ms" "$ord_p50 ms" \
     "$(calc "$ord_p50 / $rec_p50" %.1f)× faster" "≥ 20× faster" "$(holds "$ord_p50 >= 20 * $rec_p50")"
+
+# Top 10 for 10,000 users in one statement: recommend_batch against recommend
+# called once per user (LATERAL), both in one warm session.
+batch_users="(SELECT array_agg(u) FROM generate_series(1, 10000) u)"
+batch_ms=$(best_ms 3 "SELECT count(*) FROM models m, recsys.recommend(m.model, 1) WHERE m.name = 'serving';" \
+    "SELECT count(*) FROM models m, recsys.recommend_batch(m.model, $batch_users, 10) WHERE m.name = 'serving';")
+lateral_ms=$(best_ms 3 "SELECT count(*) FROM models m, recsys.recommend(m.model, 1) WHERE m.name = 'serving';" \
+    "SELECT count(*) FROM models m, generate_series(1, 10000) u, recsys.recommend(m.model, u, 10) WHERE m.name = 'serving';")
+say "top 10 for 10,000 users: recommend_batch $batch_ms ms, recommend per user $lateral_ms ms"
+row "recommend_batch: top 10 for 10,000 users, $ml20m_items items" "$batch_ms ms" \
+    "recommend per user (LATERAL): $lateral_ms ms" "$(calc "$lateral_ms / $batch_ms" %.1f)× faster" \
+    "reported" "—"
 
 # A model of about 50 MB: every fourth user of ML-20M (the seen-item lists that
 # recommend excludes are most of its size).
