@@ -54,9 +54,16 @@ FROM (SELECT m, recsys.model_info(m) AS info
       FROM (SELECT recsys.train_als(u, i, v, '{"factors": 1, "bias_regularization": 0.0001, "regularization": 100}') AS m
             FROM (VALUES (1::bigint, 1::bigint, 2::real), (1, 1, 4), (1, 1, 6)) t(u, i, v)) s) s;
 
--- Values must be finite.
+-- Values must be finite; the hint's filter leaves out NaN and both
+-- infinities and keeps the rest.
+\set VERBOSITY default
 SELECT recsys.train_als(u, i, v) FROM (VALUES (1::bigint, 1::bigint, 'NaN'::real)) t(u, i, v);
 SELECT recsys.train_als(u, i, v) FROM (VALUES (1::bigint, 2::bigint, '-Infinity'::real)) t(u, i, v);
+\set VERBOSITY terse
+SELECT recsys.model_info(recsys.train_als(u, i, value, '{"factors": 1}')) -> 'interactions' AS kept
+FROM (VALUES (1::bigint, 1::bigint, 'NaN'::real), (1, 2, 'Infinity'), (2, 1, '-Infinity'),
+             (2, 2, 3), (3, 1, 4)) t(u, i, value)
+WHERE value > '-Infinity' AND value < 'Infinity';
 
 -- Training is deterministic for a seed and does not depend on the thread count.
 SELECT count(*) AS pairs,
