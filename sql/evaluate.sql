@@ -73,3 +73,6 @@ SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn')
 SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn'), '{1, NULL}', '{1, 2}');
 SELECT * FROM recsys.evaluate((SELECT model FROM eval_models WHERE name = 'knn'), '{1}', '{1}', 0);
 SELECT * FROM recsys.evaluate('\x00'::bytea, '{1}', '{1}');
+SELECT * FROM recsys.evaluate((SELECT recsys.train_mlp(ARRAY[g % 3, g % 5]::real[], (g % 2)::real,
+                                                       '{"hidden": [2], "epochs": 1}')
+                               FROM generate_series(1, 50) g), '{1}', '{1}');

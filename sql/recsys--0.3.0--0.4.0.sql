@@ -95,7 +95,12 @@ BEGIN
                   DETAIL = pg_catalog.format('k was %s.', k);
     END IF;
 
-    PERFORM recsys.model_info(model);    -- refuses what is not a model, briefly
+    -- refuses what is not a model, briefly, and a model that ranks nothing
+    IF recsys.model_info(model) OPERATOR(pg_catalog.->>) 'algorithm' OPERATOR(pg_catalog.=) 'mlp' THEN
+        RAISE EXCEPTION 'evaluate does not take a model trained by train_mlp'
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Evaluate a feature model with SQL over predict(model, features).';
+    END IF;
 
     -- Each held-out user's relevant items against the model's top k for
     -- them (recommend_batch: seen items left out); a user the model does
