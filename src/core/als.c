@@ -36,9 +36,11 @@
  */
 #include "als.h"
 
+#include "fp_mode.h"
 #include "lapack.h"
 #include "random.h"
 #include "thread_pool.h"
+#include "vector_isa.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -72,22 +74,14 @@ const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 
 /*
  * The kernels work on vectors of LANES floats, written with GCC's vector
- * extensions so that they compile everywhere.  On x86-64 they are compiled
- * for AVX-512 and AVX2 as well as the baseline, and the best the CPU has is
- * chosen when the library is loaded: the same kernel for every thread, so
- * results still do not depend on the thread count.
+ * extensions so that they compile everywhere; RS_KERNEL compiles them for
+ * AVX-512 and AVX2 as well as the baseline (vector_isa.h).
  */
 #define LANES 16
 #define TILE_COLS 6				/* Gram columns per register tile */
 #define TILE_BLOCKS 4			/* vectors of rows per register tile */
 
 typedef float vfloat __attribute__((vector_size(LANES * sizeof(float)), aligned(sizeof(float))));
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
 
 #define ALIGN_UP(n, to) (((n) + (to) - 1) / (to) * (to))
 
@@ -139,7 +133,7 @@ carve_scratch(float *base, int m)
 	return s;
 }
 
-/* macros, not functions: vectors as arguments would differ by ABI per clone */
+/* macros, not functions: vectors as arguments would differ by ABI per variant */
 #define load(p) (*(const vfloat *) (p))
 #define store(p, v) (*(vfloat *) (p) = (v))
 
@@ -189,8 +183,8 @@ gram_tile(const float *z, int ld, int rows, int c0, int b0, int nb, bool first, 
  * ld-1, g column-major with leading dimension ld; Z is `rows` rows of ld
  * floats.  Entries above the diagonal within a vector of it are written too.
  */
-KERNEL static void
-gram_update(const float *z, int ld, int from, int rows, bool first, float *g)
+RS_KERNEL_BODY void
+gram_update_body(const float *z, int ld, int from, int rows, bool first, float *g)
 {
 	int			tiles = (ld - from + TILE_COLS - 1) / TILE_COLS;
 
@@ -217,12 +211,15 @@ gram_update(const float *z, int ld, int from, int rows, bool first, float *g)
 	}
 }
 
+RS_KERNEL(void, gram_update, (const float *z, int ld, int from, int rows, bool first, float *g),
+		  (z, ld, from, rows, first, g))
+
 /*
  * Gathers rows [0..0, q_i, 1, .] of `width` floats for the given other-side
  * rows; the last float, the target, is the caller's.
  */
-KERNEL static void
-gather_rows(const float *factors, int f, const int32_t *index, int rows, float *z, int width)
+RS_KERNEL_BODY void
+gather_rows_body(const float *factors, int f, const int32_t *index, int rows, float *z, int width)
 {
 	int			from = width - (f + 2);
 
@@ -245,6 +242,10 @@ gather_rows(const float *factors, int f, const int32_t *index, int rows, float *
 	}
 }
 
+RS_KERNEL(void, gather_rows, (const float *factors, int f, const int32_t *index, int rows,
+							   float *z, int width),
+		  (factors, f, index, rows, z, width))
+
 /*
  * Solves the system in rows and columns `from` .. ld-2 of the lower
  * triangle of g (column-major, leading dimension ld, vector-aligned) whose
@@ -261,8 +262,8 @@ gather_rows(const float *factors, int f, const int32_t *index, int rows, float *
  */
 #define PANEL 4
 
-KERNEL static bool
-cholesky_bordered(float *g, int ld, int from, float *x)
+RS_KERNEL_BODY bool
+cholesky_bordered_body(float *g, int ld, int from, float *x)
 {
 	int			last = ld - 1;
 
@@ -349,6 +350,9 @@ cholesky_bordered(float *g, int ld, int from, float *x)
 	}
 	return true;
 }
+
+RS_KERNEL(bool, cholesky_bordered, (float *g, int ld, int from, float *x),
+		  (g, ld, from, x))
 
 /* One half-step: solve every row of one side with the other side fixed. */
 typedef struct half_step
@@ -478,8 +482,8 @@ typedef struct error_pass
  * Squared error of one user's n ratings, base = mu + b_u; the dot products
  * in vectors, summed lane by lane.
  */
-KERNEL static double
-row_sse(const float *p, int f, const float *item_factors, const float *item_bias,
+RS_KERNEL_BODY double
+row_sse_body(const float *p, int f, const float *item_factors, const float *item_bias,
 		const int32_t *items, const float *values, size_t n, double base)
 {
 	double		sse = 0.0;
@@ -505,6 +509,11 @@ row_sse(const float *p, int f, const float *item_factors, const float *item_bias
 	}
 	return sse;
 }
+
+RS_KERNEL(double, row_sse, (const float *p, int f, const float *item_factors,
+							 const float *item_bias, const int32_t *items,
+							 const float *values, size_t n, double base),
+		  (p, f, item_factors, item_bias, items, values, n, base))
 
 static void
 user_errors(void *arg, int worker, size_t first, size_t last)
@@ -697,13 +706,25 @@ done:
 	return status;
 }
 
-rs_status
-rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-		   rs_als_result *r)
+static rs_status
+als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		rs_als_result *r)
 {
 	if (opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT)
 		return rs_implicit_als_fit(d, opt, rt, r);
 	return explicit_fit(d, opt, rt, r);
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_als_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = als_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
+	return status;
 }
 
 void

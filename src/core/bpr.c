@@ -49,6 +49,7 @@
  */
 #include "bpr.h"
 
+#include "fp_mode.h"
 #include "random.h"
 #include "thread_pool.h"
 
@@ -235,9 +236,9 @@ rs_bpr_result_free(rs_bpr_result *r, const rs_allocator *a)
 	memset(r, 0, sizeof(*r));
 }
 
-rs_status
-rs_bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-		   rs_bpr_result *r)
+static rs_status
+bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		rs_bpr_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_BPR_FACTORS];
@@ -314,6 +315,18 @@ done:
 	rs_free(a, loss);
 	if (status != RS_OK)
 		rs_bpr_result_free(r, a);
+	return status;
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_bpr_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = bpr_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }
 

@@ -58,6 +58,7 @@
  */
 #include "ease.h"
 
+#include "fp_mode.h"
 #include "lapack.h"
 #include "thread_pool.h"
 #include "top_k.h"
@@ -327,9 +328,9 @@ choose_items(const rs_interactions *d, int32_t m, const rs_allocator *a, int32_t
 	return RS_OK;
 }
 
-rs_status
-rs_ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-			rs_ease_result *r)
+static rs_status
+ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		rs_ease_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	double		started = rs_now();
@@ -490,6 +491,18 @@ done:
 	rs_free(a, map);
 	if (status != RS_OK)
 		rs_ease_result_free(r, a);
+	return status;
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+			rs_ease_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = ease_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }
 

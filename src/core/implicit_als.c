@@ -34,9 +34,11 @@
  */
 #include "als.h"
 
+#include "fp_mode.h"
 #include "lapack.h"
 #include "random.h"
 #include "thread_pool.h"
+#include "vector_isa.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -49,15 +51,10 @@
 
 
 /*
- * The fused kernels are plain C on eight-float vectors (GCC's vector
- * extension: two SSE registers by default, one AVX register in the AVX2 clone
- * that x86-64 builds add, chosen once at load time).
+ * The fused kernel is plain C on eight-float vectors (GCC's vector
+ * extension: two SSE registers on the baseline, one AVX register in the
+ * variants RS_KERNEL adds, see vector_isa.h).
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KERNEL __attribute__((target_clones("avx2,fma", "default")))
-#else
-#define KERNEL
-#endif
 
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
@@ -110,7 +107,7 @@ carve_scratch(float *base, int f)
 	return s;
 }
 
-/* by pointer: a vector argument by value would change the ABI between clones */
+/* by pointer: a vector argument by value would change the ABI between variants */
 static inline float
 sum_lanes(const v8f *v)
 {
@@ -143,8 +140,8 @@ dot(const float *x, const float *y, int f)
  * and weight = c - 1 the sparse part of A v.  Returns sum_j coef_j (z_j . v).
  * Four rows at a time, so that four dot products are in flight at once.
  */
-KERNEL static float
-fused_pass(const float *other, const int32_t *index, size_t n, int f, const float *value,
+RS_KERNEL_BODY float
+fused_pass_body(const float *other, const int32_t *index, size_t n, int f, const float *value,
 		   float alpha, bool residual, const float *v, float *out)
 {
 	float		coef_dot = 0.0f;
@@ -221,6 +218,11 @@ fused_pass(const float *other, const int32_t *index, size_t n, int f, const floa
 	}
 	return coef_dot;
 }
+
+RS_KERNEL(float, fused_pass, (const float *other, const int32_t *index, size_t n, int f,
+								const float *value, float alpha, bool residual, const float *v,
+								float *out),
+		  (other, index, n, f, value, alpha, residual, v, out))
 
 #undef ROW
 
@@ -408,9 +410,9 @@ gram_matrix(const float *factors, int32_t n, int f, float lambda, float *gram)
 	mirror_upper(gram, f);
 }
 
-rs_status
-rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-					rs_als_result *r)
+static rs_status
+implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+			 rs_als_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_ALS_FACTORS];
@@ -517,6 +519,18 @@ done:
 	rs_free(a, item_chunks);
 	if (status != RS_OK)
 		rs_als_result_free(r, a);
+	return status;
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+					rs_als_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = implicit_als_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }
 

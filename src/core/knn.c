@@ -90,6 +90,7 @@
  */
 #include "knn.h"
 
+#include "fp_mode.h"
 #include "thread_pool.h"
 #include "top_k.h"
 
@@ -297,9 +298,9 @@ rs_knn_result_free(rs_knn_result *r, const rs_allocator *a)
 	memset(r, 0, sizeof(*r));
 }
 
-rs_status
-rs_knn_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-		   rs_knn_result *r)
+static rs_status
+knn_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		rs_knn_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	double		started = rs_now();
@@ -483,6 +484,18 @@ done:
 	rs_free(a, user_mean);
 	if (status != RS_OK)
 		rs_knn_result_free(r, a);
+	return status;
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_knn_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+		   rs_knn_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = knn_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }
 

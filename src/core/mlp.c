@@ -23,6 +23,7 @@
 #include "mlp.h"
 
 #include "dense.h"
+#include "fp_mode.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -206,10 +207,10 @@ shape_supported(int d, const int *hidden, int n_hidden)
 	return true;
 }
 
-rs_status
-rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
-		   const int *hidden, int n_hidden, const double *opt,
-		   const rs_runtime *rt, rs_mlp_result *r)
+static rs_status
+mlp_fit(const float *features, const float *labels, size_t n, int d,
+		const int *hidden, int n_hidden, const double *opt,
+		const rs_runtime *rt, rs_mlp_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			epochs = (int) opt[RS_MLP_EPOCHS];
@@ -367,6 +368,20 @@ done:
 	return status;
 }
 
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_mlp_fit(const float *features, const float *labels, size_t n, int d,
+		   const int *hidden, int n_hidden, const double *opt,
+		   const rs_runtime *rt, rs_mlp_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = mlp_fit(features, labels, n, d, hidden, n_hidden, opt,
+							 rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
+	return status;
+}
+
 void
 rs_mlp_model(const rs_mlp_result *r, rs_model *m)
 {
@@ -394,8 +409,8 @@ rs_mlp_scratch_floats(const rs_model *m)
 	return (size_t) m->mlp_sizes[0] + 2 * widest;
 }
 
-double
-rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
+static double
+mlp_predict(const rs_model *m, const float *features, float *scratch)
 {
 	rs_dense	net;
 	int			d = m->mlp_sizes[0];
@@ -406,4 +421,15 @@ rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
 		scratch[j] = (features[j] - m->feature_mean[j]) / m->feature_scale[j];
 	out = rs_dense_forward_one(&net, m->mlp_weights, scratch, scratch + d);
 	return m->loss == RS_LOSS_CROSS_ENTROPY ? rs_sigmoid(out[0]) : (double) out[0];
+}
+
+/* The prediction with subnormals flushed (fp_mode.h). */
+double
+rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
+{
+	rs_fp_mode	host = rs_fp_flush_subnormals();
+	double		score = mlp_predict(m, features, scratch);
+
+	rs_fp_restore(host);
+	return score;
 }

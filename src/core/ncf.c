@@ -35,6 +35,7 @@
  */
 #include "ncf.h"
 
+#include "fp_mode.h"
 #include "random.h"
 #include "thread_pool.h"
 
@@ -448,9 +449,9 @@ all_finite(const float *x, size_t count)
 	return true;
 }
 
-rs_status
-rs_ncf_fit(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
-		   const rs_runtime *rt, rs_ncf_result *r)
+static rs_status
+ncf_fit(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
+		const rs_runtime *rt, rs_ncf_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_NCF_FACTORS];
@@ -592,6 +593,18 @@ done:
 	rs_free(a, row_user);
 	if (status != RS_OK)
 		rs_ncf_result_free(r, a);
+	return status;
+}
+
+/* The fit with subnormals flushed (fp_mode.h). */
+rs_status
+rs_ncf_fit(const rs_interactions *d, const int *layers, int n_layers, const double *opt,
+		   const rs_runtime *rt, rs_ncf_result *r)
+{
+	rs_fp_scope scope;
+	rs_status	status = ncf_fit(d, layers, n_layers, opt, rs_fp_scope_begin(&scope, rt), r);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }
 

@@ -6,12 +6,14 @@
  *   implicit ALS   x_u . y_i
  *   BPR            x_u . y_i + b_i
  *
- * and dispatch to ncf.c for NeuMF's scores.
+ * and dispatch to ncf.c for NeuMF's scores.  Every entry point computes
+ * with subnormals flushed (fp_mode.h).
  */
 #include "scoring.h"
 
 #include "als.h"
 #include "ease.h"
+#include "fp_mode.h"
 #include "interactions.h"
 #include "knn.h"
 #include "lapack.h"
@@ -51,8 +53,8 @@ item_row(const rs_model *m, int32_t item)
 	return m->item_factors + (size_t) item * m->factors;
 }
 
-double
-rs_predict(const rs_model *m, int32_t user, int32_t item)
+static double
+predict(const rs_model *m, int32_t user, int32_t item)
 {
 	double		score;
 
@@ -80,15 +82,25 @@ rs_predict(const rs_model *m, int32_t user, int32_t item)
 	return score;
 }
 
+double
+rs_predict(const rs_model *m, int32_t user, int32_t item)
+{
+	rs_fp_mode	host = rs_fp_flush_subnormals();
+	double		score = predict(m, user, item);
+
+	rs_fp_restore(host);
+	return score;
+}
+
 int
 rs_user_row_length(const rs_model *m)
 {
 	return m->algorithm == RS_ALGO_NCF ? m->factors + m->ncf_embedding : m->factors;
 }
 
-rs_status
-rs_score_items_for(const rs_model *m, const float *x, float user_bias, const rs_allocator *a,
-				   float *scores)
+static rs_status
+score_items_for(const rs_model *m, const float *x, float user_bias, const rs_allocator *a,
+		  float *scores)
 {
 	float		base = 0.0f;
 
@@ -107,7 +119,18 @@ rs_score_items_for(const rs_model *m, const float *x, float user_bias, const rs_
 }
 
 rs_status
-rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+rs_score_items_for(const rs_model *m, const float *x, float user_bias, const rs_allocator *a,
+				   float *scores)
+{
+	rs_fp_scope scope;
+	rs_status	status = score_items_for(m, x, user_bias, rs_fp_scope_begin_alloc(&scope, a), scores);
+
+	rs_fp_scope_end(&scope);
+	return status;
+}
+
+static rs_status
+score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
 {
 	if (user >= 0 && m->algorithm == RS_ALGO_NCF)
 		return rs_ncf_score_items(m, user, a, scores);
@@ -145,8 +168,18 @@ rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *sc
 }
 
 rs_status
-rs_score_items_batch(const rs_model *m, const int32_t *users, size_t n, const rs_allocator *a,
-					 float *scores)
+rs_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+{
+	rs_fp_scope scope;
+	rs_status	status = score_items(m, user, rs_fp_scope_begin_alloc(&scope, a), scores);
+
+	rs_fp_scope_end(&scope);
+	return status;
+}
+
+static rs_status
+score_items_batch(const rs_model *m, const int32_t *users, size_t n, const rs_allocator *a,
+			 float *scores)
 {
 	size_t		n_items = (size_t) m->n_items;
 	int			f = m->factors;
@@ -203,6 +236,17 @@ rs_score_items_batch(const rs_model *m, const int32_t *users, size_t n, const rs
 	return RS_OK;
 }
 
+rs_status
+rs_score_items_batch(const rs_model *m, const int32_t *users, size_t n, const rs_allocator *a,
+					 float *scores)
+{
+	rs_fp_scope scope;
+	rs_status	status = score_items_batch(m, users, n, rs_fp_scope_begin_alloc(&scope, a), scores);
+
+	rs_fp_scope_end(&scope);
+	return status;
+}
+
 const int32_t *
 rs_seen_items(const rs_model *m, int32_t user, size_t *count)
 {
@@ -215,8 +259,8 @@ rs_seen_items(const rs_model *m, int32_t user, size_t *count)
 	return m->seen_items + m->seen_ptr[user];
 }
 
-void
-rs_similar_items(const rs_model *m, int32_t item, float *scores)
+static void
+similar_items(const rs_model *m, int32_t item, float *scores)
 {
 	int			f = m->factors;
 	float		norm;
@@ -240,6 +284,15 @@ rs_similar_items(const rs_model *m, int32_t item, float *scores)
 
 		scores[j] = denominator > 0.0f ? scores[j] / denominator : 0.0f;
 	}
+}
+
+void
+rs_similar_items(const rs_model *m, int32_t item, float *scores)
+{
+	rs_fp_mode	host = rs_fp_flush_subnormals();
+
+	similar_items(m, item, scores);
+	rs_fp_restore(host);
 }
 
 /*
@@ -286,9 +339,9 @@ bpr_fold_in(const rs_model *m, const int32_t *items, size_t n, float *x)
 		}
 }
 
-rs_status
-rs_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
-		   const rs_allocator *a, float *factors, float *bias)
+static rs_status
+fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		const rs_allocator *a, float *factors, float *bias)
 {
 	*bias = 0.0f;
 	switch (m->algorithm)
@@ -305,6 +358,17 @@ rs_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t 
 		default:
 			return RS_NUMERICAL_FAILURE;
 	}
+}
+
+rs_status
+rs_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		   const rs_allocator *a, float *factors, float *bias)
+{
+	rs_fp_scope scope;
+	rs_status	status = fold_in(m, items, values, n, rs_fp_scope_begin_alloc(&scope, a), factors, bias);
+
+	rs_fp_scope_end(&scope);
+	return status;
 }
 
 /*
@@ -478,9 +542,9 @@ done:
 	return status;
 }
 
-rs_status
-rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
-		   double *contributions, double *baseline)
+static rs_status
+explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		double *contributions, double *baseline)
 {
 	if (m->algorithm == RS_ALGO_BPR)
 		return explain_bpr(m, user, item, a, contributions, baseline);
@@ -504,7 +568,18 @@ rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
 }
 
 rs_status
-rs_score_history(const rs_model *m, const int32_t *items, const float *values, size_t n,
+rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		   double *contributions, double *baseline)
+{
+	rs_fp_scope scope;
+	rs_status	status = explain(m, user, item, rs_fp_scope_begin_alloc(&scope, a), contributions, baseline);
+
+	rs_fp_scope_end(&scope);
+	return status;
+}
+
+static rs_status
+score_history(const rs_model *m, const int32_t *items, const float *values, size_t n,
 				 const rs_allocator *a, float *scores)
 {
 	float	   *row;
@@ -525,5 +600,16 @@ rs_score_history(const rs_model *m, const int32_t *items, const float *values, s
 	if (status == RS_OK)
 		status = rs_score_items_for(m, row, bias, a, scores);
 	rs_free(a, row);
+	return status;
+}
+
+rs_status
+rs_score_history(const rs_model *m, const int32_t *items, const float *values, size_t n,
+				 const rs_allocator *a, float *scores)
+{
+	rs_fp_scope scope;
+	rs_status	status = score_history(m, items, values, n, rs_fp_scope_begin_alloc(&scope, a), scores);
+
+	rs_fp_scope_end(&scope);
 	return status;
 }

@@ -11,6 +11,8 @@
  */
 #include "thread_pool.h"
 
+#include "fp_mode.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -77,6 +79,8 @@ worker_main(void *arg)
 	rs_worker  *self = arg;
 	rs_pool    *pool = self->pool;
 
+	/* the engine's mode for the thread's whole life: it never runs host code */
+	rs_fp_flush_subnormals();
 	for (;;)
 	{
 		/* the job (or shutdown) was written before the post: visible now */
