@@ -54,7 +54,9 @@ test/unit/obj/%.o: src/core/%.c $(wildcard src/core/*.h)
 test/unit/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(UNIT_OBJS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJS) $(SHLINK_OPENBLAS)
 
-unit: $(UNIT_TESTS)
+unit-build: $(UNIT_TESTS)
+
+unit: unit-build
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
 # The unit tests again under AddressSanitizer, LeakSanitizer and UBSan, built
@@ -73,7 +75,9 @@ test/unit/san-obj/%.o: src/core/%.c $(wildcard src/core/*.h)
 test/unit/san-obj/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(SAN_OBJS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< $(SAN_OBJS) $(SHLINK_OPENBLAS)
 
-unit-sanitized: $(SAN_TESTS)
+unit-sanitized-build: $(SAN_TESTS)
+
+unit-sanitized: unit-sanitized-build
 	@set -e; for t in $(SAN_TESTS); do echo "== $$t"; $(SAN_ENV) ./$$t; done
 
 # libFuzzer on the model codec and every scorer: clang, objects of its own.
@@ -129,4 +133,4 @@ bench:
 
 EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
 
-.PHONY: unit unit-sanitized fuzz fuzz-seeds fuzz-merge test demo demo-stop bench prove_installcheck
+.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench prove_installcheck

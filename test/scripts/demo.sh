@@ -9,10 +9,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"    # the \copy paths in test/demo/*.sql are relative to the repository root
 source test/scripts/cluster.sh
 
+source test/scripts/build_log.sh
+
 bash test/scripts/install-deps.sh
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-make
-"${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
+echo "recsys: building and installing (output in $build_log)"
+logged make
+logged "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
 
 # A fixed place, so that demo-stop can find it; start afresh each time.
 dir=${TMPDIR:-/tmp}/recsys-demo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Full test run: dependencies, -Werror build, install, C unit tests (plain, under
 # sanitizers, then a minute of fuzzing), pg_regress against a throwaway cluster,
-# then the TAP tests. Exits non-zero on any failure.
+# then the TAP tests. Exits non-zero on any failure. Compiler output goes to
+# build.log, printed only if a build step fails.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -20,28 +21,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { echo; echo "=== recsys: $*"; }
+started=$SECONDS
+step() { echo; echo "=== recsys: $* ($((SECONDS - started)) s)"; }
+
+source test/scripts/build_log.sh
+echo "recsys: build output goes to $build_log"
 
 step build
-make clean
-make COPT='-Werror'
+logged make clean
+logged make COPT='-Werror'
 
 step install
-"${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
+logged "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
 
 step unit tests
-make unit
+logged make unit-build
+make -s unit
 
 step unit tests under sanitizers
-make unit-sanitized
+logged make unit-sanitized-build
+make -s unit-sanitized
 
 step fuzzing
-make fuzz FUZZ_SECONDS=60
+logged make test/fuzz/obj/fuzz_model test/fuzz/obj/make_seeds
+# libFuzzer prints a line per discovery: they go to the log, its summary here
+logged make -s fuzz FUZZ_SECONDS=60
+grep -E '^(Done [0-9]+ runs|stat::(new_units_added|peak_rss_mb))' "$build_log"
 
 step regression tests
 cluster_start "$tmp/cluster" 5499
 # TAP_TESTS= keeps installcheck to pg_regress; the TAP tests run separately below.
-if ! make installcheck TAP_TESTS=; then
+if ! make -s installcheck TAP_TESTS=; then
     [ -f regression.diffs ] && cat regression.diffs
     echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
     echo "recsys: regression tests FAILED" >&2
@@ -67,7 +77,7 @@ else
     else
         tree=$root
     fi
-    if ! as_pg make -C "$tree" prove_installcheck PROVE_TESTS='test/t/*.pl'; then
+    if ! as_pg make -s -C "$tree" prove_installcheck PROVE_TESTS='test/t/*.pl' PROVE_FLAGS=--timer; then
         for f in "$tree"/tmp_check/log/*; do
             [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 40 "$f"; }
         done
@@ -77,4 +87,4 @@ else
 fi
 
 echo
-echo "recsys: all tests passed"
+echo "recsys: all tests passed in $((SECONDS - started)) s"

@@ -11,9 +11,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 
-# Liveness bounds, not benchmarks: a cancel is checked between chunks of
-# work, which take milliseconds; these allow for a heavily loaded machine.
-my $stop_bound = 15;
+# A cancel is checked between chunks of work of milliseconds, and README
+# promises a stop within about a second: the bound is that promise with a
+# margin for a loaded two-core machine.  The measured times are reported.
+my $stop_bound = 3;
 
 my $node = PostgreSQL::Test::Cluster->new('cancel');
 $node->init;
@@ -130,8 +131,8 @@ for my $threads (1, 0)
 	note sprintf(
 		"statement_timeout (%s) stopped the training after %.2f s, %d iterations done",
 		$label, $elapsed, scalar @done);
-	cmp_ok($elapsed, '<', $stop_bound,
-		"statement_timeout ($label): the training stops promptly");
+	cmp_ok($elapsed - 1, '<', $stop_bound,
+		"statement_timeout ($label): the training stops within $stop_bound s of the timeout");
 	cmp_ok($elapsed, '>=', 0.9,
 		"statement_timeout ($label): not before the timeout");
 	is($victim->query_safe('SELECT pg_backend_pid()'),
@@ -174,7 +175,7 @@ for my $threads (1, 0)
 	note sprintf("pg_cancel_backend stopped the training after %.2f s",
 		$elapsed);
 	cmp_ok($elapsed, '<', $stop_bound,
-		'pg_cancel_backend: the training stops promptly');
+		"pg_cancel_backend: the training stops within $stop_bound s");
 	my ($iterations) = $victim->{stderr} =~ /.*iteration (\d+): loss/s;
 	cmp_ok($iterations, '<', 1000,
 		"pg_cancel_backend: the training did not run to completion ($iterations iterations)"
@@ -221,7 +222,7 @@ $victim->quit;
 	note sprintf("pg_terminate_backend ended the backend after %.2f s",
 		$elapsed);
 	cmp_ok($elapsed, '<', $stop_bound,
-		'pg_terminate_backend: the backend exits promptly');
+		"pg_terminate_backend: the backend exits within $stop_bound s");
 	wait_stderr($doomed,
 		qr/terminating connection due to administrator command/);
 	like(
