@@ -72,7 +72,7 @@ recsys_train_ncf_final(PG_FUNCTION_ARGS)
 	if (result.epochs > 0 && result.loss[result.epochs - 1] >= 0.995 * result.base_rate_loss)
 		ereport(WARNING,
 				(errmsg("train_ncf learned nothing beyond the share of positives"),
-				 errdetail("The last epoch's loss, %g, is no lower than that of predicting the same probability for every pair, %g.",
+				 errdetail("The last epoch's loss, %.2f, is no lower than that of predicting the same probability for every pair, %.2f.",
 						   result.loss[result.epochs - 1], result.base_rate_loss),
 				 errhint("Lower \"l2\": too large a penalty holds every embedding at 0.")));
 	rs_ncf_model(&t.data, &result, &model);

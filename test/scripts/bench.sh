@@ -14,7 +14,8 @@
 #   4. BPR, kNN, EASE, NCF on ML-1M: time and their own rate
 #   5. serving a 27k-item, 64-factor model: recommend under pgbench, ORDER BY
 #      predict vs a trivial ORDER BY, recommend_batch vs recommend per user,
-#      the first predict in a new connection
+#      the first predict in a new connection, a network with subnormal
+#      weights vs ordinary ones
 #   6. train_mlp vs scikit-learn's MLPClassifier on the same million rows
 #
 # Prints one Markdown table, also written to test/bench/results.md.  Takes
@@ -84,7 +85,7 @@ cc "${ccflags[@]}" -o "$tmp/sgemm_peak" test/bench/sgemm_peak.c -lopenblas -lpth
 cc "${ccflags[@]}" -o "$tmp/als_flops" test/bench/als_flops.c src/core/*.c -lopenblas -lpthread -lm
 cc "${ccflags[@]}" -o "$tmp/memory_touch" test/bench/memory_touch.c
 # the engine-alone tools (see their headers) are built too, so they keep compiling
-for tool in implicit_flops interactions_build; do
+for tool in implicit_flops interactions_build subnormal_scoring; do
     cc "${ccflags[@]}" -o "$tmp/$tool" "test/bench/$tool.c" src/core/*.c -lopenblas -lpthread -lm
 done
 
@@ -303,6 +304,14 @@ say "new connection + predict: $first_ms ms; new connection + SELECT :u: $conn_m
 row "first predict in a new connection, $large_mib MiB model (connection included)" "$first_ms ms" \
     "SELECT :u in a new connection: $conn_ms ms" "$(calc "$first_ms - $conn_ms" %.1f) ms extra" \
     "≤ 50 ms extra" "$(holds "$first_ms - $conn_ms <= 50")"
+
+step "5. scoring a network whose tower weights are subnormal vs the same with ordinary weights"
+"$tmp/subnormal_scoring" 200 | tee "$tmp/subnormal.txt" | sed 's/^/    /'
+row "NCF scores for one user, $(key "$tmp/subnormal.txt" items) items, half the tower weights subnormal" \
+    "$(key "$tmp/subnormal.txt" engine_tiny_ms) ms" \
+    "ordinary weights: $(key "$tmp/subnormal.txt" engine_normal_ms) ms (unflushed, this CPU: $(key "$tmp/subnormal.txt" unflushed_ratio)×)" \
+    "$(key "$tmp/subnormal.txt" engine_ratio)" "≤ 1.5" \
+    "$(holds "$(key "$tmp/subnormal.txt" engine_ratio) <= 1.5")"
 
 # --- 6. the reference network against scikit-learn -----------------------------------
 step "6. train_mlp (defaults: 10 -> 128 ReLU -> sigmoid, Adam, batches of 32, 10 epochs, 1 thread)"

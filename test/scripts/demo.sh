@@ -14,7 +14,7 @@ source test/scripts/build_log.sh
 bash test/scripts/install-deps.sh
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 echo "recsys: building and installing (output in $build_log)"
-logged make
+logged make -j"$(nproc)"
 logged "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
 
 # A fixed place, so that demo-stop can find it; start afresh each time.

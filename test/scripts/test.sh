@@ -25,25 +25,26 @@ started=$SECONDS
 step() { echo; echo "=== recsys: $* ($((SECONDS - started)) s)"; }
 
 source test/scripts/build_log.sh
+jobs=$(nproc)
 echo "recsys: build output goes to $build_log"
 
 step build
 logged make clean
-logged make COPT='-Werror'
+logged make -j"$jobs" COPT='-Werror'
 
 step install
 logged "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
 
 step unit tests
-logged make unit-build
+logged make -j"$jobs" unit-build
 make -s unit
 
 step unit tests under sanitizers
-logged make unit-sanitized-build
+logged make -j"$jobs" unit-sanitized-build
 make -s unit-sanitized
 
 step fuzzing
-logged make test/fuzz/obj/fuzz_model test/fuzz/obj/make_seeds
+logged make -j"$jobs" test/fuzz/obj/fuzz_model test/fuzz/obj/make_seeds
 # libFuzzer prints a line per discovery: they go to the log, its summary here
 logged make -s fuzz FUZZ_SECONDS=60
 grep -E '^(Done [0-9]+ runs|stat::(new_units_added|peak_rss_mb))' "$build_log"
