@@ -27,10 +27,14 @@ FROM ease_models m, generate_series(0, 199) u, recsys.recommend(m.model, u, 5) r
 WHERE m.name <> 'limited'
 GROUP BY m.name ORDER BY m.name;
 
--- A limited model knows only its items.
-SELECT count(DISTINCT r.item_id) <= 60 AS within_its_items
-FROM ease_models m, generate_series(0, 199) u, recsys.recommend(m.model, u, 5) r
-WHERE m.name = 'limited';
+-- A limited model knows only its 60 items: it scores no other and
+-- recommends none.
+SELECT count(*) FILTER (WHERE recsys.predict(m.model, 0, i) IS NOT NULL) AS scored_items,
+       (SELECT bool_and(recsys.predict(m.model, u, r.item_id) IS NOT NULL)
+        FROM generate_series(0, 199) u, recsys.recommend(m.model, u, 5) r) AS recommends_them_only
+FROM ease_models m, generate_series(0, 119) i
+WHERE m.name = 'limited'
+GROUP BY m.model;
 
 -- Explanations: the history's weights towards the item, adding up to the score.
 SELECT m.name, abs(sum(e.contribution) - recsys.predict(m.model, 5, 33)) < 1e-4 AS adds_up,

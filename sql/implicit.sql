@@ -28,7 +28,7 @@ SELECT name, recsys.model_info(model) ->> 'algorithm' AS algorithm,
 FROM cluster_models ORDER BY name;
 
 -- Every user's top 5 (unseen) items are of the user's class.
-SELECT m.name, avg((r.item_id / 30 = u % 4)::int) AS in_class
+SELECT m.name, round(avg((r.item_id / 30 = u % 4)::int), 2) AS in_class
 FROM cluster_models m, generate_series(0, 199) u, recsys.recommend(m.model, u, 5) r
 WHERE m.name <> 'explicit'
 GROUP BY m.name ORDER BY m.name;
@@ -67,8 +67,9 @@ FROM cluster_models m WHERE m.name IN ('implicit', 'cholesky') ORDER BY m.name;
 -- Similar items: the neighbours of an item are of its class, best first,
 -- never the item itself; cosine similarity is at most 1.
 SELECT m.name, bool_and(s.item_id / 30 = 1) AS same_class, bool_and(s.item_id <> 45) AS not_itself,
+       array_agg(s.score ORDER BY s.n) = array_agg(s.score ORDER BY s.score DESC) AS best_first,
        bool_and(s.score <= 1.000001) AS cosine, count(*) AS k
-FROM cluster_models m, recsys.similar_items(m.model, 45, 8) s
+FROM cluster_models m, recsys.similar_items(m.model, 45, 8) WITH ORDINALITY s(item_id, score, n)
 GROUP BY m.name ORDER BY m.name;
 SELECT count(*) AS unknown_item FROM cluster_models m, recsys.similar_items(m.model, 9999) s
 WHERE m.name = 'implicit';

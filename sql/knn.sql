@@ -33,8 +33,9 @@ GROUP BY m.name ORDER BY m.name;
 -- An item's neighbours are stored: of its class, best first, never the item,
 -- at most `neighbors` of them, similarities in (0, 1].
 SELECT m.name, bool_and(s.item_id / 30 = 1) AS same_class, bool_and(s.item_id <> 45) AS not_itself,
+       array_agg(s.score ORDER BY s.n) = array_agg(s.score ORDER BY s.score DESC) AS best_first,
        bool_and(s.score > 0 AND s.score <= 1.000001) AS in_range, count(*) AS k
-FROM knn_models m, recsys.similar_items(m.model, 45, 8) s
+FROM knn_models m, recsys.similar_items(m.model, 45, 8) WITH ORDINALITY s(item_id, score, n)
 GROUP BY m.name ORDER BY m.name;
 SELECT count(*) AS at_most_neighbors FROM knn_models m, recsys.similar_items(m.model, 45, 100) s
 WHERE m.name = 'jaccard';

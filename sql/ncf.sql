@@ -8,7 +8,10 @@ UNION
 SELECT u::bigint, (u * 37 % 120)::bigint FROM generate_series(0, 199) u;
 
 CREATE TABLE ncf_models (name text PRIMARY KEY, model bytea);
+-- default options, on two threads (recsys.threads, which the option overrides)
+SET recsys.threads = 2;
 INSERT INTO ncf_models SELECT 'default', recsys.train_ncf(user_id, item_id) FROM ncf_clusters;
+RESET recsys.threads;
 INSERT INTO ncf_models
 SELECT 'one_thread', recsys.train_ncf(user_id, item_id, '{"threads": 1}') FROM ncf_clusters;
 INSERT INTO ncf_models

@@ -176,10 +176,6 @@ for my $threads (1, 0)
 		$elapsed);
 	cmp_ok($elapsed, '<', $stop_bound,
 		"pg_cancel_backend: the training stops within $stop_bound s");
-	my ($iterations) = $victim->{stderr} =~ /.*iteration (\d+): loss/s;
-	cmp_ok($iterations, '<', 1000,
-		"pg_cancel_backend: the training did not run to completion ($iterations iterations)"
-	);
 	$victim->{stderr} = '';
 
 	ok( $node->poll_query_until(

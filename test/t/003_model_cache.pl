@@ -293,30 +293,28 @@ like( $node->safe_psql(
 	),
 	qr/^extended:(pglz|none),external:none,main:(pglz|none)$/,
 	'the copies are stored compressed or not as their column allows');
-# ... and a copy made in memory by the query itself.
-my $stored_probe = q{
-SELECT how, (SELECT md5(string_agg(recsys.predict(s.model, p.u, p.i)::text, ',' ORDER BY p.u, p.i))
-             FROM probe p)
-FROM (SELECT how, model FROM stored
-      UNION ALL
-      SELECT 'in memory', model || '\x'::bytea FROM archive WHERE seed = 2) s
-ORDER BY how};
+# ... and a copy made in memory by the query itself.  Every copy has the
+# same identity, so each is read by a query of its own: the uncached reader
+# decodes each one from its own storage.
 my $reference = (split /\|/, $expected{2})[1];
-for my $name (sort keys %readers)
+for my $how ('extended', 'external', 'main', 'in memory')
 {
-	my @rows = split /\n/, $readers{$name}->query_safe($stored_probe);
-	is(scalar(@rows), 4, "every storage: the $name reader reads four copies");
-	for my $row (@rows)
-	{
-		my ($how, $digest) = split /\|/, $row;
-		is($digest, $reference,
-			"storage $how: the $name reader's answers are the model's");
-	}
+	my $stored_probe = qq{
+SELECT md5(string_agg(recsys.predict(s.model, p.u, p.i)::text, ',' ORDER BY p.u, p.i))
+FROM probe p,
+     (SELECT how, model FROM stored
+      UNION ALL
+      SELECT 'in memory', model || '\\x'::bytea FROM archive WHERE seed = 2) s
+WHERE s.how = '$how'};
+	is($readers{$_}->query_safe($stored_probe),
+		$reference, "storage $how: the $_ reader's answers are the model's")
+	  for sort keys %readers;
 }
 
 # A value whose payload was damaged after its identity was cached.  Served
-# fresh, it is rejected; a backend that holds the intact model decoded may
-# answer from it, but never from the damaged bytes.
+# fresh, it is rejected; a backend that holds the intact model decoded
+# answers from it (the identity is checked, the payload is not read again),
+# never from the damaged bytes.
 my $damaged = q{
 SELECT recsys.predict(set_byte(model, 5000, (get_byte(model, 5000) + 1) % 256), 7, 7)
 FROM archive WHERE seed = 3};
@@ -328,10 +326,9 @@ $readers{cached}->query_safe('SELECT recsys.predict(model, 7, 7) FROM archive WH
 ($out, $ret) = $readers{cached}->query($damaged);
 my $cached_err = $readers{cached}->{stderr};
 $readers{cached}->{stderr} = '';
-note "a damaged copy of a cached model: "
-  . ($ret ? "rejected: $cached_err" : "answered $out");
-ok(($ret && $cached_err =~ /invalid recsys model/) || (!$ret && $out eq $intact),
-	'a damaged copy of a cached model is rejected or answered by the intact model');
+is($ret, 0, 'a damaged copy of a cached model is not an error') or diag $cached_err;
+is($out, $intact,
+	'a damaged copy of a cached model is answered by the intact model, not by its bytes');
 
 $_->quit for values %readers;
 $writer->quit;
