@@ -6,19 +6,25 @@
  * one the workers post when done, rather than condition variables: the C
  * library of Debian 12 (glibc 2.36) can hang in pthread_cond_broadcast
  * (glibc bug 25847), which left a backend waiting forever, deaf to
- * cancellation.  A semaphore per worker also wakes each worker exactly
- * once per job, so no generation counting is needed.
+ * cancellation.
+ *
+ * The semaphores are only doorbells.  What a thread waits for is a count:
+ * the job number a worker has not run yet, the workers that finished the
+ * current job.  Waits are bounded and look at the count again, so a wake-up
+ * lost for any reason costs a fraction of a second, never a backend that
+ * waits forever.  A post that comes after its count was seen stays in the
+ * semaphore and only makes a later wait look at the count once more.
  */
 #include "thread_pool.h"
 
 #include "fp_mode.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct rs_job
 {
@@ -34,6 +40,7 @@ typedef struct rs_worker
 	int			index;
 	pthread_t	thread;
 	sem_t		wake;			/* posted once per job, and at shutdown */
+	size_t		jobs_run;		/* jobs this worker has run */
 } rs_worker;
 
 struct rs_pool
@@ -42,18 +49,31 @@ struct rs_pool
 	rs_worker  *workers;		/* threads - 1 of them */
 	int			started;
 	sem_t		done;			/* posted by each worker that finished a job */
-	bool		shutdown;
+	atomic_bool shutdown;
+	atomic_size_t jobs;			/* jobs handed out so far */
+	atomic_int	finished;		/* workers done with the current job */
 	rs_job		job;
 	atomic_size_t next;			/* next row to hand out */
 	atomic_bool stop;
 };
 
-/* sem_wait, resumed after a signal handler interrupted it */
+/* A doorbell's longest silence before the count is looked at again */
+#define RECHECK_NS 100000000L
+
+/* Waits for a post on sem, at most RECHECK_NS (or until a signal) */
 static void
-wait_for(sem_t *sem)
+wait_briefly(sem_t *sem)
 {
-	while (sem_wait(sem) != 0 && errno == EINTR)
-		;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += RECHECK_NS;
+	if (until.tv_nsec >= 1000000000L)
+	{
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	(void) sem_timedwait(sem, &until);
 }
 
 /* Takes and runs chunks until none are left or the job is stopped. */
@@ -83,11 +103,14 @@ worker_main(void *arg)
 	rs_fp_flush_subnormals();
 	for (;;)
 	{
-		/* the job (or shutdown) was written before the post: visible now */
-		wait_for(&self->wake);
-		if (pool->shutdown)
+		/* the job (or shutdown) was written before its number was raised */
+		while (!atomic_load(&pool->shutdown) && atomic_load(&pool->jobs) == self->jobs_run)
+			wait_briefly(&self->wake);
+		if (atomic_load(&pool->shutdown))
 			return NULL;
+		self->jobs_run++;
 		work(pool, self->index);
+		atomic_fetch_add(&pool->finished, 1);
 		sem_post(&pool->done);
 	}
 }
@@ -112,6 +135,9 @@ rs_pool_create(int threads, const rs_allocator *a)
 	sem_init(&pool->done, 0, 0);
 	atomic_init(&pool->next, 0);
 	atomic_init(&pool->stop, false);
+	atomic_init(&pool->shutdown, false);
+	atomic_init(&pool->jobs, 0);
+	atomic_init(&pool->finished, 0);
 
 	/* Threads inherit the creator's signal mask: block all while creating. */
 	sigfillset(&all);
@@ -122,6 +148,7 @@ rs_pool_create(int threads, const rs_allocator *a)
 
 		worker->pool = pool;
 		worker->index = w;
+		worker->jobs_run = 0;
 		sem_init(&worker->wake, 0, 0);
 		if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0)
 		{
@@ -145,7 +172,7 @@ rs_pool_destroy(rs_pool *pool, const rs_allocator *a)
 {
 	if (!pool)
 		return;
-	pool->shutdown = true;
+	atomic_store(&pool->shutdown, true);
 	for (int w = 0; w < pool->started; w++)
 		sem_post(&pool->workers[w].wake);
 	for (int w = 0; w < pool->started; w++)
@@ -175,6 +202,8 @@ rs_pool_run(rs_pool *pool, const rs_runtime *rt, size_t n, size_t chunk,
 	pool->job = (rs_job) {fn, arg, n, chunk};
 	atomic_store(&pool->next, 0);
 	atomic_store(&pool->stop, false);
+	atomic_store(&pool->finished, 0);
+	atomic_fetch_add(&pool->jobs, 1);
 	for (int w = 0; w < pool->started; w++)
 		sem_post(&pool->workers[w].wake);
 
@@ -196,7 +225,7 @@ rs_pool_run(rs_pool *pool, const rs_runtime *rt, size_t n, size_t chunk,
 	}
 
 	/* every worker reports once per job, stopped or not */
-	for (int w = 0; w < pool->started; w++)
-		wait_for(&pool->done);
+	while (atomic_load(&pool->finished) < pool->started)
+		wait_briefly(&pool->done);
 	return cancelled ? RS_CANCELLED : RS_OK;
 }

@@ -91,7 +91,7 @@ close $fh;
 my ($bench_out, $bench_err) = ('', '');
 my $bench = IPC::Run::start(
 	[
-		'pgbench', '-n', '-M', 'simple', '-c', '8', '-j', '2', '-T', '30',
+		'pgbench', '-n', '-M', 'simple', '-c', '8', '-j', '2', '-T', '16',
 		'-h', $node->host, '-p', $node->port, '-f', $script_file, 'postgres'
 	],
 	'>', \$bench_out, '2>', \$bench_err);
@@ -101,7 +101,7 @@ my $bench = IPC::Run::start(
 # just before COMMIT was sent and the time just after it returned.
 my $swapper = $node->background_psql('postgres');
 my @swaps;
-sleep 2;
+sleep 1;
 for my $swap (1 .. 5)
 {
 	my $started = time;
@@ -121,7 +121,7 @@ for my $swap (1 .. 5)
 	push @swaps, [ $swap, $id, $before, $after ];
 	note "swap $swap: model $id committed between $before and $after, "
 	  . sprintf("%.1fs after the swap began", time - $started);
-	sleep 2;
+	sleep 1;
 }
 $swapper->quit;
 
