@@ -480,7 +480,8 @@ test_explain(void)
 		}
 	printf("BPR explanations: worst |contributions + baseline - predict| %.2e, "
 		   "largest allocation %zu bytes\n", worst, largest);
-	CHECK(worst <= 1e-4, "BPR contributions and baseline miss the prediction by %.3g", worst);
+	/* at most 1.7e-7 under every kernel */
+	CHECK(worst <= 1e-6, "BPR contributions and baseline miss the prediction by %.3g", worst);
 	CHECK(largest <= sizeof(float) * F * N,
 		  "a BPR explanation of %d items allocates %zu bytes at once", N, largest);
 }

@@ -1006,13 +1006,11 @@ test_degenerate(void)
 	counter		c = new_counter();
 	rs_allocator a = {counting_alloc, counting_free, &c, NULL};
 	rs_status	status;
-	double		started;
 
 	default_options(opt);
 	opt[RS_NCF_FACTORS] = 4;
 	opt[RS_NCF_EPOCHS] = 5;
 	opt[RS_NCF_LEARNING_RATE] = 0.01;
-	started = rs_now();
 	status = fit(&d, small_layers, 2, opt, 2, NULL, &c, &r);
 	if (CHECK(status == RS_OK, "a user of every item: status %d", (int) status))
 	{
@@ -1020,7 +1018,6 @@ test_degenerate(void)
 
 		CHECK(result_finite(&r, &d) && r.loss[4] > 0.0 && r.loss[4] < r.loss[0],
 			  "a user of every item: loss %g -> %g", r.loss[0], r.loss[4]);
-		CHECK(rs_now() - started < 5.0, "a user of every item: %.1f s", rs_now() - started);
 		rs_ncf_model(&d, &r, &m);
 		check_model_view(&r, &d, &m, "a user of every item");
 		rs_ncf_result_free(&r, &a);
@@ -1030,7 +1027,9 @@ test_degenerate(void)
 	 * Divergence: Adam moves each weight by about the learning rate per
 	 * step, so the logits grow without bound.  A shallow tower's stay
 	 * finite, if absurd; a deep one's overflow, which the fit must report
-	 * rather than return.  Either way nothing is left allocated.
+	 * rather than return.  Either way nothing is left allocated.  Each case
+	 * has its one outcome, the same under every kernel: a shallow tower
+	 * that fails, or a deep one that ends, has changed behaviour.
 	 */
 	{
 		static const int deep[RS_NCF_MAX_LAYERS] = {64, 64, 64, 64, 64, 64, 64, 64};
@@ -1041,13 +1040,14 @@ test_degenerate(void)
 			int			n_layers;
 			double		rate;
 			int			epochs;
+			rs_status	expected;
 			const char *what;
 		}			cases[] = {
-			{false, small_layers, 2, 1e5, 50, "small data, [8, 4]"},
-			{true, small_layers, 2, 1e5, 3, "planted data, [8, 4]"},
-			{true, deep, RS_NCF_MAX_LAYERS, 1e4, 1, "planted data, 8 layers of 64"},
+			{false, small_layers, 2, 1e5, 50, RS_OK, "small data, [8, 4]"},
+			{true, small_layers, 2, 1e5, 3, RS_OK, "planted data, [8, 4]"},
+			{true, deep, RS_NCF_MAX_LAYERS, 1e4, 1, RS_NUMERICAL_FAILURE,
+				"planted data, 8 layers of 64"},
 		};
-		int			failures = 0;
 
 		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
 		{
@@ -1060,8 +1060,8 @@ test_degenerate(void)
 			printf("learning rate %g on %s: %s\n", cases[k].rate, what,
 				   status == RS_OK ? "finite" : status == RS_NUMERICAL_FAILURE ?
 				   "numerical failure" : "other status");
-			CHECK(status == RS_NUMERICAL_FAILURE || status == RS_OK,
-				  "learning rate %g on %s: status %d", cases[k].rate, what, (int) status);
+			CHECK(status == cases[k].expected, "learning rate %g on %s: status %d, want %d",
+				  cases[k].rate, what, (int) status, (int) cases[k].expected);
 			if (status == RS_OK)
 			{
 				rs_model	m;
@@ -1077,14 +1077,10 @@ test_degenerate(void)
 				rs_ncf_result_free(&r, &a);
 			}
 			else
-			{
-				failures += status == RS_NUMERICAL_FAILURE;
 				CHECK(r.weights == NULL && r.loss == NULL, "a failed fit leaves a result");
-			}
 			CHECK(c.outstanding == 0, "learning rate %g on %s: %ld allocations outstanding",
 				  cases[k].rate, what, c.outstanding);
 		}
-		CHECK(failures > 0, "no divergence was reported: the failure path went untested");
 	}
 	rs_interactions_free(&d, &rs_malloc_allocator);
 

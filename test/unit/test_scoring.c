@@ -136,9 +136,10 @@ check_fold_in_reproduces(const rs_model *m, const rs_interactions *d, const char
 	printf("%s: fold-in of %d training histories: worst relative difference %.2e "
 		   "(bias %.2e), %d bit-identical\n", what, d->n_users, worst, worst_bias, identical);
 	CHECK(failures == 0, "%s: %d fold-ins failed", what, failures);
-	CHECK(worst <= 1e-4, "%s: a folded-in history differs from the stored factors by %.3g",
-		  what, worst);
-	CHECK(worst_bias <= 1e-4, "%s: a folded-in bias differs from the stored bias by %.3g",
+	/* fold-in is training's last user half-step again: the same bits, not nearly */
+	CHECK(identical == d->n_users, "%s: %d of %d folded-in histories differ from the stored "
+		  "factors, by up to %.3g", what, d->n_users - identical, d->n_users, worst);
+	CHECK(worst_bias == 0.0, "%s: a folded-in bias differs from the stored bias by %.3g",
 		  what, worst_bias);
 	CHECK(same_path, "%s: rs_fold_in differs from the algorithm's fold-in", what);
 	CHECK(c.outstanding == 0, "%s: fold-in leaks %ld allocations", what, c.outstanding);
@@ -202,8 +203,12 @@ check_explain(const rs_model *m, const char *what)
 		   explained, worst);
 	CHECK(failures == 0, "%s: %d explanations failed or wrote past the history", what,
 		  failures);
-	CHECK(worst <= 1e-3, "%s: contributions and baseline miss the prediction by %.3g", what,
-		  worst);
+	/*
+	 * Rounding alone: at most 1.52e-5 for explicit ALS (ratings, biases) and
+	 * 6.3e-7 for implicit under every kernel; about 7 and 16 times that.
+	 */
+	CHECK(worst <= (rating ? 1e-4 : 1e-5),
+		  "%s: contributions and baseline miss the prediction by %.3g", what, worst);
 	CHECK(wrong_baselines == 0, "%s: %d baselines are not %s", what, wrong_baselines,
 		  rating ? "mean + item bias + newcomer's user bias" : "0");
 	CHECK(c.outstanding == 0, "%s: explanations leak %ld allocations", what, c.outstanding);
@@ -253,9 +258,10 @@ check_batch_matches_single(const rs_model *m, const char *what)
 	}
 	CHECK(worst <= 1e-5, "%s: batch scores differ from single ones by %.3g", what, worst);
 
+	/* ALS scores a batch by one product, over the users' rows copied into memory it asks for */
 	c.fail_at = 0;
-	CHECK(rs_score_items_batch(m, users, n, &failing, batch) == RS_NO_MEMORY ||
-		  c.calls == 0, "%s: batch scoring with its first allocation failing", what);
+	CHECK(rs_score_items_batch(m, users, n, &failing, batch) == RS_NO_MEMORY && c.calls == 1,
+		  "%s: batch scoring with its first allocation failing (%ld calls)", what, c.calls);
 	CHECK(c.outstanding == 0, "%s: batch scoring leaks on failure", what);
 done:
 	free(users);
@@ -611,7 +617,8 @@ test_implicit(int solver, int cg_steps, double lambda)
 				weight += conf;
 			}
 		}
-		CHECK(fabs(r.loss[r.iterations - 1] - error / weight) <= 1e-4 * (error / weight),
+		/* off by at most 1.4e-7 relative under every kernel */
+		CHECK(fabs(r.loss[r.iterations - 1] - error / weight) <= 1e-6 * (error / weight),
 			  "%s: final loss %.9g, want the weighted squared error %.9g", what,
 			  r.loss[r.iterations - 1], error / weight);
 	}

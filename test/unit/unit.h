@@ -231,9 +231,11 @@ unit_stops_at_once(void *ctx, const char *what, const host *full, const host *h,
  * times (min_polls or more): a stop at any of them cancels and frees
  * everything; one past the last, the fit ends.  With workers on threads
  * threads, a stop at every stride-th poll cancels if it was reached and
- * otherwise lets the fit end, and leaks nothing either way.  No host
- * callback and no allocation runs on a worker thread.  Returns the number
- * of polls of the uncancelled fit (0 if it failed).
+ * otherwise lets the fit end, and leaks nothing either way; the stop at the
+ * first poll always cancels.  A cancelled fit polls no more after the poll
+ * that stopped it.  No host callback and no allocation runs on a worker
+ * thread.  Returns the number of polls of the uncancelled fit (0 if it
+ * failed).
  */
 static inline int
 unit_cancel_at_every_poll(const char *what, unit_fit_fn fit, unit_stop_fn stopped, void *ctx,
@@ -255,8 +257,9 @@ unit_cancel_at_every_poll(const char *what, unit_fit_fn fit, unit_stop_fn stoppe
 		h = new_host(stop_at);
 		status = fit(ctx, 1, &h, &c);
 		if (stop_at <= full.polls)
-			CHECK(status == RS_CANCELLED, "%s: stop at poll %d of %d: status %d", what,
-				  stop_at, full.polls, (int) status);
+			CHECK(status == RS_CANCELLED && h.polls == stop_at,
+				  "%s: stop at poll %d of %d: status %d after %d polls", what, stop_at,
+				  full.polls, (int) status, h.polls);
 		else
 			CHECK(status == RS_OK, "%s: a stop past the last poll: status %d", what,
 				  (int) status);
@@ -270,9 +273,14 @@ unit_cancel_at_every_poll(const char *what, unit_fit_fn fit, unit_stop_fn stoppe
 	{
 		h = new_host(stop_at);
 		status = fit(ctx, threads, &h, &c);
-		CHECK(status == (h.polls >= stop_at ? RS_CANCELLED : RS_OK),
-			  "%s: threads %d, stop at poll %d, %d polls: status %d", what, threads, stop_at,
-			  h.polls, (int) status);
+		/* a stop that was reached cancels, and is the last poll */
+		CHECK(h.polls >= stop_at ? status == RS_CANCELLED && h.polls == stop_at :
+			  status == RS_OK, "%s: threads %d, stop at poll %d, %d polls: status %d", what,
+			  threads, stop_at, h.polls, (int) status);
+		/* else a fit that never polled with workers would pass as finished */
+		if (stop_at == 1)
+			CHECK(status == RS_CANCELLED, "%s: threads %d: a stop at the first poll did not "
+				  "cancel (%d polls, status %d)", what, threads, h.polls, (int) status);
 		CHECK(c.outstanding == 0, "%s: threads %d, stop at poll %d: %ld outstanding", what,
 			  threads, stop_at, c.outstanding);
 		CHECK(!h.wrong_thread, "%s: threads %d, stop at poll %d: a host callback ran on a "
