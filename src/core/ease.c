@@ -21,14 +21,15 @@
  * Counts are exact integers, so the result is the same on any number of
  * threads; they convert to float exactly below 2^24 common users.
  *
- * Inverse.  The matrix is row-major; LAPACK reads it column-major, where
- * the row-major lower triangle is the upper one: spotrf("U") factors
- * G = U'U in place and spotri("U") overwrites U by the upper triangle of
- * G^-1, the row-major lower triangle of P, which is then copied across the
- * diagonal.  Each is one call (O(m^3 / 3) and O(2 m^3 / 3) flops): they
- * cannot poll for a cancel, and on one core take about 1.4 s together at
- * 5,000 items, 11 s at 10,000.  G is positive definite for lambda > 0, so
- * spotrf fails only on NaN.
+ * Inverse.  The matrix is row-major; BLAS reads it column-major, where the
+ * row-major lower triangle is the upper one: rs_spd_invert factors
+ * G = U'U in place and overwrites U by the upper triangle of G^-1, the
+ * row-major lower triangle of P, which is then copied across the diagonal.
+ * It is LAPACK's blocked spotrf and spotri written out over the pool
+ * (spd_inverse.c): O(m^3) flops on every core, polling for a cancel, where
+ * the two LAPACK calls took 11 s on one core at 10,000 items, deaf to a
+ * cancel.  G is positive definite for lambda > 0, so the factorisation
+ * fails only on NaN.
  *
  * B.  B_ij = -P_ij / P_jj, B_jj = 0, computed in place over P for a dense
  * model: one m x m float matrix is the whole of training's memory.  Pruned,
@@ -48,8 +49,8 @@
  * it and the m x m matrix training's 8 GB (m <= 46,340, where m^2 still
  * fits LAPACK's int).  All are checked before anything is allocated.
  *
- * Cancellation is polled between the pool's chunks of rows: building G,
- * copying P across, and computing or pruning B.
+ * Cancellation is polled between the pool's chunks of work: building G,
+ * inverting it, copying P across, and computing or pruning B.
  *
  * Scoring.  A user's score of j is sum over their items i of B_ij, summed
  * in float in ascending i: dense, one saxpy of row i per history item;
@@ -59,7 +60,7 @@
 #include "ease.h"
 
 #include "fp_mode.h"
-#include "lapack.h"
+#include "spd_inverse.h"
 #include "thread_pool.h"
 #include "top_k.h"
 
@@ -429,20 +430,9 @@ ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 							  &job)) != RS_OK)
 		goto done;
 
-	/* P = G^-1, the row-major lower triangle; one uninterruptible call each */
-	if (m > 0)
-	{
-		int			info = 0;
-
-		spotrf_("U", &m, matrix, &m, &info, 1);
-		if (info == 0)
-			spotri_("U", &m, matrix, &m, &info, 1);
-		if (info != 0)
-		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
-		}
-	}
+	/* P = G^-1, the row-major lower triangle */
+	if ((status = rs_spd_invert(matrix, m, pool, rt)) != RS_OK)
+		goto done;
 	if ((status = rs_pool_run(pool, rt, (size_t) m, MATRIX_ROWS_PER_CHUNK, symmetrise_rows,
 							  &job)) != RS_OK)
 		goto done;
@@ -472,7 +462,7 @@ ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	}
 	/* one solve and no loss: the report says when it is done */
 	if (rt->progress)
-		rt->progress(rt->arg, 1, 0.0, rs_now() - started);
+		rt->progress(rt->arg, 1, NAN, rs_now() - started);
 
 done:
 	rs_pool_destroy(pool, a);

@@ -30,7 +30,8 @@
  * fit in L2 either way.  The training loss comes out of the same steps (see solve_cg), so it
  * costs no pass of its own.  Rows are handed to the workers in chunks of
  * about equal work, as popularity makes some rows thousands of times longer
- * than others.
+ * than others, and a chunk is a millisecond or two of work whichever the
+ * solver: a cancel is polled between chunks.
  */
 #include "als.h"
 
@@ -46,7 +47,7 @@
 #include <string.h>
 
 #define BLOCK 512				/* rows gathered per ssyrk call */
-#define CHUNK_WORK 200000		/* about a millisecond of one worker's time */
+#define CHUNK_FLOPS 40000000.0	/* about a millisecond of one worker's time */
 #define INIT_SCALE 0.01
 
 
@@ -363,25 +364,30 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 }
 
 /*
- * Cuts rows [0, n_rows) into consecutive chunks of about CHUNK_WORK
- * interactions (a row counts f more for its fixed cost): chunk k is rows
- * [chunks[k], chunks[k + 1]).  Returns the number of chunks.  Depends on the
- * data only, so a row's arithmetic is the same on any number of threads.
+ * Cuts rows [0, n_rows) into consecutive chunks of about CHUNK_FLOPS: chunk
+ * k is rows [chunks[k], chunks[k + 1]).  A row of n interactions costs
+ * about (n + f/3) f^2 flops solved exactly (its Gram update and Cholesky
+ * factorisation), 2 cg_steps (n + f) f by conjugate gradient.  Returns the
+ * number of chunks.  Rows are solved one by one, so chunks change no
+ * arithmetic, only how often a cancel is polled and how work is shared.
  */
 static size_t
-plan_chunks(const size_t *ptr, int32_t n_rows, int f, size_t *chunks)
+plan_chunks(const size_t *ptr, int32_t n_rows, int f, bool exact, int cg_steps,
+			size_t *chunks)
 {
-	size_t		count = 0,
-				work = 0;
+	size_t		count = 0;
+	double		work = 0.0;
 
 	chunks[0] = 0;
 	for (int32_t row = 0; row < n_rows; row++)
 	{
-		work += ptr[row + 1] - ptr[row] + (size_t) f;
-		if (work >= CHUNK_WORK || row == n_rows - 1)
+		double		n = (double) (ptr[row + 1] - ptr[row]);
+
+		work += exact ? (n + f / 3.0) * f * f : 2.0 * cg_steps * (n + f) * f;
+		if (work >= CHUNK_FLOPS || row == n_rows - 1)
 		{
 			chunks[++count] = (size_t) row + 1;
-			work = 0;
+			work = 0.0;
 		}
 	}
 	return count;
@@ -425,12 +431,14 @@ implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
 	size_t		per_thread = scratch_size(f);
 	size_t		user_chunk_count,
+				last_user_chunk_count,
 				item_chunk_count;
 	scratch    *scratch = NULL;
 	float	   *arena = NULL;
 	float	   *gram = NULL;
 	double	   *user_loss = NULL;
 	size_t	   *user_chunks = NULL;
+	size_t	   *last_user_chunks = NULL;	/* the last users' pass is exact */
 	size_t	   *item_chunks = NULL;
 	rs_pool    *pool = NULL;
 	rs_status	status = RS_OK;
@@ -448,17 +456,21 @@ implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *
 	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
 	arena = rs_alloc(a, sizeof(float) * per_thread * (size_t) threads);
 	user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
+	last_user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
 	item_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_items + 1));
 	if (!r->user_factors || !r->item_factors || !r->item_gram || !r->item_popularity ||
-		!r->loss || !gram || !user_loss || !scratch || !arena || !user_chunks || !item_chunks)
+		!r->loss || !gram || !user_loss || !scratch || !arena || !user_chunks || !last_user_chunks ||
+		!item_chunks)
 	{
 		status = RS_NO_MEMORY;
 		goto done;
 	}
 	for (int w = 0; w < threads; w++)
 		scratch[w] = carve_scratch(arena + per_thread * (size_t) w, f);
-	user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, user_chunks);
-	item_chunk_count = plan_chunks(d->item_ptr, d->n_items, f, item_chunks);
+	user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, cholesky, cg_steps, user_chunks);
+	last_user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, true, cg_steps,
+										last_user_chunks);
+	item_chunk_count = plan_chunks(d->item_ptr, d->n_items, f, cholesky, cg_steps, item_chunks);
 	for (size_t k = 0; k < d->nnz; k++)
 		total_weight += alpha * d->user_values[k];
 	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
@@ -482,7 +494,7 @@ implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *
 		item_chunks, NULL, 0};
 		half_step	users = {d->user_ptr, d->user_items, d->user_values, r->item_factors,
 			gram, r->user_factors, f, alpha, lambda, cg_steps, cholesky || last, scratch,
-		user_chunks, user_loss, 0};
+		last ? last_user_chunks : user_chunks, user_loss, 0};
 		double		total = 0.0;
 
 		/* items, then users: users last, against the final items (see als.c) */
@@ -494,7 +506,8 @@ implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *
 		for (int k = 0; k < f; k++)
 			gram[(size_t) k * f + k] += lambda;
 		mirror_upper(gram, f);
-		if ((status = rs_pool_run(pool, rt, user_chunk_count, 1, solve_rows, &users)) != RS_OK)
+		if ((status = rs_pool_run(pool, rt, last ? last_user_chunk_count : user_chunk_count, 1,
+								  solve_rows, &users)) != RS_OK)
 			goto done;
 		if (atomic_load(&items.failed) || atomic_load(&users.failed))
 		{
@@ -516,6 +529,7 @@ done:
 	rs_free(a, scratch);
 	rs_free(a, arena);
 	rs_free(a, user_chunks);
+	rs_free(a, last_user_chunks);
 	rs_free(a, item_chunks);
 	if (status != RS_OK)
 		rs_als_result_free(r, a);

@@ -463,7 +463,7 @@ knn_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 		goto done;
 	/* one pass and no loss: the report says when it is done */
 	if (rt->progress)
-		rt->progress(rt->arg, 1, 0.0, rs_now() - started);
+		rt->progress(rt->arg, 1, NAN, rs_now() - started);
 
 done:
 	rs_pool_destroy(pool, a);

@@ -12,6 +12,10 @@ extern void spotrf_(const char *uplo, const int *n, float *a, const int *lda,
 					int *info, size_t uplo_len);
 extern void spotri_(const char *uplo, const int *n, float *a, const int *lda,
 					int *info, size_t uplo_len);
+extern void strtri_(const char *uplo, const char *diag, const int *n, float *a,
+					const int *lda, int *info, size_t uplo_len, size_t diag_len);
+extern void slauum_(const char *uplo, const int *n, float *a, const int *lda,
+					int *info, size_t uplo_len);
 extern void spotrs_(const char *uplo, const int *n, const int *nrhs, const float *a,
 					const int *lda, float *b, const int *ldb, int *info, size_t uplo_len);
 

@@ -41,7 +41,10 @@ typedef struct rs_runtime
 	rs_allocator alloc;
 	/* Polled between chunks of work; true stops training with RS_CANCELLED. */
 	bool		(*should_stop) (void *arg);
-	/* Called after every training iteration, e.g. for a verbose NOTICE. */
+	/*
+	 * Called after every training iteration, e.g. for a verbose NOTICE; a
+	 * one-pass fit (kNN, EASE) reports once, with a NaN loss: it has none.
+	 */
 	void		(*progress) (void *arg, int iteration, double loss, double seconds);
 	void	   *arg;
 	int			threads;		/* worker threads, >= 1 */
