@@ -12,13 +12,13 @@
 EXTENSION = recsys
 MODULE_big = recsys
 DATA = sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql \
-	sql/recsys--0.3.0--0.4.0.sql
+	sql/recsys--0.3.0--0.4.0.sql sql/recsys--0.4.0--0.5.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain movietweetings movietweetings_implicit
+REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain guardrails movietweetings movietweetings_implicit
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

@@ -65,6 +65,23 @@ SELECT e.* FROM eval_models m,
      recsys.evaluate(m.model, ARRAY[3]::bigint[], ARRAY[top.item_id]) e
 WHERE m.name = 'knn';
 
+-- Held-out users and items the model does not know are counted: the one
+-- unknown user of eval_test; every user when the ids are shifted, as a
+-- join on the wrong column would; the pairs of never-trained items.
+SELECT m.name, e.users, e.unknown_users, e.unknown_items,
+       e.unknown_items = (SELECT count(*) FROM eval_test t
+                          WHERE NOT EXISTS (SELECT FROM eval_train r WHERE r.item_id = t.item_id))
+         AS unknown_items_right
+FROM eval_models m,
+     recsys.evaluate(m.model, (SELECT array_agg(user_id) FROM eval_test),
+                     (SELECT array_agg(item_id) FROM eval_test)) e
+ORDER BY m.name;
+SELECT e.users, e.unknown_users
+FROM eval_models m,
+     recsys.evaluate(m.model, (SELECT array_agg(user_id + 1000000000) FROM eval_test),
+                     (SELECT array_agg(item_id) FROM eval_test)) e
+WHERE m.name = 'knn';
+
 -- Nothing held out: no users, metrics undefined.
 SELECT e.* FROM eval_models m, recsys.evaluate(m.model, '{}', '{}') e WHERE m.name = 'knn';
 

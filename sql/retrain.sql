@@ -109,4 +109,51 @@ FROM "Serving"."Models" m
 JOIN "Serving".history h ON h.name = m.name AND h.version = 1
 WHERE m.name = 'ease';
 
+
+-- only_if_better: a model that does worse on the held-out rows than the
+-- stored one is recorded but not swapped in, with a WARNING; within the
+-- tolerance, or better, it is.
+\set VERBOSITY terse
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    $$SELECT recsys.train_bpr(user_id, item_id, '{"epochs": 1, "threads": 1}') FROM eval_train$$,
+                    holdout_query => 'SELECT user_id, item_id FROM eval_test',
+                    history => '"Serving".history', only_if_better => true);
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    $$SELECT recsys.train_bpr(user_id, item_id, '{"epochs": 1, "threads": 1}') FROM eval_train$$,
+                    holdout_query => 'SELECT user_id, item_id FROM eval_test',
+                    history => '"Serving".history', only_if_better => true, tolerance => 1);
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train',
+                    holdout_query => 'SELECT user_id, item_id FROM eval_test',
+                    history => '"Serving".history', only_if_better => true, metric => 'hit_rate');
+\set VERBOSITY default
+SELECT h.version, h.info ->> 'algorithm' AS algorithm, h.info -> 'swapped' AS swapped,
+       (h.info -> 'holdout' ->> 'ndcg')::float8 < (h.info -> 'replaced_holdout' ->> 'ndcg')::float8 AS worse,
+       m.model = h.model AS served
+FROM "Serving".history h, "Serving"."Models" m
+WHERE h.name = 'ease' AND m.name = 'ease' AND h.version > 1
+ORDER BY h.version;
+
+-- Held-out rows the new model knows nothing of, a comparison without
+-- held-out rows, an unknown metric, and tables of the wrong shape are
+-- refused before anything is stored.
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train',
+                    holdout_query => 'SELECT user_id + 1000000, item_id FROM eval_test');
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train',
+                    holdout_query => 'SELECT user_id, item_id + 1000000 FROM eval_test');
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train', only_if_better => true);
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train',
+                    holdout_query => 'SELECT user_id, item_id FROM eval_test', metric => 'rmse');
+CREATE TABLE odd_history (name text, model bytea);
+CALL recsys.retrain('"Serving"."Models"', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train', history => 'odd_history');
+CREATE TABLE odd_models (id int, blob bytea);
+CALL recsys.retrain('odd_models', 'ease',
+                    'SELECT recsys.train_ease(user_id, item_id) FROM eval_train');
+SELECT count(*) AS versions FROM "Serving".history WHERE name = 'ease';
+
 RESET client_min_messages;

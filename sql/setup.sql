@@ -17,3 +17,7 @@ SELECT p.proname, p.prokind, p.provolatile, p.proisstrict, p.proparallel, p.proc
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'recsys' AND p.proname NOT LIKE '\_%'
 ORDER BY 1, p.pronargs;
+
+-- recsys.max_threads defaults to the machine's cores: the tests that train
+-- on a given number of threads must not depend on the machine they run on.
+ALTER DATABASE :"DBNAME" SET recsys.max_threads = 64;

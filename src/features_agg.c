@@ -63,7 +63,9 @@ reserve_rows(features_state *state, MemoryContext context, Size more)
 	state->capacity = capacity;
 }
 
-/* (state, features real[], label real [, options jsonb]) */
+/*
+ * (state, features real[], label real or double precision [, options jsonb])
+ */
 Datum
 recsys_features_trans(PG_FUNCTION_ARGS)
 {
@@ -76,13 +78,7 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 
 	if (state == NULL)
 		state = MemoryContextAllocZero(context, sizeof(features_state));
-	if (state->options == NULL && PG_NARGS() > 3 && !PG_ARGISNULL(3))
-	{
-		Jsonb	   *options = PG_GETARG_JSONB_P(3);
-
-		state->options = MemoryContextAlloc(context, VARSIZE(options));
-		memcpy(state->options, options, VARSIZE(options));
-	}
+	recsys_row_options_take(&state->options, fcinfo, 3, context);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		state->skipped++;
@@ -90,7 +86,8 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 	}
 
 	features = PG_GETARG_ARRAYTYPE_P(1);
-	label = PG_GETARG_FLOAT4(2);
+	label = get_fn_expr_argtype(fcinfo->flinfo, 2) == FLOAT8OID ?
+		recsys_value_as_real(PG_GETARG_FLOAT8(2), "label") : PG_GETARG_FLOAT4(2);
 	dims = ArrayGetNItems(ARR_NDIM(features), ARR_DIMS(features));
 	if (ARR_NDIM(features) != 1 || dims == 0)
 		ereport(ERROR,
@@ -141,11 +138,7 @@ recsys_features_combine(PG_FUNCTION_ARGS)
 	}
 	if (into == NULL)
 		into = MemoryContextAllocZero(context, sizeof(features_state));
-	if (into->options == NULL && from->options != NULL)
-	{
-		into->options = MemoryContextAlloc(context, VARSIZE(from->options));
-		memcpy(into->options, from->options, VARSIZE(from->options));
-	}
+	recsys_row_options_combine(&into->options, &from->options, context);
 	into->skipped += from->skipped;
 	if (from->count > 0)
 	{
@@ -165,6 +158,8 @@ typedef struct serialized_header
 	int64		skipped;
 	int32		dims;
 	uint32		options_size;
+	uint32		options_seen;
+	uint32		padding;
 } serialized_header;
 
 Datum
@@ -172,7 +167,8 @@ recsys_features_serialize(PG_FUNCTION_ARGS)
 {
 	features_state *state = (features_state *) PG_GETARG_POINTER(0);
 	serialized_header header = {state->count, state->skipped, state->dims,
-	state->options ? VARSIZE(state->options) : 0};
+		state->options.options ? VARSIZE(state->options.options) : 0,
+	state->options.seen, 0};
 	Size		data = sizeof(float) * state->count * ((Size) state->dims + 1);
 	Size		size = VARHDRSZ + sizeof(header) + header.options_size + data;
 	bytea	   *out;
@@ -186,7 +182,7 @@ recsys_features_serialize(PG_FUNCTION_ARGS)
 	memcpy(p, &header, sizeof(header));
 	p += sizeof(header);
 	if (header.options_size)
-		memcpy(p, state->options, header.options_size);
+		memcpy(p, state->options.options, header.options_size);
 	p += header.options_size;
 	if (state->count > 0)
 	{
@@ -217,10 +213,11 @@ recsys_features_deserialize(PG_FUNCTION_ARGS)
 		sizeof(float) * header.count * ((Size) header.dims + 1))
 		elog(ERROR, "invalid serialized recsys aggregate state");
 	p += sizeof(header);
+	state->options.seen = header.options_seen != 0;
 	if (header.options_size)
 	{
-		state->options = MemoryContextAlloc(context, header.options_size);
-		memcpy(state->options, p, header.options_size);
+		state->options.options = MemoryContextAlloc(context, header.options_size);
+		memcpy(state->options.options, p, header.options_size);
 		p += header.options_size;
 	}
 	state->dims = header.dims;

@@ -5,6 +5,7 @@
 #define RECSYS_FEATURES_AGG_H
 
 #include "recsys.h"
+#include "row_options.h"
 
 typedef struct features_state
 {
@@ -14,7 +15,7 @@ typedef struct features_state
 	Size		capacity;		/* rows */
 	int32		dims;			/* 0 until the first row */
 	int64		skipped;		/* rows with a NULL features array or label */
-	Jsonb	   *options;
+	row_options options;		/* the same in every row */
 } features_state;
 
 extern features_state *recsys_features_state(FunctionCallInfo fcinfo);

@@ -25,15 +25,6 @@ new_state(MemoryContext context)
 	return MemoryContextAllocZero(context, sizeof(interactions_state));
 }
 
-static Jsonb *
-copy_jsonb(MemoryContext context, Jsonb *options)
-{
-	Jsonb	   *copy = MemoryContextAlloc(context, VARSIZE(options));
-
-	memcpy(copy, options, VARSIZE(options));
-	return copy;
-}
-
 static void
 out_of_memory(size_t rows)
 {
@@ -52,29 +43,28 @@ recsys_interactions_state(FunctionCallInfo fcinfo)
 }
 
 /*
- * Whether the rows carry a value: (state, user, item, value [, options]) or
- * (state, user, item [, options]).  Only the four-argument forms need the
- * argument's type; it is looked up once per call site, not per row.
+ * The type of the rows' value: (state, user, item, value [, options]), the
+ * value real or double precision, or (state, user, item [, options]) with
+ * none (InvalidOid).  Looked up once per call site, not per row.
  */
-static bool
-row_has_value(FunctionCallInfo fcinfo)
+static Oid
+row_value_type(FunctionCallInfo fcinfo)
 {
-	if (PG_NARGS() != 4)
-		return PG_NARGS() == 5;
 	if (fcinfo->flinfo->fn_extra == NULL)
 	{
-		bool	   *has_value = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool));
+		Oid		   *type = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		Oid			fourth = PG_NARGS() >= 4 ? get_fn_expr_argtype(fcinfo->flinfo, 3) : InvalidOid;
 
-		*has_value = get_fn_expr_argtype(fcinfo->flinfo, 3) == FLOAT4OID;
-		fcinfo->flinfo->fn_extra = has_value;
+		*type = fourth == FLOAT4OID || fourth == FLOAT8OID ? fourth : InvalidOid;
+		fcinfo->flinfo->fn_extra = type;
 	}
-	return *(bool *) fcinfo->flinfo->fn_extra;
+	return *(Oid *) fcinfo->flinfo->fn_extra;
 }
 
 /*
- * (state, user_id bigint, item_id bigint, value real [, options jsonb]), or
- * without the value (interactions of weight 1): the SQL declarations tell
- * the forms apart by argument count and the type of the fourth argument.
+ * (state, user_id bigint, item_id bigint, value real or double precision
+ * [, options jsonb]), or without the value (interactions of weight 1): the
+ * SQL declarations tell the forms apart by the type of the fourth argument.
  */
 Datum
 recsys_interactions_trans(PG_FUNCTION_ARGS)
@@ -82,23 +72,24 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 	MemoryContext context = recsys_aggregate_context(fcinfo);
 	interactions_state *state = PG_ARGISNULL(0) ? NULL :
 		(interactions_state *) PG_GETARG_POINTER(0);
-	bool		has_value = row_has_value(fcinfo);
-	int			options_arg = has_value ? 4 : 3;
+	Oid			value_type = row_value_type(fcinfo);
+	bool		has_value = OidIsValid(value_type);
 	rs_allocator alloc;
 	float4		value = 1.0f;
 
 	if (state == NULL)
 		state = new_state(context);
-	if (state->options == NULL && PG_NARGS() > options_arg && !PG_ARGISNULL(options_arg))
-		state->options = copy_jsonb(context, PG_GETARG_JSONB_P(options_arg));
+	recsys_row_options_take(&state->options, fcinfo, has_value ? 4 : 3, context);
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || (has_value && PG_ARGISNULL(3)))
 	{
 		state->buffer.skipped++;
 		PG_RETURN_POINTER(state);
 	}
-	if (has_value)
+	if (value_type == FLOAT4OID)
 		value = PG_GETARG_FLOAT4(3);
+	else if (value_type == FLOAT8OID)
+		value = recsys_value_as_real(PG_GETARG_FLOAT8(3), "training value");
 	if (!isfinite(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -130,8 +121,7 @@ recsys_interactions_combine(PG_FUNCTION_ARGS)
 	}
 	if (into == NULL)
 		into = new_state(context);
-	if (into->options == NULL && from->options != NULL)
-		into->options = copy_jsonb(context, from->options);
+	recsys_row_options_combine(&into->options, &from->options, context);
 	if (!rs_buffer_append_buffer(&into->buffer, &alloc, &from->buffer))
 		out_of_memory(into->buffer.count);
 	PG_RETURN_POINTER(into);
@@ -143,7 +133,7 @@ typedef struct serialized_header
 	uint64		count;
 	int64		skipped;
 	uint32		options_size;
-	uint32		padding;
+	uint32		options_seen;
 } serialized_header;
 
 Datum
@@ -159,7 +149,8 @@ recsys_interactions_serialize(PG_FUNCTION_ARGS)
 	recsys_aggregate_context(fcinfo);
 	header.count = rows;
 	header.skipped = state->buffer.skipped;
-	header.options_size = state->options ? VARSIZE(state->options) : 0;
+	header.options_size = state->options.options ? VARSIZE(state->options.options) : 0;
+	header.options_seen = state->options.seen;
 	size = VARHDRSZ + sizeof(header) + header.options_size +
 		rows * (2 * sizeof(int64) + sizeof(float4));
 	recsys_check_serialized_size(size);
@@ -169,7 +160,7 @@ recsys_interactions_serialize(PG_FUNCTION_ARGS)
 	memcpy(p, &header, sizeof(header));
 	p += sizeof(header);
 	if (header.options_size)
-		memcpy(p, state->options, header.options_size);
+		memcpy(p, state->options.options, header.options_size);
 	p += header.options_size;
 	if (rows > 0)
 	{
@@ -203,10 +194,11 @@ recsys_interactions_deserialize(PG_FUNCTION_ARGS)
 		len != sizeof(header) + header.options_size + rows * (2 * sizeof(int64) + sizeof(float4)))
 		elog(ERROR, "invalid serialized recsys aggregate state");
 	p += sizeof(header);
+	state->options.seen = header.options_seen != 0;
 	if (header.options_size)
 	{
-		state->options = MemoryContextAlloc(context, header.options_size);
-		memcpy(state->options, p, header.options_size);
+		state->options.options = MemoryContextAlloc(context, header.options_size);
+		memcpy(state->options.options, p, header.options_size);
 		p += header.options_size;
 	}
 	if (rows > 0)

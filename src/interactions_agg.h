@@ -7,11 +7,12 @@
 #include "recsys.h"
 
 #include "core/interactions.h"
+#include "row_options.h"
 
 typedef struct interactions_state
 {
 	rs_interaction_buffer buffer;
-	Jsonb	   *options;		/* from the first row that had them, or NULL */
+	row_options options;		/* the same in every row */
 } interactions_state;
 
 /* The aggregate state argument of a final function, or NULL. */

@@ -64,6 +64,37 @@ static MemoryContext cache_context = NULL;
 static dlist_head cache_lru = DLIST_STATIC_INIT(cache_lru);
 static Size cache_bytes = 0;
 
+/* The last models said to be too large for the cache: said once each. */
+#define TOO_LARGE_REMEMBERED 16
+static model_key too_large[TOO_LARGE_REMEMBERED];
+static int	too_large_next = 0;
+
+/*
+ * A model larger than the whole cache is decoded again by every query that
+ * uses it, which is slow without any other sign: say so, once per backend
+ * and model.
+ */
+static void
+notice_if_too_large(const model_key *key, Size len)
+{
+	Size		budget = (Size) recsys_model_cache_size_mb * 1024 * 1024;
+
+	/* a cache turned off (0) was asked for: nothing to point out */
+	if (budget == 0 || len <= budget)
+		return;
+	for (int k = 0; k < TOO_LARGE_REMEMBERED; k++)
+		if (memcmp(&too_large[k], key, sizeof(model_key)) == 0)
+			return;
+	too_large[too_large_next] = *key;
+	too_large_next = (too_large_next + 1) % TOO_LARGE_REMEMBERED;
+	ereport(NOTICE,
+			(errmsg("model of %zu MB is larger than recsys.model_cache_size (%d MB)",
+					(len + 1024 * 1024 - 1) / (1024 * 1024), recsys_model_cache_size_mb),
+			 errdetail("Every query that uses it decodes it again."),
+			 errhint("Raise recsys.model_cache_size to at least %zu MB to keep it decoded between queries.",
+					 (len + 1024 * 1024 - 1) / (1024 * 1024))));
+}
+
 static void
 evict_over_budget(void)
 {
@@ -204,6 +235,7 @@ load(Datum datum, const model_key *key)
 	entry->footprint = len;
 	dlist_push_head(&cache_lru, &entry->lru);
 	cache_bytes += len;
+	notice_if_too_large(key, len);
 	return entry;
 }
 

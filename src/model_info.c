@@ -1,6 +1,7 @@
 /*
- * model_info.c - a model described as jsonb: its header plus the
- * description its trainer stored (options, loss per iteration, timings).
+ * model_info.c - what a model is and knows: its description as jsonb (its
+ * header plus what its trainer stored: options, loss per iteration,
+ * timings), and whether it knows a user or an item.
  */
 #include "recsys.h"
 
@@ -11,6 +12,8 @@
 #include "utils/jsonb.h"
 
 PG_FUNCTION_INFO_V1(recsys_model_info);
+PG_FUNCTION_INFO_V1(recsys_has_user);
+PG_FUNCTION_INFO_V1(recsys_has_item);
 
 Datum
 recsys_model_info(PG_FUNCTION_ARGS)
@@ -60,4 +63,24 @@ recsys_model_info(PG_FUNCTION_ARGS)
 				 errdetail("Its description is not valid JSON.")));
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* Whether the model was trained on the user: not a newcomer to it. */
+Datum
+recsys_has_user(PG_FUNCTION_ARGS)
+{
+	const rs_model *model = recsys_model_arg(fcinfo, 0);
+
+	recsys_require_factor_model(model, "has_user");
+	PG_RETURN_BOOL(rs_model_user_index(model, PG_GETARG_INT64(1)) >= 0);
+}
+
+/* Whether the model can score or recommend the item. */
+Datum
+recsys_has_item(PG_FUNCTION_ARGS)
+{
+	const rs_model *model = recsys_model_arg(fcinfo, 0);
+
+	recsys_require_factor_model(model, "has_item");
+	PG_RETURN_BOOL(rs_model_item_index(model, PG_GETARG_INT64(1)) >= 0);
 }

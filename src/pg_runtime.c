@@ -5,6 +5,7 @@
  */
 #include "recsys.h"
 
+#include <math.h>
 #include <unistd.h>
 
 #include "miscadmin.h"
@@ -85,10 +86,14 @@ report_progress(void *arg, int iteration, double loss, double seconds)
 	int			left = Max(clock->iterations - iteration, 0);
 
 	(void) seconds;
-	ereport(NOTICE,
-			(errmsg("iteration %d of %d: loss %.6g, %.3f s; %.1f s elapsed, about %.1f s left",
-					iteration, clock->iterations, loss, now - clock->last, elapsed,
-					iteration > 0 ? elapsed / iteration * left : 0.0)));
+	if (isnan(loss))
+		ereport(NOTICE,
+				(errmsg("fitted in %.3f s (one pass, no loss to report)", now - clock->last)));
+	else
+		ereport(NOTICE,
+				(errmsg("iteration %d of %d: loss %.6g, %.3f s; %.1f s elapsed, about %.1f s left",
+						iteration, clock->iterations, loss, now - clock->last, elapsed,
+						iteration > 0 ? elapsed / iteration * left : 0.0)));
 	clock->last = now;
 }
 
@@ -129,7 +134,11 @@ recsys_runtime_start_clock(rs_runtime *rt)
 		clock->started = clock->last = rs_now();
 }
 
-/* The "threads" option, else recsys.threads, else every online core. */
+/*
+ * The "threads" option, else recsys.threads, else every online core; at most
+ * recsys.max_threads.  A request above it is lowered with a NOTICE: results
+ * do not depend on the number of threads, only the time does.
+ */
 int
 recsys_resolve_threads(int requested)
 {
@@ -139,7 +148,15 @@ recsys_resolve_threads(int requested)
 	{
 		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-		threads = cores > 0 ? (int) Min(cores, 1024) : 1;
+		return cores > 0 ? (int) Min(cores, recsys_max_threads) : 1;
+	}
+	if (threads > recsys_max_threads)
+	{
+		ereport(NOTICE,
+				(errmsg("training uses %d threads, not %d", recsys_max_threads, threads),
+				 errdetail("recsys.max_threads is %d.", recsys_max_threads),
+				 errhint("A superuser can raise recsys.max_threads.")));
+		threads = recsys_max_threads;
 	}
 	return threads;
 }

@@ -4,12 +4,14 @@
 #include "recsys.h"
 
 #include <limits.h>
+#include <unistd.h>
 
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 
 int			recsys_threads = 0;
+int			recsys_max_threads = 1;
 int			recsys_model_cache_size_mb = 256;
 
 void		_PG_init(void);
@@ -17,12 +19,26 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
 	DefineCustomIntVariable("recsys.threads",
 							"Number of threads training uses (0 = all cores).",
 							"A training call's \"threads\" option overrides it.",
 							&recsys_threads,
-							0, 0, 1024,
+							0, 0, RECSYS_MAX_THREADS,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	/*
+	 * The extension is trusted: any database owner may train.  Only a
+	 * superuser decides how many threads one backend may start.
+	 */
+	DefineCustomIntVariable("recsys.max_threads",
+							"Most threads one training may use.",
+							"Larger \"threads\" options and recsys.threads are lowered to it.",
+							&recsys_max_threads,
+							cores > 0 ? (int) Min(cores, RECSYS_MAX_THREADS) : 1,
+							1, RECSYS_MAX_THREADS,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("recsys.model_cache_size",
 							"Memory each backend may use to keep decoded models.",

@@ -15,7 +15,11 @@
 #include "core/top_k.h"
 
 /* GUCs */
+/* The most threads any setting or option may ask for */
+#define RECSYS_MAX_THREADS 1024
+
 extern int	recsys_threads;
+extern int	recsys_max_threads;
 extern int	recsys_model_cache_size_mb;
 
 /* pg_runtime.c: the engine's runtime inside a backend */
@@ -76,5 +80,8 @@ extern void recsys_reject_model_kind(const rs_model *model, rs_algorithm kind,
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);
+
+/* sql_values.c: a real or double precision argument as the engine's float */
+extern float4 recsys_value_as_real(float8 value, const char *what);
 
 #endif

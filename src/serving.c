@@ -345,7 +345,7 @@ recsys_similar_items(PG_FUNCTION_ARGS)
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require_factor_model(model, "similar_items");
 	recsys_reject_model_kind(model, RS_ALGO_NCF, "similar_items",
-							"Compare item_vector(model, item_id) embeddings, or use a model of train_als or train_bpr.");
+							"Compare item_vector(model, item_id) embeddings, or use a model of train_als, train_bpr, train_knn or train_ease.");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		return (Datum) 0;		/* nothing is known of the item */

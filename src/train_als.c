@@ -55,7 +55,7 @@ recsys_train_als_final(PG_FUNCTION_ARGS)
 	if (state == NULL || state->buffer.count == 0)
 		PG_RETURN_NULL();
 
-	recsys_parse_options(state->options, "train_als", rs_als_option_specs,
+	recsys_parse_options(state->options.options, "train_als", rs_als_option_specs,
 						 RS_ALS_OPTION_COUNT, options, given);
 	check_feedback_options(options, given);
 	if (options[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT)

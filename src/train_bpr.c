@@ -22,7 +22,7 @@ recsys_train_bpr_final(PG_FUNCTION_ARGS)
 	if (state == NULL || state->buffer.count == 0)
 		PG_RETURN_NULL();
 
-	recsys_parse_options(state->options, "train_bpr", rs_bpr_option_specs,
+	recsys_parse_options(state->options.options, "train_bpr", rs_bpr_option_specs,
 						 RS_BPR_OPTION_COUNT, options, NULL);
 	training_begin(&t, state, (int) options[RS_BPR_THREADS], options[RS_BPR_VERBOSE] != 0,
 				   (int) options[RS_BPR_EPOCHS]);

@@ -67,7 +67,7 @@ recsys_train_ease_final(PG_FUNCTION_ARGS)
 	if (state == NULL || state->buffer.count == 0)
 		PG_RETURN_NULL();
 
-	recsys_parse_options(state->options, "train_ease", rs_ease_option_specs,
+	recsys_parse_options(state->options.options, "train_ease", rs_ease_option_specs,
 						 RS_EASE_OPTION_COUNT, options, NULL);
 	training_begin(&t, state, (int) options[RS_EASE_THREADS], options[RS_EASE_VERBOSE] != 0, 1);
 	check_size(t.data.n_items, options);

@@ -21,7 +21,7 @@ recsys_train_knn_final(PG_FUNCTION_ARGS)
 	if (state == NULL || state->buffer.count == 0)
 		PG_RETURN_NULL();
 
-	recsys_parse_options(state->options, "train_knn", rs_knn_option_specs,
+	recsys_parse_options(state->options.options, "train_knn", rs_knn_option_specs,
 						 RS_KNN_OPTION_COUNT, options, NULL);
 	if (options[RS_KNN_FEEDBACK] == RS_KNN_FEEDBACK_IMPLICIT)
 		training_check_non_negative(&state->buffer);

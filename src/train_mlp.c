@@ -104,7 +104,7 @@ recsys_train_mlp_final(PG_FUNCTION_ARGS)
 
 	widths[0] = DEFAULT_HIDDEN_WIDTH;
 	n_hidden = 1;
-	recsys_parse_options(recsys_take_widths(state->options, "hidden", "train_mlp", 0,
+	recsys_parse_options(recsys_take_widths(state->options.options, "hidden", "train_mlp", 0,
 											RS_MLP_MAX_HIDDEN, RS_MLP_MAX_WIDTH,
 											"For example [128], or [64, 32] for two hidden layers.",
 											widths, &n_hidden),

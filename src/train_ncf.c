@@ -49,7 +49,7 @@ recsys_train_ncf_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	memcpy(layers, default_layers, sizeof(default_layers));
-	rest = recsys_take_widths(state->options, "layers", "train_ncf", 1, RS_NCF_MAX_LAYERS,
+	rest = recsys_take_widths(state->options.options, "layers", "train_ncf", 1, RS_NCF_MAX_LAYERS,
 							  RS_NCF_MAX_WIDTH,
 							  "For example [64, 32, 16, 8]: the first is the width of the concatenated user and item embeddings, then the tower's layers.",
 							  layers, &n_layers);
@@ -74,7 +74,9 @@ recsys_train_ncf_final(PG_FUNCTION_ARGS)
 				(errmsg("train_ncf learned nothing beyond the share of positives"),
 				 errdetail("The last epoch's loss, %.2f, is no lower than that of predicting the same probability for every pair, %.2f.",
 						   result.loss[result.epochs - 1], result.base_rate_loss),
-				 errhint("Lower \"l2\": too large a penalty holds every embedding at 0.")));
+				 options[RS_NCF_L2] > 0 ?
+				 errhint("Lower \"l2\": too large a penalty holds every embedding at 0.") :
+				 errhint("Train for more \"epochs\", or use train_als or train_ease: on sparse data NCF may learn nothing.")));
 	rs_ncf_model(&t.data, &result, &model);
 	/* what fold-in repeats for a new user */
 	model.params.regularization = (float) options[RS_NCF_L2];

@@ -4,7 +4,7 @@ SET client_min_messages = warning;
 DROP TABLE IF EXISTS models;
 CREATE TABLE models (
     name       text PRIMARY KEY,
-    model      bytea,
+    model      bytea NOT NULL,
     trained_at timestamptz DEFAULT now()
 );
 
