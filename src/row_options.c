@@ -1,12 +1,15 @@
 /*
  * row_options.c - the options argument of training rows must not change
- * between rows.  Jsonb's binary form is canonical (keys sorted, duplicates
- * removed), so equal options are equal bytes, and the per-row check is a
- * length and a memcmp of a few dozen bytes.  (Not a pointer comparison: a
- * column's values of two rows can lie at the same address.)
+ * between rows.  Usually it is a constant, which no row can change: the
+ * aggregate's own argument is looked at once, and then nothing is checked
+ * per row.  Otherwise (a column, an expression) every row's options are
+ * compared with the first row's: jsonb's binary form is canonical (keys
+ * sorted, duplicates removed), so equal options are equal bytes.  (Not by
+ * pointer: a column's values of two rows can lie at the same address.)
  */
 #include "row_options.h"
 
+#include "nodes/primnodes.h"
 #include "utils/memutils.h"
 
 static bool
@@ -48,16 +51,37 @@ copy_options(const Jsonb *options, MemoryContext context)
 	return copy;
 }
 
+/*
+ * Whether transition argument argno (1 is the first after the state) comes
+ * from a constant argument of the aggregate call.
+ */
+static bool
+argument_is_constant(FunctionCallInfo fcinfo, int argno)
+{
+	Aggref	   *aggref = AggGetAggref(fcinfo);
+	TargetEntry *entry;
+
+	if (aggref == NULL || argno - 1 >= list_length(aggref->args))
+		return false;
+	entry = list_nth_node(TargetEntry, aggref->args, argno - 1);
+	return IsA(entry->expr, Const);
+}
+
 void
 recsys_row_options_take(row_options *ro, FunctionCallInfo fcinfo, int argno,
 						MemoryContext context)
 {
-	bool		given = PG_NARGS() > argno && !PG_ARGISNULL(argno);
-	Jsonb	   *options = given ? PG_GETARG_JSONB_P(argno) : NULL;
+	bool		given;
+	Jsonb	   *options;
 
+	if (ro->seen && ro->constant)
+		return;
+	given = PG_NARGS() > argno && !PG_ARGISNULL(argno);
+	options = given ? PG_GETARG_JSONB_P(argno) : NULL;
 	if (!ro->seen)
 	{
 		ro->options = copy_options(options, context);
+		ro->constant = PG_NARGS() <= argno || argument_is_constant(fcinfo, argno);
 		ro->seen = true;
 	}
 	else if (!same_options(ro->options, options))

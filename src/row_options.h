@@ -12,6 +12,7 @@
 typedef struct row_options
 {
 	bool		seen;			/* a row was taken: options is decided */
+	bool		constant;		/* the argument is a constant: no row can differ */
 	Jsonb	   *options;		/* the first row's, NULL if it gave none */
 } row_options;
 
