@@ -63,6 +63,20 @@ reserve_rows(features_state *state, MemoryContext context, Size more)
 	state->capacity = capacity;
 }
 
+/* Whether the label is double precision, looked up once per call site. */
+static bool
+label_is_double(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		bool	   *is_double = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool));
+
+		*is_double = get_fn_expr_argtype(fcinfo->flinfo, 2) == FLOAT8OID;
+		fcinfo->flinfo->fn_extra = is_double;
+	}
+	return *(bool *) fcinfo->flinfo->fn_extra;
+}
+
 /*
  * (state, features real[], label real or double precision [, options jsonb])
  */
@@ -86,7 +100,7 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 	}
 
 	features = PG_GETARG_ARRAYTYPE_P(1);
-	label = get_fn_expr_argtype(fcinfo->flinfo, 2) == FLOAT8OID ?
+	label = label_is_double(fcinfo) ?
 		recsys_value_as_real(PG_GETARG_FLOAT8(2), "label") : PG_GETARG_FLOAT4(2);
 	dims = ArrayGetNItems(ARR_NDIM(features), ARR_DIMS(features));
 	if (ARR_NDIM(features) != 1 || dims == 0)
