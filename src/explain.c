@@ -27,9 +27,7 @@ recsys_explain(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require_factor_model(model, "explain");
-	recsys_reject_model_kind(model, RS_ALGO_NCF, "explain",
-							"An ncf score is not a sum over the user's history; models of train_als, train_bpr, train_knn and train_ease explain their scores.");
+	recsys_require(model, explain, "explain");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	item = rs_model_item_index(model, PG_GETARG_INT64(2));
 	if (user < 0 || (item < 0 && !rs_model_predicts_unknown(model)))

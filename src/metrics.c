@@ -11,7 +11,7 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 
-#include "core/metrics.h"
+#include "core/ranking_metrics.h"
 
 PG_FUNCTION_INFO_V1(recsys_ndcg);
 PG_FUNCTION_INFO_V1(recsys_precision_at_k);

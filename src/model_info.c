@@ -34,7 +34,7 @@ recsys_model_info(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ", \"model_id\": \"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\"",
 					 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7],
 					 id[8], id[9], id[10], id[11], id[12], id[13], id[14], id[15]);
-	if (m->algorithm == RS_ALGO_MLP)
+	if (m->user_ids == NULL && m->mlp_sizes)	/* a feature model */
 		appendStringInfo(&buf, ", \"features\": %d", m->mlp_sizes[0]);
 	else
 	{
@@ -71,7 +71,7 @@ recsys_has_user(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 
-	recsys_require_factor_model(model, "has_user");
+	recsys_require(model, predict, "has_user");
 	PG_RETURN_BOOL(rs_model_user_index(model, PG_GETARG_INT64(1)) >= 0);
 }
 
@@ -81,6 +81,6 @@ recsys_has_item(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 
-	recsys_require_factor_model(model, "has_item");
+	recsys_require(model, predict, "has_item");
 	PG_RETURN_BOOL(rs_model_item_index(model, PG_GETARG_INT64(1)) >= 0);
 }

@@ -28,13 +28,15 @@ type_name(rs_option_type type)
 }
 
 static char *
-valid_names(const rs_option_spec *specs, int n)
+valid_names(const rs_option_spec *specs, int n, const char *list_name)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	for (int k = 0; k < n; k++)
 		appendStringInfo(&buf, "%s%s", k ? ", " : "", specs[k].name);
+	if (list_name)
+		appendStringInfo(&buf, ", %s", list_name);
 	return buf.data;
 }
 
@@ -106,7 +108,8 @@ choice_value(const char *function_name, const rs_option_spec *spec, JsonbValue *
 
 void
 recsys_parse_options(Jsonb *options, const char *function_name,
-					 const rs_option_spec *specs, int n_specs, double *values, bool *given)
+					 const rs_option_spec *specs, int n_specs, const char *list_name,
+					 double *values, bool *given)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken token;
@@ -145,7 +148,7 @@ recsys_parse_options(Jsonb *options, const char *function_name,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized option \"%.*s\" for %s",
 							v.val.string.len, v.val.string.val, function_name),
-					 errhint("Valid options are: %s.", valid_names(specs, n_specs))));
+					 errhint("Valid options are: %s.", valid_names(specs, n_specs, list_name))));
 
 		token = JsonbIteratorNext(&it, &v, true);
 		Assert(token == WJB_VALUE);
@@ -257,17 +260,4 @@ recsys_take_widths(Jsonb *options, const char *name, const char *function_name,
 	*count = found;
 	return DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(options),
 											  CStringGetTextDatum(name)));
-}
-
-void
-recsys_append_options_with_widths(StringInfo buf, const rs_option_spec *specs, int n_specs,
-								  const double *values, const char *name,
-								  const int *widths, int count)
-{
-	recsys_append_options_json(buf, specs, n_specs, values);
-	buf->len--;					/* reopen the object for the list */
-	appendStringInfo(buf, ", \"%s\": [", name);
-	for (int k = 0; k < count; k++)
-		appendStringInfo(buf, "%s%d", k ? ", " : "", widths[k]);
-	appendStringInfoString(buf, "]}");
 }

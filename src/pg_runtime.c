@@ -192,6 +192,12 @@ recsys_raise_status(rs_status status, const char *what)
 					 errmsg("%s did not converge to finite factors", what),
 					 errhint("Raise \"regularization\" or check the input values for extreme magnitudes.")));
 			break;
+		case RS_UNSUPPORTED:
+			/* callers check the kind first (recsys_require_operation) */
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s is not supported for this kind of model", what)));
+			break;
 	}
 }
 

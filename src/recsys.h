@@ -9,6 +9,7 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+#include "core/kind.h"
 #include "core/model.h"
 #include "core/options.h"
 #include "core/runtime.h"
@@ -35,18 +36,15 @@ extern void recsys_raise_status(rs_status status, const char *what);
 extern MemoryContext recsys_aggregate_context(FunctionCallInfo fcinfo);
 extern void recsys_check_serialized_size(Size size);
 
-/* options.c: jsonb options validated against an algorithm's table */
+/*
+ * options.c: jsonb options validated against a kind's table; list_name (or
+ * NULL) is an option read apart (recsys_take_widths), named in hints.
+ */
 extern void recsys_parse_options(Jsonb *options, const char *function_name,
 								 const rs_option_spec *specs, int n_specs,
-								 double *values, bool *given);
+								 const char *list_name, double *values, bool *given);
 extern void recsys_append_options_json(StringInfo buf, const rs_option_spec *specs,
 									   int n_specs, const double *values);
-
-/* The same with one more option, a list of layer widths. */
-extern void recsys_append_options_with_widths(StringInfo buf, const rs_option_spec *specs,
-											  int n_specs, const double *values,
-											  const char *name, const int *widths,
-											  int count);
 
 /*
  * Reads option `name`, a list of layer widths (which an option table cannot
@@ -57,7 +55,7 @@ extern Jsonb *recsys_take_widths(Jsonb *options, const char *name, const char *f
 								 int min_count, int max_count, int max_width,
 								 const char *hint, int *widths, int *count);
 
-/* training.c: what every trainer's final function ends with */
+/* train.c: the training aggregates' final function, and its last steps */
 extern bytea *recsys_encode_model(rs_model *model, MemoryContext into);
 extern void recsys_json_now(char *buf);
 
@@ -73,10 +71,14 @@ extern void recsys_emit_user_top_k(FunctionCallInfo fcinfo, int64 user_id,
 								   const rs_model *model, const float *scores,
 								   const int32 *skip, size_t n_skip, int32 k);
 
-/* serving.c */
-extern void recsys_require_factor_model(const rs_model *model, const char *function_name);
-extern void recsys_reject_model_kind(const rs_model *model, rs_algorithm kind,
-									 const char *function_name, const char *hint);
+/*
+ * serving.c: an error unless the model's kind supports operation `op` of
+ * rs_kind (core/kind.h), with a hint naming the kinds that do.
+ */
+#define recsys_require(model, op, function_name) \
+	recsys_require_operation((model), offsetof(rs_kind, op), (function_name))
+extern void recsys_require_operation(const rs_model *model, size_t offset,
+									 const char *function_name);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

@@ -12,7 +12,6 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
-#include "core/knn.h"
 #include "core/mlp.h"
 #include "core/scoring.h"
 
@@ -23,35 +22,20 @@ PG_FUNCTION_INFO_V1(recsys_recommend_history);
 PG_FUNCTION_INFO_V1(recsys_recommend_batch);
 PG_FUNCTION_INFO_V1(recsys_similar_items);
 
-/*
- * Functions of users and items need a model with user and item factors; a
- * feature model says which function fits it.
- */
 void
-recsys_require_factor_model(const rs_model *model, const char *function_name)
+recsys_require_operation(const rs_model *model, size_t offset, const char *function_name)
 {
-	if (model->algorithm == RS_ALGO_MLP)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s does not take a model trained by train_mlp", function_name),
-				 errhint("Score feature vectors with predict(model, features).")));
-}
+	const rs_kind *kind = rs_kind_of(model->algorithm);
+	void		(*const *op) (void) = (void (*const *) (void)) ((const char *) kind + offset);
+	char		kinds[256];
 
-/*
- * What a kind of model cannot answer (NeuMF has no item similarity or
- * decomposition of its score, item-kNN no embeddings), said with what to use
- * instead.
- */
-void
-recsys_reject_model_kind(const rs_model *model, rs_algorithm kind, const char *function_name,
-						 const char *hint)
-{
-	if (model->algorithm == kind)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s is not supported for %s models", function_name,
-						rs_algorithm_name(kind)),
-				 errhint("%s", hint)));
+	if (*op != NULL)
+		return;
+	rs_kinds_supporting(offset, kinds, sizeof(kinds));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s is not supported for %s models", function_name, kind->name),
+			 errhint("These kinds of model support it: %s.", kinds)));
 }
 
 /* predict(model, features real[]): the network's output for one vector */
@@ -65,12 +49,7 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 	float		stack_scratch[2048];
 	float	   *scratch;
 
-	if (model->algorithm != RS_ALGO_MLP)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("predict(model, features) takes a model trained by train_mlp"),
-				 errhint("The model is of kind \"%s\": score it with predict(model, user_id, item_id).",
-						 rs_algorithm_name(model->algorithm))));
+	recsys_require(model, predict_features, "predict(model, features)");
 	if (ARR_NDIM(features) > 1 || n != model->mlp_sizes[0])
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -102,7 +81,7 @@ recsys_predict(PG_FUNCTION_ARGS)
 	int32		item;
 	double		score;
 
-	recsys_require_factor_model(model, "predict(model, user_id, item_id)");
+	recsys_require(model, predict, "predict(model, user_id, item_id)");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	item = rs_model_item_index(model, PG_GETARG_INT64(2));
 	score = rs_predict(model, user, item);
@@ -128,7 +107,7 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require_factor_model(model, "recommend");
+	recsys_require(model, score_items, "recommend");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (exclude_seen)
 		seen = rs_seen_items(model, user, &n_seen);
@@ -166,7 +145,7 @@ recsys_recommend_batch(PG_FUNCTION_ARGS)
 	check_array(user_ids, "user_ids");
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require_factor_model(model, "recommend_batch");
+	recsys_require(model, score_items_batch, "recommend_batch");
 	n = ArrayGetNItems(ARR_NDIM(user_ids), ARR_DIMS(user_ids));
 	ids = (const int64 *) ARR_DATA_PTR(user_ids);
 
@@ -264,8 +243,7 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("history values must be finite numbers"),
 					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
-		if ((model->algorithm == RS_ALGO_ALS_IMPLICIT ||
-			 (model->algorithm == RS_ALGO_KNN && !rs_knn_explicit(model))) && vals[k] < 0)
+		if (vals[k] < 0 && rs_model_takes_strengths(model))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("implicit feedback values must not be negative"),
@@ -318,7 +296,7 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require_factor_model(model, "recommend");
+	recsys_require(model, score_history, "recommend(model, item_ids, values, k)");
 	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
@@ -343,21 +321,16 @@ recsys_similar_items(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require_factor_model(model, "similar_items");
-	recsys_reject_model_kind(model, RS_ALGO_NCF, "similar_items",
-							"Compare item_vector(model, item_id) embeddings, or use a model of train_als, train_bpr, train_knn or train_ease.");
+	recsys_require(model, similar, "similar_items");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		return (Datum) 0;		/* nothing is known of the item */
 
-	/* an item model's answer is its stored neighbours, however many k asks for */
-	if (model->algorithm == RS_ALGO_KNN)
-		k = (int32) Min((uint64) k, model->neighbor_ptr[item + 1] - model->neighbor_ptr[item]);
-	if (k == 0)
-		return (Datum) 0;		/* an item without neighbours */
+	/* the answers may be fewer than k asks for (an item model's stored neighbours) */
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
-	rs_similar_items(model, item, scores);
-	recsys_emit_top_k(fcinfo, model, scores, &item, 1, k);
+	k = (int32) Min((size_t) k, rs_similar_items(model, item, scores));
+	if (k > 0)
+		recsys_emit_top_k(fcinfo, model, scores, &item, 1, k);
 	pfree(scores);
 	return (Datum) 0;
 }

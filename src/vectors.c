@@ -26,17 +26,15 @@ recsys_user_vector(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 	int32		user;
+	int			length;
+	const float *row;
 
-	recsys_require_factor_model(model, "user_vector");
-	recsys_reject_model_kind(model, RS_ALGO_KNN, "user_vector",
-							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
-	recsys_reject_model_kind(model, RS_ALGO_EASE, "user_vector",
-							 "EASE keeps item-item weights, not embeddings: similar_items(model, item_id) gives an item's strongest.");
+	recsys_require(model, user_vector, "user_vector");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (user < 0)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(factor_array(model->user_factors + (size_t) user * model->factors,
-								 model->factors));
+	row = rs_kind_of(model->algorithm)->user_vector(model, user, &length);
+	PG_RETURN_DATUM(factor_array(row, length));
 }
 
 Datum
@@ -44,15 +42,13 @@ recsys_item_vector(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 	int32		item;
+	int			length;
+	const float *row;
 
-	recsys_require_factor_model(model, "item_vector");
-	recsys_reject_model_kind(model, RS_ALGO_KNN, "item_vector",
-							 "Item-kNN keeps neighbourhoods, not embeddings: similar_items(model, item_id) gives an item's neighbours.");
-	recsys_reject_model_kind(model, RS_ALGO_EASE, "item_vector",
-							 "EASE keeps item-item weights, not embeddings: similar_items(model, item_id) gives an item's strongest.");
+	recsys_require(model, item_vector, "item_vector");
 	item = rs_model_item_index(model, PG_GETARG_INT64(1));
 	if (item < 0)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(factor_array(model->item_factors + (size_t) item * model->factors,
-								 model->factors));
+	row = rs_kind_of(model->algorithm)->item_vector(model, item, &length);
+	PG_RETURN_DATUM(factor_array(row, length));
 }

@@ -36,9 +36,12 @@
  */
 #include "als.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "kind.h"
 #include "lapack.h"
 #include "random.h"
+#include "scoring.h"
 #include "thread_pool.h"
 #include "vector_isa.h"
 
@@ -52,16 +55,22 @@ _Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen_ptr is stored as uint64
 static const char *const feedback_choices[] = {"explicit", "implicit", NULL};
 static const char *const solver_choices[] = {"cg", "cholesky", NULL};
 
+/* Options of one kind of feedback: naming one for the other is a mistake. */
+#define EXPLICIT_ONLY .only_with = RS_ALS_FEEDBACK + 1, .only_with_value = RS_FEEDBACK_EXPLICIT
+#define IMPLICIT_ONLY .only_with = RS_ALS_FEEDBACK + 1, .only_with_value = RS_FEEDBACK_IMPLICIT
+
 const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_FEEDBACK] = {"feedback", RS_OPT_CHOICE, RS_FEEDBACK_EXPLICIT, 0, 0, false, feedback_choices},
 	[RS_ALS_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
 	[RS_ALS_ITERATIONS] = {"iterations", RS_OPT_INT, 15, 1, 10000, false, NULL},
 	[RS_ALS_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
-	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 100, 0, 1e9, false, NULL},
-	[RS_ALS_BIAS_REGULARIZATION] = {"bias_regularization", RS_OPT_REAL, 2, 0, 1e6, true, NULL},
-	[RS_ALS_ALPHA] = {"alpha", RS_OPT_REAL, 40, 0, 1e6, false, NULL},
-	[RS_ALS_CG_STEPS] = {"cg_steps", RS_OPT_INT, 3, 1, 100, false, NULL},
-	[RS_ALS_SOLVER] = {"solver", RS_OPT_CHOICE, RS_SOLVER_CG, 0, 0, false, solver_choices},
+	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 100, 0, 1e9, false, NULL, EXPLICIT_ONLY},
+	[RS_ALS_BIAS_REGULARIZATION] = {"bias_regularization", RS_OPT_REAL, 2, 0, 1e6, true, NULL,
+	EXPLICIT_ONLY},
+	[RS_ALS_ALPHA] = {"alpha", RS_OPT_REAL, 40, 0, 1e6, false, NULL, IMPLICIT_ONLY},
+	[RS_ALS_CG_STEPS] = {"cg_steps", RS_OPT_INT, 3, 1, 100, false, NULL, IMPLICIT_ONLY},
+	[RS_ALS_SOLVER] = {"solver", RS_OPT_CHOICE, RS_SOLVER_CG, 0, 0, false, solver_choices,
+	IMPLICIT_ONLY},
 	[RS_ALS_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_ALS_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_ALS_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
@@ -706,22 +715,13 @@ done:
 	return status;
 }
 
-static rs_status
-als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-		rs_als_result *r)
-{
-	if (opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT)
-		return rs_implicit_als_fit(d, opt, rt, r);
-	return explicit_fit(d, opt, rt, r);
-}
-
 /* The fit with subnormals flushed (fp_mode.h). */
 rs_status
 rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 		   rs_als_result *r)
 {
 	rs_fp_scope scope;
-	rs_status	status = als_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
+	rs_status	status = explicit_fit(d, opt, rs_fp_scope_begin(&scope, rt), r);
 
 	rs_fp_scope_end(&scope);
 	return status;
@@ -776,3 +776,147 @@ rs_als_fold_in(const rs_model *m, const int32_t *items, const float *values, siz
 	rs_free(a, arena);
 	return atomic_load(&h.failed) ? RS_NUMERICAL_FAILURE : RS_OK;
 }
+
+/*
+ * Explicit ALS: the user's solve is x = A^-1 Z' t with rows z_j = [q_j; 1],
+ * targets t_j = r_j - mu - b_j - prior and A = Z'Z + D.  So
+ * [q_i; 1] . x = sum_j (z_j . w) t_j with w = A^-1 [q_i; 1]: item j
+ * contributes (z_j . w) t_j, and mu + b_i + prior is the baseline.
+ *
+ * Implicit ALS (Hu et al. 2008, section 5): x_u = W Y' C p with
+ * W = (Y'Y + lambda I + Y'(C - I)Y)^-1, so y_i . x_u = sum_j c_j p_j (y_i' W y_j).
+ */
+rs_status
+rs_als_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+			   double *contributions, double *baseline)
+{
+	bool		rating = m->algorithm == RS_ALGO_ALS_EXPLICIT;
+	int			f = m->factors;
+	int			dim = rating ? f + 1 : f;
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+	const float *values = rs_seen_values(m, user);
+	float	   *z = rs_alloc(a, sizeof(float) * (size_t) dim * (n ? n : 1));
+	float	   *system = rs_alloc(a, sizeof(float) * (size_t) dim * dim);
+	float	   *w = rs_alloc(a, sizeof(float) * (size_t) dim);
+	rs_status	status = RS_OK;
+
+	if (!z || !system || !w)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	for (size_t j = 0; j < n; j++)
+	{
+		const float *y = rs_factor_item_row(m, items[j]);
+		float	   *col = z + j * dim;
+		float		scale = rating ? 1.0f : sqrtf(m->params.alpha * values[j]);
+
+		for (int k = 0; k < f; k++)
+			col[k] = scale * y[k];
+		if (rating)
+			col[f] = 1.0f;
+	}
+	cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, dim, (int) n, 1.0f, z, dim,
+				0.0f, system, dim);
+	if (rating)
+	{
+		for (int k = 0; k < f; k++)
+			system[(size_t) k * dim + k] += m->params.regularization *
+				((float) n + m->params.prior_count);
+		system[(size_t) f * dim + f] += m->params.bias_regularization;
+	}
+	else
+		for (int col = 0; col < f; col++)
+			for (int row = 0; row <= col; row++)
+				system[(size_t) col * f + row] += m->item_gram[(size_t) col * f + row] +
+					(row == col ? m->params.regularization : 0.0f);
+
+	if (item >= 0)
+		memcpy(w, rs_factor_item_row(m, item), sizeof(float) * f);
+	else
+		memset(w, 0, sizeof(float) * f);
+	if (rating)
+		w[f] = 1.0f;
+	if (!rs_cholesky_solve(system, dim, w))
+	{
+		status = RS_NUMERICAL_FAILURE;
+		goto done;
+	}
+
+	for (size_t j = 0; j < n; j++)
+	{
+		const float *y = rs_factor_item_row(m, items[j]);
+		double		along = cblas_sdot(f, y, 1, w, 1);
+
+		if (rating)
+			contributions[j] = (along + w[f]) *
+				(values[j] - m->global_mean - m->item_bias[items[j]] - m->new_user_bias);
+		else
+			contributions[j] = values[j] > 0 ?
+				(1.0 + m->params.alpha * values[j]) * along : 0.0;
+	}
+	*baseline = rating ?
+		m->global_mean + (item >= 0 ? m->item_bias[item] : m->new_item_bias) + m->new_user_bias :
+		0.0;
+
+done:
+	rs_free(a, z);
+	rs_free(a, system);
+	rs_free(a, w);
+	return status;
+}
+
+void
+rs_als_fit_done(const rs_fit_input *in, const rs_als_result *r, rs_fit *out)
+{
+	rs_als_model(in->data, r, in->options, &out->model);
+	out->loss = r->loss;
+	out->iterations = r->iterations;
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_als_result r;
+	rs_status	status = rs_als_fit(in->data, in->options, rt, &r);
+
+	if (status == RS_OK)
+		rs_als_fit_done(in, &r, out);
+	return status;
+}
+
+#define BIT RS_SECTION_BIT
+
+/* Explicit ALS's operations; implicit_als.c shares the table of options. */
+const rs_kind rs_als_kind = {
+	.algorithm = RS_ALGO_ALS_EXPLICIT,
+	.name = "als",
+	.trainer = "train_als",
+	.training = "ALS training",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_als_option_specs,
+	.n_options = RS_ALS_OPTION_COUNT,
+	.threads_option = RS_ALS_THREADS,
+	.verbose_option = RS_ALS_VERBOSE,
+	.iterations_option = RS_ALS_ITERATIONS,
+	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_EXPLICIT},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	.fit = fit,
+	.predict = rs_factor_rating_predict,
+	.predicts_unknown = rs_kind_yes,
+	.score_items = rs_factor_rating_score_items,
+	.score_items_batch = rs_factor_rating_score_batch,
+	.score_history = rs_score_history_by_fold_in,
+	.fold_in = rs_als_fold_in,
+	.score_row = rs_factor_rating_score_row,
+	.explain = rs_als_explain,
+	.explain_has_baseline = rs_kind_yes,
+	.similar = rs_factor_similar,
+	.user_vector = rs_factor_user_vector,
+	.item_vector = rs_factor_item_vector,
+};

@@ -6,6 +6,7 @@
 
 #include "interactions.h"
 #include "model.h"
+#include "kind.h"
 #include "options.h"
 
 /* Positions in rs_als_option_specs and in the values array fit() takes. */
@@ -40,9 +41,6 @@ enum
 
 extern const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT];
 
-/* The table's regularization default is explicit feedback's; implicit's is this. */
-#define RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION 400
-
 typedef struct rs_als_result
 {
 	float	   *user_factors;	/* n_users x factors, row-major */
@@ -59,18 +57,13 @@ typedef struct rs_als_result
 	double	   *loss;			/* training loss after each iteration */
 } rs_als_result;
 
-/*
- * Explicit or implicit, as options[RS_ALS_FEEDBACK] says.  Implicit feedback
- * values must not be negative (confidence 1 + alpha * value is at least 1);
- * the host checks them.
- */
+/* Explicit feedback: ratings.  Implicit feedback is implicit_als.h's. */
 rs_status	rs_als_fit(const rs_interactions *data, const double *options,
 					   const rs_runtime *rt, rs_als_result *out);
-
-/* Implicit feedback (implicit_als.c). */
-rs_status	rs_implicit_als_fit(const rs_interactions *data, const double *options,
-								const rs_runtime *rt, rs_als_result *out);
 void		rs_als_result_free(rs_als_result *result, const rs_allocator *a);
+
+/* A fit of either feedback as the kinds' table returns it (kind.h). */
+void		rs_als_fit_done(const rs_fit_input *in, const rs_als_result *r, rs_fit *out);
 
 /* A model viewing the result and the data (training interactions as "seen"). */
 void		rs_als_model(const rs_interactions *data, const rs_als_result *result,
@@ -84,8 +77,12 @@ void		rs_als_model(const rs_interactions *data, const rs_als_result *result,
  */
 rs_status	rs_als_fold_in(const rs_model *model, const int32_t *items, const float *values,
 						   size_t n, const rs_allocator *a, float *factors, float *bias);
-rs_status	rs_implicit_als_fold_in(const rs_model *model, const int32_t *items,
-									const float *values, size_t n, const rs_allocator *a,
-									float *factors);
+
+/*
+ * Why the model scores (user, item) as it does (rs_explain), for explicit
+ * and implicit ALS alike: both solve a user by least squares.
+ */
+rs_status	rs_als_explain(const rs_model *model, int32_t user, int32_t item,
+						   const rs_allocator *a, double *contributions, double *baseline);
 
 #endif

@@ -49,12 +49,21 @@
  */
 #include "bpr.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "interactions.h"
+#include "kind.h"
+#include "lapack.h"
 #include "random.h"
+#include "scoring.h"
 #include "thread_pool.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+#define FOLD_IN_EPOCHS 100		/* passes over the history when folding in */
+#define FOLD_IN_NEGATIVE_TRIES 16
 
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "seen_ptr is stored as uint64");
 
@@ -352,3 +361,184 @@ rs_bpr_model(const rs_interactions *d, const rs_bpr_result *r,
 	m->seen_items = d->user_items;
 	m->seen_values = d->user_values;
 }
+
+/*
+ * BPR has no closed-form user step: run its SGD on the user's factors alone,
+ * items fixed, over the history's (positive, sampled negative) pairs.  The
+ * generator is seeded from nothing but the history, so the same history
+ * always gives the same factors.
+ */
+static rs_status
+fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		const rs_allocator *a, float *x, float *bias)
+{
+	int			f = m->factors;
+	float		rate = m->params.learning_rate;
+	float		lambda = m->params.regularization;
+	rs_random	rng = {0x5eed ^ (uint64_t) n};
+
+	memset(x, 0, sizeof(float) * f);
+	if (n == 0 || (size_t) m->n_items <= n)
+		return RS_OK;
+	for (size_t k = 0; k < n; k++)
+		rng.state = rng.state * 31 + (uint64_t) items[k];
+	for (int epoch = 0; epoch < FOLD_IN_EPOCHS; epoch++)
+		for (size_t k = 0; k < n; k++)
+		{
+			int32_t		i = items[rs_random_next(&rng) % n];
+			int32_t		j = -1;
+			const float *yi,
+					   *yj;
+			float		diff,
+						g;
+
+			for (int t = 0; t < FOLD_IN_NEGATIVE_TRIES && j < 0; t++)
+			{
+				int32_t		candidate = (int32_t) (rs_random_next(&rng) % (uint64_t) m->n_items);
+
+				if (!rs_sorted_contains(items, n, candidate))
+					j = candidate;
+			}
+			if (j < 0)
+				continue;
+			yi = rs_factor_item_row(m, i);
+			yj = rs_factor_item_row(m, j);
+			diff = cblas_sdot(f, x, 1, yi, 1) + m->item_bias[i]
+				- cblas_sdot(f, x, 1, yj, 1) - m->item_bias[j];
+			g = 1.0f / (1.0f + expf(diff));
+			for (int c = 0; c < f; c++)
+				x[c] += rate * (g * (yi[c] - yj[c]) - lambda * x[c]);
+		}
+	return RS_OK;
+}
+
+/*
+ * Write the user vector as a combination of their items' vectors,
+ * x_u ~ sum_j alpha_j y_j (least squares, lightly regularised), so item j
+ * contributes alpha_j (y_j . y_i); the item bias and the part of x_u outside
+ * that span form the baseline.
+ *
+ * With Y the f x n matrix of the history's vectors, alpha = (Y'Y + eps I)^-1 Y'x
+ * = Y' (YY' + eps I)^-1 x: the second form solves f x f instead of n x n,
+ * which a long history needs (its n x n system would take n^2 floats and n^3
+ * time).  Both forms have the same trace, so the same eps.
+ */
+static rs_status
+explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		double *contributions, double *baseline)
+{
+	int			f = m->factors;
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+	const float *x = rs_factor_user_row(m, user);
+	bool		by_items = n <= (size_t) f;	/* the smaller system */
+	size_t		dim = by_items ? n : (size_t) f;
+	float	   *y = rs_alloc(a, sizeof(float) * (size_t) f * (n ? n : 1));
+	float	   *gram = rs_alloc(a, sizeof(float) * (dim ? dim * dim : 1));
+	float	   *coef = rs_alloc(a, sizeof(float) * (n ? n : 1));
+	float	   *rest = rs_alloc(a, sizeof(float) * (size_t) f);
+	float		trace = 0.0f;
+	rs_status	status = RS_OK;
+
+	if (!y || !gram || !coef || !rest)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	for (size_t j = 0; j < n; j++)
+		memcpy(y + j * f, rs_factor_item_row(m, items[j]), sizeof(float) * f);
+	memcpy(rest, x, sizeof(float) * f);
+	if (n > 0)
+	{
+		/* Y'Y (n x n) or YY' (f x f), Y column-major with leading dimension f */
+		cblas_ssyrk(CblasColMajor, CblasUpper, by_items ? CblasTrans : CblasNoTrans,
+					(int) dim, by_items ? f : (int) n, 1.0f, y, f, 0.0f, gram, (int) dim);
+		for (size_t j = 0; j < dim; j++)
+			trace += gram[j * dim + j];
+		for (size_t j = 0; j < dim; j++)
+			gram[j * dim + j] += 1e-4f * trace / (float) n + 1e-12f;
+		if (by_items)
+		{
+			cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, x, 1, 0.0f, coef, 1);
+			if (!rs_cholesky_solve(gram, (int) n, coef))
+			{
+				status = RS_NUMERICAL_FAILURE;
+				goto done;
+			}
+		}
+		else
+		{
+			/* v = (YY' + eps I)^-1 x in rest, then alpha = Y'v */
+			if (!rs_cholesky_solve(gram, f, rest))
+			{
+				status = RS_NUMERICAL_FAILURE;
+				goto done;
+			}
+			cblas_sgemv(CblasColMajor, CblasTrans, f, (int) n, 1.0f, y, f, rest, 1, 0.0f,
+						coef, 1);
+			memcpy(rest, x, sizeof(float) * f);
+		}
+		cblas_sgemv(CblasColMajor, CblasNoTrans, f, (int) n, -1.0f, y, f, coef, 1, 1.0f, rest, 1);
+	}
+	for (size_t j = 0; j < n; j++)
+		contributions[j] = (double) coef[j] *
+			cblas_sdot(f, y + j * f, 1, rs_factor_item_row(m, item), 1);
+	*baseline = m->item_bias[item] + cblas_sdot(f, rest, 1, rs_factor_item_row(m, item), 1);
+
+done:
+	rs_free(a, y);
+	rs_free(a, gram);
+	rs_free(a, coef);
+	rs_free(a, rest);
+	return status;
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_model_params params = {0};
+	rs_bpr_result r;
+	rs_status	status = rs_bpr_fit(in->data, in->options, rt, &r);
+
+	if (status != RS_OK)
+		return status;
+	/* what fold-in repeats for a new user */
+	params.regularization = (float) in->options[RS_BPR_REGULARIZATION];
+	params.learning_rate = (float) in->options[RS_BPR_LEARNING_RATE];
+	rs_bpr_model(in->data, &r, &params, &out->model);
+	out->loss = r.loss;
+	out->iterations = r.epochs;
+	return RS_OK;
+}
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_bpr_kind = {
+	.algorithm = RS_ALGO_BPR,
+	.name = "bpr",
+	.trainer = "train_bpr",
+	.training = "BPR training",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_bpr_option_specs,
+	.n_options = RS_BPR_OPTION_COUNT,
+	.threads_option = RS_BPR_THREADS,
+	.verbose_option = RS_BPR_VERBOSE,
+	.iterations_option = RS_BPR_EPOCHS,
+	.chosen_by = {-1, 0},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	.fit = fit,
+	.predict = rs_factor_predict,
+	.score_items = rs_factor_ranking_score_items,
+	.score_items_batch = rs_factor_ranking_score_batch,
+	.score_history = rs_score_history_by_fold_in,
+	.fold_in = fold_in,
+	.score_row = rs_factor_ranking_score_row,
+	.explain = explain,
+	.explain_has_baseline = rs_kind_yes,
+	.similar = rs_factor_similar,
+	.user_vector = rs_factor_user_vector,
+	.item_vector = rs_factor_item_vector,
+};

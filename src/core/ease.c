@@ -59,13 +59,17 @@
  */
 #include "ease.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "kind.h"
+#include "scoring.h"
 #include "spd_inverse.h"
 #include "thread_pool.h"
 #include "top_k.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -654,3 +658,154 @@ rs_ease_similar(const rs_model *m, int32_t item, float *scores)
 		}
 	scores[item] = 0.0f;
 }
+
+/* Megabytes, rounded up, for messages. */
+static unsigned long long
+megabytes(uint64_t bytes)
+{
+	return (unsigned long long) ((bytes + (1 << 20) - 1) >> 20);
+}
+
+/*
+ * The item-item matrix is items^2 floats: say before training whether it
+ * fits, and what to do when it does not.
+ */
+static bool
+check_size(const rs_interactions *d, const double *options, rs_report *why)
+{
+	int64_t		modelled = d->n_items;
+	uint64_t	bytes;
+
+	if (options[RS_EASE_MAX_ITEMS] > 0 && options[RS_EASE_MAX_ITEMS] < modelled)
+		modelled = (int64_t) options[RS_EASE_MAX_ITEMS];
+	bytes = (uint64_t) modelled * (uint64_t) modelled * sizeof(float);
+	if (bytes > RS_EASE_MAX_TRAINING_BYTES)
+	{
+		snprintf(why->message, sizeof(why->message), "too many items for train_ease: %lld",
+				 (long long) modelled);
+		snprintf(why->detail, sizeof(why->detail),
+				 "Training holds an item-item matrix of %llu MB; at most %llu MB are allowed.",
+				 megabytes(bytes), megabytes(RS_EASE_MAX_TRAINING_BYTES));
+		snprintf(why->hint, sizeof(why->hint),
+				 "Set \"max_items\" to model only the most popular items.");
+		return false;
+	}
+	if (options[RS_EASE_PRUNE] > 0)
+	{
+		/* each item keeps up to prune weights of the others: an index and a float each */
+		int64_t		others = modelled > 1 ? modelled - 1 : 0;
+		uint64_t	kept = (uint64_t) ((int64_t) options[RS_EASE_PRUNE] < others ?
+									   (int64_t) options[RS_EASE_PRUNE] : others);
+		uint64_t	list_bytes = (uint64_t) modelled * kept * (sizeof(int32_t) + sizeof(float));
+
+		if (list_bytes <= RS_EASE_MAX_MODEL_BYTES)
+			return true;
+		snprintf(why->message, sizeof(why->message),
+				 "an EASE model of %lld items pruned to %llu weights each would exceed the 1 GB limit of a bytea value",
+				 (long long) modelled, (unsigned long long) kept);
+		snprintf(why->detail, sizeof(why->detail), "Its weight lists take %llu MB.",
+				 megabytes(list_bytes));
+		snprintf(why->hint, sizeof(why->hint),
+				 "Set a smaller \"prune\", or \"max_items\" to model only the most popular items.");
+		return false;
+	}
+	if (bytes <= RS_EASE_MAX_MODEL_BYTES)
+		return true;
+	snprintf(why->message, sizeof(why->message),
+			 "a dense EASE model of %lld items would exceed the 1 GB limit of a bytea value",
+			 (long long) modelled);
+	snprintf(why->detail, sizeof(why->detail), "Its item-item matrix takes %llu MB.",
+			 megabytes(bytes));
+	snprintf(why->hint, sizeof(why->hint),
+			 "Set \"prune\" (e.g. 100) to keep the largest weights of each item as a sparse matrix, or \"max_items\" to model only the most popular items.");
+	return false;
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_ease_result r;
+	rs_status	status = rs_ease_fit(in->data, in->options, rt, &r);
+
+	if (status == RS_OK)
+		rs_ease_model(in->data, &r, &out->model);
+	/* no iterations: the description's loss list stays empty */
+	return status;
+}
+
+/* The weights are stored one way: dense, or pruned to lists. */
+static const char *
+check_sections(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
+{
+	if (m->n_items > 0 && (m->item_matrix != NULL) == (m->neighbor_ptr != NULL))
+		return "its item weights are missing or stored twice";
+	return NULL;
+}
+
+/* A known user's history scored; an unknown one's baseline is popularity. */
+static rs_status
+score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+{
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+
+	if (user < 0)
+		return rs_factor_score_items(m, -1, false, scores);
+	return rs_ease_score_items(m, items, n, a, scores);
+}
+
+static rs_status
+score_history(const rs_model *m, const int32_t *items, const float *values, size_t n,
+			  const rs_allocator *a, float *scores)
+{
+	return rs_ease_score_items(m, items, n, a, scores);
+}
+
+static rs_status
+explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		double *contributions, double *baseline)
+{
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+
+	*baseline = 0.0;
+	return rs_ease_explain(m, items, n, item, contributions);
+}
+
+static size_t
+similar(const rs_model *m, int32_t item, float *scores)
+{
+	rs_ease_similar(m, item, scores);
+	return (size_t) m->n_items;
+}
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_ease_kind = {
+	.algorithm = RS_ALGO_EASE,
+	.name = "ease",
+	.trainer = "train_ease",
+	.training = "EASE training",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_ease_option_specs,
+	.n_options = RS_EASE_OPTION_COUNT,
+	.threads_option = RS_EASE_THREADS,
+	.verbose_option = RS_EASE_VERBOSE,
+	.iterations_option = -1,
+	.chosen_by = {-1, 0},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	/* the weights, dense or pruned to a neighbour list (check_sections) */
+	.optional_sections = BIT(RS_SEC_ITEM_MATRIX) | BIT(RS_SEC_NEIGHBOR_PTR) |
+	BIT(RS_SEC_NEIGHBOR_ITEMS) | BIT(RS_SEC_NEIGHBOR_WEIGHTS),
+	.check_size = check_size,
+	.fit = fit,
+	.check_sections = check_sections,
+	.predict = rs_ease_predict,
+	.score_items = score_items,
+	.score_items_batch = rs_score_items_each,
+	.score_history = score_history,
+	.explain = explain,
+	.similar = similar,
+};

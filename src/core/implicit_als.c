@@ -33,11 +33,14 @@
  * than others, and a chunk is a millisecond or two of work whichever the
  * solver: a cancel is polled between chunks.
  */
-#include "als.h"
+#include "implicit_als.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "kind.h"
 #include "lapack.h"
 #include "random.h"
+#include "scoring.h"
 #include "thread_pool.h"
 #include "vector_isa.h"
 
@@ -572,3 +575,65 @@ rs_implicit_als_fold_in(const rs_model *m, const int32_t *items, const float *va
 	rs_free(a, arena);
 	return atomic_load(&h.failed) ? RS_NUMERICAL_FAILURE : RS_OK;
 }
+
+static rs_status
+fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		const rs_allocator *a, float *factors, float *bias)
+{
+	return rs_implicit_als_fold_in(m, items, values, n, a, factors);
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_als_result r;
+	rs_status	status = rs_implicit_als_fit(in->data, in->options, rt, &r);
+
+	if (status == RS_OK)
+		rs_als_fit_done(in, &r, out);
+	return status;
+}
+
+/* Implicit feedback's own regularization default (the table's is explicit's). */
+static bool
+prepare_options(double *options, const bool *given, const int *widths, int n_widths,
+				rs_report *why)
+{
+	if (!given[RS_ALS_REGULARIZATION])
+		options[RS_ALS_REGULARIZATION] = RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION;
+	return true;
+}
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_implicit_als_kind = {
+	.algorithm = RS_ALGO_ALS_IMPLICIT,
+	.name = "implicit_als",
+	.trainer = "train_als",
+	.training = "ALS training",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_als_option_specs,
+	.n_options = RS_ALS_OPTION_COUNT,
+	.threads_option = RS_ALS_THREADS,
+	.verbose_option = RS_ALS_VERBOSE,
+	.iterations_option = RS_ALS_ITERATIONS,
+	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_IMPLICIT},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_GRAM) | BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	.prepare_options = prepare_options,
+	.check_rows = rs_check_strengths,
+	.fit = fit,
+	.predict = rs_factor_predict,
+	.takes_strengths = rs_kind_yes,
+	.score_items = rs_factor_ranking_score_items,
+	.score_items_batch = rs_factor_ranking_score_batch,
+	.score_history = rs_score_history_by_fold_in,
+	.fold_in = fold_in,
+	.score_row = rs_factor_ranking_score_row,
+	.explain = rs_als_explain,
+	.similar = rs_factor_similar,
+	.user_vector = rs_factor_user_vector,
+	.item_vector = rs_factor_item_vector,
+};

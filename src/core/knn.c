@@ -90,7 +90,10 @@
  */
 #include "knn.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "kind.h"
+#include "scoring.h"
 #include "thread_pool.h"
 #include "top_k.h"
 
@@ -768,3 +771,100 @@ rs_knn_similar(const rs_model *m, int32_t item, float *scores)
 	for (uint64_t p = m->neighbor_ptr[item]; p < m->neighbor_ptr[item + 1]; p++)
 		scores[m->neighbor_items[p]] = m->neighbor_weights[p];
 }
+
+static bool
+is_explicit(const rs_model *m)
+{
+	return rs_knn_explicit(m);
+}
+
+static bool
+takes_strengths(const rs_model *m)
+{
+	return !rs_knn_explicit(m);
+}
+
+static bool
+check_rows(const rs_training_rows *rows, const double *options, rs_report *why)
+{
+	return options[RS_KNN_FEEDBACK] != RS_KNN_FEEDBACK_IMPLICIT ||
+		rs_check_strengths(rows, options, why);
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_knn_result r;
+	rs_status	status = rs_knn_fit(in->data, in->options, rt, &r);
+
+	if (status == RS_OK)
+		rs_knn_model(in->data, &r, &out->model);
+	/* no iterations: the description's loss list stays empty */
+	return status;
+}
+
+/*
+ * A user's training history scored; explicit item-kNN's baseline for an
+ * unknown user is its empty history's score, implicit's popularity.
+ */
+static rs_status
+score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+{
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+
+	if (user < 0 && !rs_knn_explicit(m))
+		return rs_factor_score_items(m, -1, false, scores);
+	return rs_knn_score_items(m, items, rs_seen_values(m, user), n, a, scores);
+}
+
+static rs_status
+explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+		double *contributions, double *baseline)
+{
+	size_t		n;
+	const int32_t *items = rs_seen_items(m, user, &n);
+
+	return rs_knn_explain(m, items, rs_seen_values(m, user), n, item, contributions, baseline);
+}
+
+/* An item model's answer is its stored neighbours, however many are asked for. */
+static size_t
+similar(const rs_model *m, int32_t item, float *scores)
+{
+	rs_knn_similar(m, item, scores);
+	return (size_t) (m->neighbor_ptr[item + 1] - m->neighbor_ptr[item]);
+}
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_knn_kind = {
+	.algorithm = RS_ALGO_KNN,
+	.name = "knn",
+	.trainer = "train_knn",
+	.training = "computing item neighbourhoods",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_knn_option_specs,
+	.n_options = RS_KNN_OPTION_COUNT,
+	.threads_option = RS_KNN_THREADS,
+	.verbose_option = RS_KNN_VERBOSE,
+	.iterations_option = -1,
+	.chosen_by = {-1, 0},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_NEIGHBOR_PTR) | BIT(RS_SEC_NEIGHBOR_ITEMS) |
+	BIT(RS_SEC_NEIGHBOR_WEIGHTS) | BIT(RS_SEC_INFO),
+	/* the biases, for ratings only */
+	.optional_sections = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
+	.check_rows = check_rows,
+	.fit = fit,
+	.predict = rs_knn_predict,
+	.predicts_unknown = is_explicit,
+	.takes_strengths = takes_strengths,
+	.score_items = score_items,
+	.score_items_batch = rs_score_items_each,
+	.score_history = rs_knn_score_items,
+	.explain = explain,
+	.explain_has_baseline = is_explicit,
+	.similar = similar,
+};

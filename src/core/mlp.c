@@ -11,7 +11,7 @@
  * The objective of one step is the mean loss over its rows plus
  * (l2 / 2) |W|^2 over the weights (not the biases), so the penalty adds
  * l2 W to the gradient.  The layers, back-propagation through them and the
- * optimisers are dense.c's.
+ * optimisers are neural_layers.c's.
  *
  * Weights start Glorot-uniform, biases at 0.  Features are standardised
  * with the training rows' mean and standard deviation, which the model
@@ -22,11 +22,13 @@
  */
 #include "mlp.h"
 
-#include "dense.h"
+#include "neural_layers.h"
 #include "fp_mode.h"
+#include "kind.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const activation_choices[] = {"relu", "tanh", "sigmoid", NULL};
@@ -433,3 +435,139 @@ rs_mlp_predict(const rs_model *m, const float *features, float *scratch)
 	rs_fp_restore(host);
 	return score;
 }
+
+uint64_t
+rs_mlp_weight_count(int32_t layers, const int32_t *sizes)
+{
+	uint64_t	count = 0;
+
+	for (int32_t l = 0; l < layers; l++)
+		count += (uint64_t) sizes[l + 1] * ((uint64_t) sizes[l] + 1);
+	return count;
+}
+
+static uint64_t
+network_floats(const rs_model *m)
+{
+	return rs_mlp_weight_count(m->mlp_layers, m->mlp_sizes);
+}
+
+/* The network's shape, against the section sizes; then its scales. */
+static const char *
+check_sections(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
+{
+	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
+	int32_t		n_sizes;
+	const int32_t *sizes;
+	const float *scale;
+
+	if (h->params.activation > RS_ACTIVATION_SIGMOID || h->params.loss > RS_LOSS_MSE)
+		return "its dimensions are out of range";
+	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_MLP_MAX_HIDDEN + 2)
+		return "its network has an unsupported number of layers";
+	n_sizes = (int32_t) (sizes_bytes / 4);
+	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
+	if (sizes[0] < 1 || sizes[0] > RS_MLP_MAX_FEATURES || sizes[n_sizes - 1] != 1)
+		return "its network's layer sizes are out of range";
+	for (int32_t l = 1; l < n_sizes; l++)
+		if (sizes[l] < 1 || sizes[l] > RS_MLP_MAX_WIDTH)
+			return "its network's layer sizes are out of range";
+	if (h->sections[RS_SEC_MLP_WEIGHTS].size != rs_mlp_weight_count(n_sizes - 1, sizes) * 4 ||
+		h->sections[RS_SEC_FEATURE_MEAN].size != (uint64_t) sizes[0] * 4 ||
+		h->sections[RS_SEC_FEATURE_SCALE].size != (uint64_t) sizes[0] * 4)
+		return "a section's size does not match the model's dimensions";
+	scale = (const float *) (bytes + h->sections[RS_SEC_FEATURE_SCALE].offset);
+	for (int32_t k = 0; k < sizes[0]; k++)
+		if (!isfinite(scale[k]) || !(scale[k] > 0.0f))
+			return "its feature scales are not positive";
+
+	m->mlp_layers = n_sizes - 1;
+	m->mlp_sizes = sizes;
+	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
+	m->feature_mean = (const float *) (bytes + h->sections[RS_SEC_FEATURE_MEAN].offset);
+	m->feature_scale = scale;
+	m->activation = h->params.activation;
+	m->loss = h->params.loss;
+	return NULL;
+}
+
+/* Cross-entropy learns probabilities: its labels are 0 or 1. */
+static bool
+check_rows(const rs_training_rows *rows, const double *options, rs_report *why)
+{
+	if (options[RS_MLP_LOSS] != RS_LOSS_CROSS_ENTROPY)
+		return true;
+	for (size_t r = 0; r < rows->count; r++)
+		if (rows->labels[r] != 0 && rows->labels[r] != 1)
+		{
+			snprintf(why->message, sizeof(why->message),
+					 "labels must be 0 or 1 for cross-entropy loss");
+			snprintf(why->detail, sizeof(why->detail), "Row %zu has label %g.", r + 1,
+					 rows->labels[r]);
+			snprintf(why->hint, sizeof(why->hint), "Use \"loss\": \"mse\" to fit other values.");
+			return false;
+		}
+	return true;
+}
+
+/* The fit, with the layer sizes and any validation loss for the description. */
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_mlp_result r;
+	double	   *sizes;
+	rs_status	status = rs_mlp_fit(in->features, in->labels, in->rows, in->dims, in->widths,
+									in->n_widths, in->options, rt, &r);
+
+	if (status != RS_OK)
+		return status;
+	sizes = rs_alloc(&rt->alloc, sizeof(double) * (size_t) (r.n_layers + 1));
+	if (!sizes)
+	{
+		rs_mlp_result_free(&r, &rt->alloc);
+		return RS_NO_MEMORY;
+	}
+	for (int k = 0; k <= r.n_layers; k++)
+		sizes[k] = r.sizes[k];
+	rs_mlp_model(&r, &out->model);
+	out->loss = r.train_loss;
+	out->iterations = r.epochs;
+	out->series[0] = (rs_fit_series) {"layers", sizes, r.n_layers + 1};
+	if (r.validation_loss)
+		out->series[1] = (rs_fit_series) {"validation_loss", r.validation_loss, r.epochs};
+	return RS_OK;
+}
+
+static const rs_widths_spec hidden_widths = {
+	.name = "hidden",
+	.min_count = 0,
+	.max_count = RS_MLP_MAX_HIDDEN,
+	.max_width = RS_MLP_MAX_WIDTH,
+	.defaults = {128},
+	.n_defaults = 1,
+	.hint = "For example [128], or [64, 32] for two hidden layers.",
+};
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_mlp_kind = {
+	.algorithm = RS_ALGO_MLP,
+	.name = "mlp",
+	.trainer = "train_mlp",
+	.training = "MLP training",
+	.input = RS_INPUT_FEATURES,
+	.options = rs_mlp_option_specs,
+	.n_options = RS_MLP_OPTION_COUNT,
+	.threads_option = -1,
+	.verbose_option = RS_MLP_VERBOSE,
+	.iterations_option = RS_MLP_EPOCHS,
+	.widths = &hidden_widths,
+	.chosen_by = {-1, 0},
+	.required_sections = BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
+	BIT(RS_SEC_FEATURE_MEAN) | BIT(RS_SEC_FEATURE_SCALE) | BIT(RS_SEC_INFO),
+	.check_rows = check_rows,
+	.fit = fit,
+	.check_sections = check_sections,
+	.network_floats = network_floats,
+	.predict_features = rs_mlp_predict,
+};

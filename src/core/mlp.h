@@ -7,7 +7,7 @@
 #ifndef RECSYS_MLP_H
 #define RECSYS_MLP_H
 
-#include "dense.h"
+#include "neural_layers.h"
 #include "model.h"
 #include "options.h"
 #include "runtime.h"
@@ -76,6 +76,13 @@ void		rs_mlp_model(const rs_mlp_result *result, rs_model *model);
  */
 double		rs_mlp_predict(const rs_model *model, const float *features, float *scratch);
 size_t		rs_mlp_scratch_floats(const rs_model *model);
+
+/*
+ * Floats in the weights of a network of `layers` weight layers with the
+ * given sizes: every layer's W (out x in) and b (out).  The sizes must be
+ * within RS_MLP_MAX_WIDTH, so this cannot overflow.
+ */
+uint64_t	rs_mlp_weight_count(int32_t layers, const int32_t *sizes);
 
 /*
  * For tests: the objective of one training step on `rows` rows of x

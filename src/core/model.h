@@ -187,7 +187,7 @@ const char *rs_model_decode(const void *buf, size_t len, rs_model *model);
  * The item-model sections (neighbour CSR, item matrix) present in a header
  * that rs_model_decode has checked (dimensions in range, every section inside
  * buf, absent ones zero): validates them and points model at them.  Decoding
- * calls it; it is exposed for tests, as no algorithm stores them yet.
+ * calls it; it is exposed for tests.
  */
 const char *rs_model_check_neighbors(const rs_model_header *header, const void *buf,
 									 rs_model *model);

@@ -1,12 +1,13 @@
 /*
- * model_codec.c - encoding, validation and decoding of the model format.
+ * model_codec.c - encoding, validation and decoding of the model format:
+ * the generic part, every kind's sections as its entry lists them
+ * (kind.h); a kind checks its own sections' contents.
  */
 #include "model.h"
 
 #include "crc32c.h"
 #include "interactions.h"
-#include "mlp.h"
-#include "ncf.h"
+#include "kind.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -22,72 +23,14 @@ _Static_assert(RS_SEC_ITEM_MATRIX < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
 			   "sections fit the header and a uint32_t mask");
 
 #define ALIGN8(x) (((x) + 7) & ~(uint64_t) 7)
-#define BIT(s) (1u << (s))
-
-/* Sections each algorithm must have; every other section must be absent. */
-static const uint32_t required_sections[RS_ALGO_COUNT] = {
-	[RS_ALGO_ALS_EXPLICIT] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
-	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
-	[RS_ALGO_ALS_IMPLICIT] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_GRAM) | BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
-	[RS_ALGO_BPR] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
-	[RS_ALGO_MLP] = BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
-	BIT(RS_SEC_FEATURE_MEAN) | BIT(RS_SEC_FEATURE_SCALE) | BIT(RS_SEC_INFO),
-	[RS_ALGO_NCF] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
-	BIT(RS_SEC_INFO),
-	[RS_ALGO_KNN] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_NEIGHBOR_PTR) | BIT(RS_SEC_NEIGHBOR_ITEMS) |
-	BIT(RS_SEC_NEIGHBOR_WEIGHTS) | BIT(RS_SEC_INFO),
-	[RS_ALGO_EASE] = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
-	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
-	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
-};
-
-/*
- * Sections an algorithm may have or not: item-kNN's biases, for ratings
- * only; EASE's weights, dense or pruned to a neighbour list (one of the two,
- * which decode checks).
- */
-static const uint32_t optional_sections[RS_ALGO_COUNT] = {
-	[RS_ALGO_EASE] = BIT(RS_SEC_ITEM_MATRIX) | BIT(RS_SEC_NEIGHBOR_PTR) |
-	BIT(RS_SEC_NEIGHBOR_ITEMS) | BIT(RS_SEC_NEIGHBOR_WEIGHTS),
-	[RS_ALGO_KNN] = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
-};
+#define BIT RS_SECTION_BIT
 
 const char *
 rs_algorithm_name(rs_algorithm algorithm)
 {
-	switch (algorithm)
-	{
-		case RS_ALGO_ALS_EXPLICIT:
-			return "als";
-		case RS_ALGO_ALS_IMPLICIT:
-			return "implicit_als";
-		case RS_ALGO_BPR:
-			return "bpr";
-		case RS_ALGO_MLP:
-			return "mlp";
-		case RS_ALGO_NCF:
-			return "ncf";
-		case RS_ALGO_KNN:
-			return "knn";
-		case RS_ALGO_EASE:
-			return "ease";
-		default:
-			return "unknown";
-	}
+	const rs_kind *kind = rs_kind_of(algorithm);
+
+	return kind ? kind->name : "unknown";
 }
 
 static const void *
@@ -177,31 +120,13 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 	}
 }
 
-/*
- * Floats in the weights of a network of `layers` weight layers with the
- * given sizes: every layer's W (out x in) and b (out).  The sizes must be
- * within RS_MLP_MAX_WIDTH, so this cannot overflow.
- */
-static uint64_t
-mlp_weight_count(int32_t layers, const int32_t *sizes)
-{
-	uint64_t	count = 0;
-
-	for (int32_t l = 0; l < layers; l++)
-		count += (uint64_t) sizes[l + 1] * ((uint64_t) sizes[l] + 1);
-	return count;
-}
-
 static uint64_t
 source_size(const rs_model *m, rs_section s)
 {
 	if (s == RS_SEC_MLP_SIZES)
 		return ((uint64_t) m->mlp_layers + 1) * 4;
-	if (s == RS_SEC_MLP_WEIGHTS && m->algorithm == RS_ALGO_NCF)
-		return rs_ncf_weight_count(m->mlp_layers + 1, m->mlp_sizes, m->factors,
-								   m->n_users, m->n_items) * 4;
 	if (s == RS_SEC_MLP_WEIGHTS)
-		return mlp_weight_count(m->mlp_layers, m->mlp_sizes) * 4;
+		return rs_kind_of(m->algorithm)->network_floats(m) * 4;
 	if (s == RS_SEC_FEATURE_MEAN || s == RS_SEC_FEATURE_SCALE)
 		return (uint64_t) m->mlp_sizes[0] * 4;
 	if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
@@ -217,8 +142,10 @@ source_size(const rs_model *m, rs_section s)
 static bool
 section_wanted(const rs_model *m, rs_section s)
 {
-	return (required_sections[m->algorithm] & BIT(s)) != 0 ||
-		((optional_sections[m->algorithm] & BIT(s)) != 0 && section_source(m, s) != NULL);
+	const rs_kind *kind = rs_kind_of(m->algorithm);
+
+	return (kind->required_sections & BIT(s)) != 0 ||
+		((kind->optional_sections & BIT(s)) != 0 && section_source(m, s) != NULL);
 }
 
 /* CRC-32C of every byte but the checksum field itself. */
@@ -274,7 +201,7 @@ rs_model_encode(const rs_model *m, void *dst)
 	h.new_user_bias = m->new_user_bias;
 	h.new_item_bias = m->new_item_bias;
 	h.params = m->params;
-	if (m->algorithm == RS_ALGO_MLP || m->algorithm == RS_ALGO_NCF)
+	if (rs_kind_of(m->algorithm)->network_floats)
 	{
 		h.params.activation = (uint16_t) m->activation;
 		h.params.loss = (uint16_t) m->loss;
@@ -319,7 +246,7 @@ rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
 		return rs_model_newer_format;
 	if (h->format_version != 1 && h->format_version != RS_MODEL_FORMAT_VERSION)
 		return "its format version is not supported by this build";
-	if (h->algorithm == 0 || h->algorithm >= RS_ALGO_COUNT)
+	if (rs_kind_of(h->algorithm) == NULL)
 		return "its algorithm is unknown to this build";
 	return NULL;
 }
@@ -331,76 +258,6 @@ strictly_ascending(const int64_t *ids, int32_t n)
 		if (ids[k - 1] >= ids[k])
 			return false;
 	return true;
-}
-
-/* The network's shape, against the section sizes; then its scales. */
-static const char *
-check_mlp(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
-{
-	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
-	int32_t		n_sizes;
-	const int32_t *sizes;
-	const float *scale;
-
-	if (h->params.activation > RS_ACTIVATION_SIGMOID || h->params.loss > RS_LOSS_MSE)
-		return "its dimensions are out of range";
-	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_MLP_MAX_HIDDEN + 2)
-		return "its network has an unsupported number of layers";
-	n_sizes = (int32_t) (sizes_bytes / 4);
-	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
-	if (sizes[0] < 1 || sizes[0] > RS_MLP_MAX_FEATURES || sizes[n_sizes - 1] != 1)
-		return "its network's layer sizes are out of range";
-	for (int32_t l = 1; l < n_sizes; l++)
-		if (sizes[l] < 1 || sizes[l] > RS_MLP_MAX_WIDTH)
-			return "its network's layer sizes are out of range";
-	if (h->sections[RS_SEC_MLP_WEIGHTS].size != mlp_weight_count(n_sizes - 1, sizes) * 4 ||
-		h->sections[RS_SEC_FEATURE_MEAN].size != (uint64_t) sizes[0] * 4 ||
-		h->sections[RS_SEC_FEATURE_SCALE].size != (uint64_t) sizes[0] * 4)
-		return "a section's size does not match the model's dimensions";
-	scale = (const float *) (bytes + h->sections[RS_SEC_FEATURE_SCALE].offset);
-	for (int32_t k = 0; k < sizes[0]; k++)
-		if (!isfinite(scale[k]) || !(scale[k] > 0.0f))
-			return "its feature scales are not positive";
-
-	m->mlp_layers = n_sizes - 1;
-	m->mlp_sizes = sizes;
-	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
-	m->feature_mean = (const float *) (bytes + h->sections[RS_SEC_FEATURE_MEAN].offset);
-	m->feature_scale = scale;
-	m->activation = h->params.activation;
-	m->loss = h->params.loss;
-	return NULL;
-}
-
-/* The tower's shape, against the factors and the weights section. */
-static const char *
-check_ncf(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
-{
-	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
-	int32_t		n_sizes;
-	const int32_t *sizes;
-
-	if (h->factors < 1 || h->factors > RS_NCF_MAX_WIDTH ||
-		h->params.activation != RS_ACTIVATION_RELU || h->params.loss != 0)
-		return "its dimensions are out of range";
-	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_NCF_MAX_LAYERS + 1)
-		return "its network has an unsupported number of layers";
-	n_sizes = (int32_t) (sizes_bytes / 4);
-	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
-	if (sizes[0] < 2 || sizes[0] % 2 != 0 || sizes[n_sizes - 1] != 1)
-		return "its network's layer sizes are out of range";
-	for (int32_t l = 0; l < n_sizes; l++)
-		if (sizes[l] < 1 || sizes[l] > RS_NCF_MAX_WIDTH)
-			return "its network's layer sizes are out of range";
-	if (h->sections[RS_SEC_MLP_WEIGHTS].size !=
-		rs_ncf_weight_count(n_sizes, sizes, h->factors, h->n_users, h->n_items) * 4)
-		return "a section's size does not match the model's dimensions";
-	m->mlp_layers = n_sizes - 1;
-	m->mlp_sizes = sizes;
-	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
-	m->activation = RS_ACTIVATION_RELU;
-	rs_ncf_locate(m);
-	return NULL;
 }
 
 static const char *
@@ -499,6 +356,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	const unsigned char *bytes = buf;
 	rs_model_header h;
 	const char *reason;
+	const rs_kind *kind;
 	uint32_t	required;
 	size_t		header_size;
 	uint64_t	users,
@@ -525,14 +383,16 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	if (h.n_users < 0 || h.n_items < 0 || h.factors < 0 ||
 		h.factors > RS_MODEL_MAX_FACTORS)
 		return "its dimensions are out of range";
-	/* a feature model has no id lists, so nothing may count users or items */
-	if (h.algorithm == RS_ALGO_MLP && (h.n_users != 0 || h.n_items != 0 || h.factors != 0))
+	kind = rs_kind_of(h.algorithm);
+	/* a kind without id lists (a feature model) may count no users or items */
+	if (!(kind->required_sections & BIT(RS_SEC_USER_IDS)) &&
+		(h.n_users != 0 || h.n_items != 0 || h.factors != 0))
 		return "its dimensions are out of range";
 
 	users = (uint64_t) h.n_users;
 	items = (uint64_t) h.n_items;
 	factors = (uint64_t) h.factors;
-	required = required_sections[h.algorithm];
+	required = kind->required_sections;
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 	{
 		rs_section_ref ref = h.sections[s];
@@ -542,7 +402,7 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		{
 			if (ref.offset == 0 && ref.size == 0)
 				continue;		/* absent */
-			if (!(optional_sections[h.algorithm] & BIT(s)))
+			if (!(kind->optional_sections & BIT(s)))
 				return "it has a section its algorithm does not use";
 		}
 		if (ref.offset < header_size || ref.offset % 8 != 0 ||
@@ -602,13 +462,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		return "its description is not text";
 	if ((reason = rs_model_check_neighbors(&h, bytes, m)) != NULL)
 		return reason;
-	if (m->algorithm == RS_ALGO_MLP && (reason = check_mlp(&h, bytes, m)) != NULL)
-		return reason;
-	if (m->algorithm == RS_ALGO_NCF && (reason = check_ncf(&h, bytes, m)) != NULL)
-		return reason;
-	if (m->algorithm == RS_ALGO_EASE && m->n_items > 0 &&
-		(m->item_matrix != NULL) == (m->neighbor_ptr != NULL))
-		return "its item weights are missing or stored twice";
+	if (kind->check_sections)
+		return kind->check_sections(&h, bytes, m);
 	return NULL;
 }
 

@@ -20,8 +20,8 @@
  * (1 + negatives) of them per batch, each with its negatives.  The batch is
  * cut into at most MAX_PARTS parts that threads take in turn: each part
  * forwards and back-propagates its rows through the tower with sgemm
- * (dense.c) and writes its share of the layer gradient to a buffer of its
- * own, and each row's embedding gradients to the row's own place.  The
+ * (neural_layers.c) and writes its share of the layer gradient to a buffer
+ * of its own, and each row's embedding gradients to the row's own place.  The
  * calling thread then adds the parts in order and takes one Adam step: dense
  * for the layers, lazy for the embeddings (only the rows the batch touched,
  * their moments left as they were otherwise, as sparse Adam does).  The
@@ -35,8 +35,11 @@
  */
 #include "ncf.h"
 
+#include "factor_model.h"
 #include "fp_mode.h"
+#include "kind.h"
 #include "random.h"
+#include "scoring.h"
 #include "thread_pool.h"
 
 #include <cblas.h>
@@ -845,3 +848,162 @@ done:
 	rs_free(a, weight_grad);
 	return status;
 }
+
+static uint64_t
+network_floats(const rs_model *m)
+{
+	return rs_ncf_weight_count(m->mlp_layers + 1, m->mlp_sizes, m->factors, m->n_users,
+							   m->n_items);
+}
+
+/* The tower's shape, against the factors and the weights section. */
+static const char *
+check_sections(const rs_model_header *h, const unsigned char *bytes, rs_model *m)
+{
+	uint64_t	sizes_bytes = h->sections[RS_SEC_MLP_SIZES].size;
+	int32_t		n_sizes;
+	const int32_t *sizes;
+
+	if (h->factors < 1 || h->factors > RS_NCF_MAX_WIDTH ||
+		h->params.activation != RS_ACTIVATION_RELU || h->params.loss != 0)
+		return "its dimensions are out of range";
+	if (sizes_bytes % 4 != 0 || sizes_bytes / 4 < 2 || sizes_bytes / 4 > RS_NCF_MAX_LAYERS + 1)
+		return "its network has an unsupported number of layers";
+	n_sizes = (int32_t) (sizes_bytes / 4);
+	sizes = (const int32_t *) (bytes + h->sections[RS_SEC_MLP_SIZES].offset);
+	if (sizes[0] < 2 || sizes[0] % 2 != 0 || sizes[n_sizes - 1] != 1)
+		return "its network's layer sizes are out of range";
+	for (int32_t l = 0; l < n_sizes; l++)
+		if (sizes[l] < 1 || sizes[l] > RS_NCF_MAX_WIDTH)
+			return "its network's layer sizes are out of range";
+	if (h->sections[RS_SEC_MLP_WEIGHTS].size !=
+		rs_ncf_weight_count(n_sizes, sizes, h->factors, h->n_users, h->n_items) * 4)
+		return "a section's size does not match the model's dimensions";
+	m->mlp_layers = n_sizes - 1;
+	m->mlp_sizes = sizes;
+	m->mlp_weights = (const float *) (bytes + h->sections[RS_SEC_MLP_WEIGHTS].offset);
+	m->activation = RS_ACTIVATION_RELU;
+	rs_ncf_locate(m);
+	return NULL;
+}
+
+/* The first width is of the user and item tower embeddings side by side. */
+static bool
+prepare_options(double *options, const bool *given, const int *widths, int n_widths,
+				rs_report *why)
+{
+	if (widths[0] % 2 == 0)
+		return true;
+	snprintf(why->message, sizeof(why->message),
+			 "the first entry of option \"layers\" of train_ncf must be even");
+	snprintf(why->detail, sizeof(why->detail),
+			 "It is the width of the user and item tower embeddings concatenated, %d.",
+			 widths[0]);
+	return false;
+}
+
+static rs_status
+fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
+{
+	rs_ncf_result r;
+	rs_status	status = rs_ncf_fit(in->data, in->widths, in->n_widths, in->options, rt, &r);
+
+	if (status != RS_OK)
+		return status;
+	/* shrunk to nothing, the model ranks items by chance: say so */
+	if (r.epochs > 0 && r.loss[r.epochs - 1] >= 0.995 * r.base_rate_loss)
+	{
+		out->warned = true;
+		snprintf(out->warning.message, sizeof(out->warning.message),
+				 "train_ncf learned nothing beyond the share of positives");
+		snprintf(out->warning.detail, sizeof(out->warning.detail),
+				 "The last epoch's loss, %.2f, is no lower than that of predicting the same probability for every pair, %.2f.",
+				 r.loss[r.epochs - 1], r.base_rate_loss);
+		snprintf(out->warning.hint, sizeof(out->warning.hint), "%s",
+				 in->options[RS_NCF_L2] > 0 ?
+				 "Lower \"l2\": too large a penalty holds every embedding at 0." :
+				 "Train for more \"epochs\", or use train_als or train_ease: on sparse data NCF may learn nothing.");
+	}
+	rs_ncf_model(in->data, &r, &out->model);
+	/* what fold-in repeats for a new user */
+	out->model.params.regularization = (float) in->options[RS_NCF_L2];
+	out->model.params.learning_rate = (float) in->options[RS_NCF_LEARNING_RATE];
+	out->loss = r.loss;
+	out->iterations = r.epochs;
+	return RS_OK;
+}
+
+/* A known user's probabilities; a newcomer's baseline is popularity. */
+static rs_status
+score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
+{
+	if (user >= 0)
+		return rs_ncf_score_items(m, user, a, scores);
+	return rs_factor_score_items(m, -1, false, scores);
+}
+
+static rs_status
+score_row(const rs_model *m, const float *row, float user_bias, const rs_allocator *a,
+		  float *scores)
+{
+	return rs_ncf_score_row(m, row, row + m->factors, a, scores);
+}
+
+/* A user's row: the GMF factors, then the tower embedding. */
+static int
+row_length(const rs_model *m)
+{
+	return m->factors + m->ncf_embedding;
+}
+
+static rs_status
+fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+		const rs_allocator *a, float *row, float *bias)
+{
+	return rs_ncf_fold_in(m, items, n, a, row);
+}
+
+static const rs_widths_spec layer_widths = {
+	.name = "layers",
+	.min_count = 1,
+	.max_count = RS_NCF_MAX_LAYERS,
+	.max_width = RS_NCF_MAX_WIDTH,
+	.defaults = {64, 32, 16, 8},
+	.n_defaults = 4,
+	.hint = "For example [64, 32, 16, 8]: the first is the width of the concatenated user and item embeddings, then the tower's layers.",
+};
+
+#define BIT RS_SECTION_BIT
+
+const rs_kind rs_ncf_kind = {
+	.algorithm = RS_ALGO_NCF,
+	.name = "ncf",
+	.trainer = "train_ncf",
+	.training = "NCF training",
+	.input = RS_INPUT_INTERACTIONS,
+	.options = rs_ncf_option_specs,
+	.n_options = RS_NCF_OPTION_COUNT,
+	.threads_option = RS_NCF_THREADS,
+	.verbose_option = RS_NCF_VERBOSE,
+	.iterations_option = RS_NCF_EPOCHS,
+	.widths = &layer_widths,
+	.chosen_by = {-1, 0},
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
+	BIT(RS_SEC_INFO),
+	.prepare_options = prepare_options,
+	.fit = fit,
+	.check_sections = check_sections,
+	.network_floats = network_floats,
+	.predict = rs_ncf_predict,
+	.score_items = score_items,
+	.score_items_batch = rs_score_items_each,
+	.score_history = rs_score_history_by_fold_in,
+	.fold_in = fold_in,
+	.score_row = score_row,
+	.row_length = row_length,
+	.user_vector = rs_factor_user_vector,
+	.item_vector = rs_factor_item_vector,
+};

@@ -6,7 +6,7 @@
 #ifndef RECSYS_NCF_H
 #define RECSYS_NCF_H
 
-#include "dense.h"
+#include "neural_layers.h"
 #include "interactions.h"
 #include "model.h"
 #include "options.h"
@@ -37,7 +37,7 @@ extern const rs_option_spec rs_ncf_option_specs[RS_NCF_OPTION_COUNT];
  * are one block (the model's MLP_WEIGHTS section):
  *
  *   the tower and output layer as a dense network of sizes
- *     [2e, layers[1], ..., layers[n-1], 1] (dense.h layout), whose output
+ *     [2e, layers[1], ..., layers[n-1], 1] (neural_layers.h layout), whose output
  *     layer's weights h_M apply to the tower's last activations;
  *   h_G (factors): the output layer's weights on the GMF product;
  *   the users' tower embeddings (n_users x e), then the items' (n_items x e),

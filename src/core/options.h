@@ -27,6 +27,9 @@ typedef struct rs_option_spec
 	double		max;
 	bool		min_exclusive;	/* value must be > min rather than >= */
 	const char *const *choices; /* NULL-terminated, for RS_OPT_CHOICE */
+	/* 0, or the option applies only where option only_with - 1 is only_with_value */
+	int			only_with;
+	int			only_with_value;
 } rs_option_spec;
 
 #endif

@@ -20,7 +20,8 @@ typedef enum rs_status
 	RS_NO_MEMORY,
 	RS_CANCELLED,
 	RS_TOO_LARGE,				/* more users/items than the format can index */
-	RS_NUMERICAL_FAILURE		/* a factorisation that should not fail did */
+	RS_NUMERICAL_FAILURE,		/* a factorisation that should not fail did */
+	RS_UNSUPPORTED				/* the model's kind cannot do that (kind.h) */
 } rs_status;
 
 typedef struct rs_allocator

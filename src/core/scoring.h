@@ -2,9 +2,9 @@
  * scoring.h - what a trained model answers: one score, every item's score
  * for a user, similar items, a user folded in from a history, and why.
  *
- * Every serving function goes through here, so a model kind is added to the
- * SQL surface by teaching these functions its arithmetic.  Users and items
- * are dense indices; -1 means an id the model has not seen.
+ * Every serving function goes through here, and from here through the
+ * model's kind (kind.h).  Users and items are dense indices; -1 means an id
+ * the model has not seen.
  */
 #ifndef RECSYS_SCORING_H
 #define RECSYS_SCORING_H
@@ -26,6 +26,9 @@ bool		rs_model_predicts_unknown(const rs_model *model);
 /* Whether rs_explain's baseline is part of the score (not for pure preferences). */
 bool		rs_explain_has_baseline(const rs_model *model);
 
+/* Whether the model's values are strengths (implicit feedback): never negative. */
+bool		rs_model_takes_strengths(const rs_model *model);
+
 /*
  * Scores of every item for a user (n_items entries), each equal to
  * rs_predict for that pair.  An unknown user gets every item's baseline: the
@@ -43,6 +46,10 @@ rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator
  */
 rs_status	rs_score_items_batch(const rs_model *model, const int32_t *users, size_t n,
 								 const rs_allocator *a, float *scores);
+
+/* rs_score_items_batch for kinds with no faster way than one user at a time. */
+rs_status	rs_score_items_each(const rs_model *model, const int32_t *users, size_t n,
+								const rs_allocator *a, float *scores);
 
 /*
  * The same for a user given by a row of rs_user_row_length floats (and a
@@ -62,14 +69,24 @@ int			rs_user_row_length(const rs_model *model);
 rs_status	rs_score_history(const rs_model *model, const int32_t *items, const float *values,
 							 size_t n, const rs_allocator *a, float *scores);
 
+/* rs_score_history for kinds that fold a newcomer in, then score the row. */
+rs_status	rs_score_history_by_fold_in(const rs_model *model, const int32_t *items,
+										const float *values, size_t n,
+										const rs_allocator *a, float *scores);
+
 /* The items a user interacted with in training: ascending dense indices. */
 const int32_t *rs_seen_items(const rs_model *model, int32_t user, size_t *count);
 
+/* Their training values (NULL for an unknown user). */
+const float *rs_seen_values(const rs_model *model, int32_t user);
+
 /*
  * Similarity of every item to item (n_items entries): the cosine of their
- * factors, or for item-kNN the stored neighbour weights (0 for the others).
+ * factors, or for item models their stored weights (0 for the others).
+ * Returns how many of the best are answers (an item-kNN model's stored
+ * neighbours), 0 for a kind without similarities.
  */
-void		rs_similar_items(const rs_model *model, int32_t item, float *scores);
+size_t		rs_similar_items(const rs_model *model, int32_t item, float *scores);
 
 /*
  * The row (and bias, rating models) of a user not in the model, from a

@@ -16,7 +16,7 @@
  *
  * Prints `key value` lines; keys start with `mt.`, `synth.` or `ml1m.`.
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/interactions.h"
 #include "core/random.h"
 #include "core/runtime.h"
@@ -322,7 +322,7 @@ run(const char *name, rs_interaction_buffer *buf, int iterations, int threads)
 	build_seconds = rs_now() - started;
 
 	started = rs_now();
-	status = rs_als_fit(&data, options, &rt, &result);
+	status = rs_als_fit_feedback(&data, options, &rt, &result);
 	fit_seconds = rs_now() - started;
 	if (status != RS_OK)
 	{

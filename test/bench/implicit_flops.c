@@ -27,7 +27,7 @@
  * (n f^2), the right-hand side (2 n f), Cholesky (f^3 / 3), two triangular
  * solves (2 f^2).  The loss, after every user's solve: 2 f^2 + 2 n f per user.
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/interactions.h"
 #include "core/random.h"
 #include "core/runtime.h"
@@ -239,7 +239,7 @@ main(int argc, char **argv)
 	rt.arg = &t;
 	started = rs_now();
 	cpu_started = cpu_seconds();
-	if (rs_als_fit(&data, options, &rt, &result) != RS_OK)
+	if (rs_als_fit_feedback(&data, options, &rt, &result) != RS_OK)
 		return 1;
 	printf("threads %d\nfactors %d\niterations %d\n", threads, result.factors, result.iterations);
 	{

@@ -14,7 +14,7 @@
  * queries: users, items, k and a short history.
  */
 #include "core/crc32c.h"
-#include "core/knn.h"
+#include "core/kind.h"
 #include "core/mlp.h"
 #include "core/model.h"
 #include "core/runtime.h"
@@ -104,7 +104,7 @@ model_info(const rs_model *m)
 	double		s = m->n_users + m->n_items + m->factors + (double) m->n_interactions +
 		m->global_mean + m->new_user_bias + m->new_item_bias;
 
-	if (m->algorithm == RS_ALGO_MLP)
+	if (m->user_ids == NULL && m->mlp_sizes)
 		s += m->mlp_sizes[0];
 	if (m->info_size >= 2 && m->info[0] == '{' && m->info[m->info_size - 1] == '}')
 		for (size_t k = 1; k < m->info_size; k++)
@@ -171,7 +171,7 @@ explain(const rs_model *m, int32_t user, int32_t item, int32_t k)
 	double	   *contributions;
 	double		baseline = 0.0;
 
-	if (m->algorithm == RS_ALGO_NCF)
+	if (!rs_kind_of(m->algorithm)->explain)
 		return;					/* rejected by the SQL function */
 	if (user < 0 || (item < 0 && !rs_model_predicts_unknown(m)))
 		return;
@@ -203,19 +203,16 @@ similar_items(const rs_model *m, int32_t item, int32_t k)
 {
 	float	   *scores;
 
-	if (m->algorithm == RS_ALGO_NCF || item < 0)
-		return;
-	if (m->algorithm == RS_ALGO_KNN)
-	{
-		uint64_t	stored = m->neighbor_ptr[item + 1] - m->neighbor_ptr[item];
+	size_t		answers;
 
-		k = (int32_t) ((uint64_t) k < stored ? (uint64_t) k : stored);
-	}
-	if (k == 0)
+	if (!rs_kind_of(m->algorithm)->similar || item < 0)
 		return;
 	scores = take(sizeof(float) * ((size_t) m->n_items + 1));
-	rs_similar_items(m, item, scores);
-	emit_top_k(m, scores, &item, 1, k);
+	answers = rs_similar_items(m, item, scores);
+	if ((size_t) k > answers)
+		k = (int32_t) answers;
+	if (k > 0)
+		emit_top_k(m, scores, &item, 1, k);
 	free(scores);
 }
 
@@ -223,12 +220,22 @@ similar_items(const rs_model *m, int32_t item, int32_t k)
 static void
 vectors(const rs_model *m, int32_t user, int32_t item)
 {
-	if (m->algorithm == RS_ALGO_KNN || m->algorithm == RS_ALGO_EASE)
+	const rs_kind *kind = rs_kind_of(m->algorithm);
+	int			length;
+	const float *row;
+
+	if (!kind->user_vector)
 		return;
 	if (user >= 0)
-		consume_floats(m->user_factors + (size_t) user * m->factors, (size_t) m->factors);
+	{
+		row = kind->user_vector(m, user, &length);
+		consume_floats(row, (size_t) length);
+	}
 	if (item >= 0)
-		consume_floats(m->item_factors + (size_t) item * m->factors, (size_t) m->factors);
+	{
+		row = kind->item_vector(m, item, &length);
+		consume_floats(row, (size_t) length);
+	}
 }
 
 static int
@@ -248,8 +255,7 @@ compare_int32(const void *a, const void *b)
 static void
 recommend_history(const rs_model *m, const uint8_t *p, int32_t k)
 {
-	bool		preferences = m->algorithm == RS_ALGO_ALS_IMPLICIT ||
-		(m->algorithm == RS_ALGO_KNN && !rs_knn_explicit(m));
+	bool		preferences = rs_model_takes_strengths(m);
 	int32_t		items[MAX_HISTORY];
 	float		values[MAX_HISTORY];
 	size_t		n = 0;
@@ -308,7 +314,7 @@ serve(const rs_model *m)
 				n_items;
 
 	model_info(m);
-	if (m->algorithm == RS_ALGO_MLP)
+	if (rs_kind_of(m->algorithm)->predict_features)
 	{
 		predict_features(m, p);
 		return;

@@ -10,7 +10,7 @@
  * Kinds that format version 1 could hold are also written in it, as models
  * stored by recsys 0.1 to 0.3 are.
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/bpr.h"
 #include "core/crc32c.h"
 #include "core/ease.h"
@@ -178,7 +178,7 @@ als(const rs_interactions *data, int feedback)
 	opt[RS_ALS_THREADS] = 1;
 	if (feedback == RS_FEEDBACK_IMPLICIT)
 		opt[RS_ALS_REGULARIZATION] = 1;
-	check(rs_als_fit(data, opt, &rt, &r), "ALS training");
+	check(rs_als_fit_feedback(data, opt, &rt, &r), "ALS training");
 	rs_als_model(data, &r, opt, &m);
 	write_model(&m, feedback == RS_FEEDBACK_IMPLICIT ? "implicit_als" : "als");
 	rs_als_result_free(&r, A);

@@ -4,7 +4,7 @@
  * the last (user) half-step, determinism across thread counts, the host
  * callbacks, cancellation and running out of memory without leaks.
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/random.h"
 #include "core/scoring.h"
 
@@ -110,7 +110,7 @@ fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *
 {
 	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
-	return rs_als_fit(d, opt, &rt, r);
+	return rs_als_fit_feedback(d, opt, &rt, r);
 }
 
 static void

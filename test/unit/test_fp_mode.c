@@ -6,7 +6,7 @@
  * subnormal weight.  What flushing saves in time is measured by make bench
  * (test/bench/subnormal_scoring.c), not here.
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/fp_mode.h"
 #include "core/ncf.h"
 #include "core/scoring.h"
@@ -247,7 +247,7 @@ test_als(void)
 		_mm_setcsr(caller);
 		h = (mode_host) {caller, 0, 0};
 		rt = noting_runtime(&h, 2);
-		status = rs_als_fit(&P.train, opt, &rt, &r);
+		status = rs_als_fit_feedback(&P.train, opt, &rt, &r);
 		if (CHECK(status == RS_OK, "ALS %d: status %d", feedback, (int) status))
 		{
 			rs_als_model(&P.train, &r, opt, &m);

@@ -4,7 +4,7 @@
  * set), then against a slow, literal reading of the definitions on random
  * lists, and running out of memory.
  */
-#include "core/metrics.h"
+#include "core/ranking_metrics.h"
 #include "core/random.h"
 
 #include "unit.h"

@@ -16,7 +16,7 @@
  *                count, a cancel or a failed allocation at any point leaks
  *                nothing
  */
-#include "core/als.h"
+#include "core/implicit_als.h"
 #include "core/random.h"
 #include "core/scoring.h"
 #include "core/top_k.h"
@@ -33,7 +33,7 @@ fit(const rs_interactions *d, const double *opt, int threads, host *h, counter *
 {
 	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 
-	return rs_als_fit(d, opt, &rt, r);
+	return rs_als_fit_feedback(d, opt, &rt, r);
 }
 
 static void

@@ -1,11 +1,11 @@
 /*
- * metrics.c - ranking metrics of one recommended list against a relevant set.
+ * ranking_metrics.c - ranking metrics of one recommended list against a relevant set.
  *
  * One pass over the first k recommended items finds each in the sorted
  * relevant ids by binary search and marks it, so a repeat is seen as one;
  * every metric is then a different reading of the same hits.
  */
-#include "metrics.h"
+#include "ranking_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>

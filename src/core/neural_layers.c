@@ -1,5 +1,6 @@
 /*
- * dense.c - fully connected layers on mini-batches, and their optimisers.
+ * neural_layers.c - a neural network's fully connected (dense) layers on
+ * mini-batches, and their optimisers.
  *
  * Every product is one sgemm on the batch.  Back-propagation carries the
  * error of a layer's output, delta_l, down: grad W_l = delta_l' A_{l-1},
@@ -7,7 +8,7 @@
  * f'(A_{l-1}).  f' is written in terms of the activation's output
  * (relu: a > 0, tanh: 1 - a^2, sigmoid: a (1 - a)).
  */
-#include "dense.h"
+#include "neural_layers.h"
 
 #include <cblas.h>
 #include <string.h>

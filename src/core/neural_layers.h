@@ -1,6 +1,6 @@
 /*
- * dense.h - fully connected layers on mini-batches, and the optimisers that
- * train them: what the feature network (mlp.c) and the tower of neural
+ * neural_layers.h - a neural network's fully connected (dense) layers on
+ * mini-batches, and the optimisers that train them: what the feature network (mlp.c) and the tower of neural
  * collaborative filtering (ncf.c) share.
  *
  * A network of `layers` weight layers maps rows of sizes[0] inputs to rows
@@ -9,8 +9,8 @@
  * as is for the caller's loss.  Weights are one block: per layer W (out x in,
  * row-major), then b (out).
  */
-#ifndef RECSYS_DENSE_H
-#define RECSYS_DENSE_H
+#ifndef RECSYS_NEURAL_LAYERS_H
+#define RECSYS_NEURAL_LAYERS_H
 
 #include <math.h>
 

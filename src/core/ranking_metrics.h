@@ -1,6 +1,6 @@
 /*
- * metrics.h - ranking metrics: how well a ranked list of recommended items
- * matches a set of relevant ones (binary relevance), cut at position k.
+ * ranking_metrics.h - how well a ranked list of recommended items matches a
+ * set of relevant ones (binary relevance), cut at position k.
  *
  * With hits@i the number of relevant items among the first i positions:
  *
@@ -26,8 +26,8 @@
  * Cost: O(m log m) to sort the m relevant ids once, then O(log m) for each of
  * the first k recommended items.
  */
-#ifndef RECSYS_METRICS_H
-#define RECSYS_METRICS_H
+#ifndef RECSYS_RANKING_METRICS_H
+#define RECSYS_RANKING_METRICS_H
 
 #include "runtime.h"
 
