@@ -13,7 +13,6 @@
 #include "utils/array.h"
 #include "utils/memutils.h"
 
-#include "core/mlp.h"
 
 PG_FUNCTION_INFO_V1(recsys_features_trans);
 PG_FUNCTION_INFO_V1(recsys_features_combine);
@@ -112,11 +111,11 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature arrays must not contain NULL elements"),
 				 errhint("Give missing features a value in the query, for example coalesce(feature, 0), or leave those rows out.")));
-	if (dims > RS_MLP_MAX_FEATURES)
+	if (dims > RS_MODEL_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many features: %d", dims),
-				 errdetail("At most %d features are supported.", RS_MLP_MAX_FEATURES)));
+				 errdetail("At most %d features are supported.", RS_MODEL_MAX_FEATURES)));
 	set_dims(state, dims);
 	values = (const float4 *) ARR_DATA_PTR(features);
 	for (int k = 0; k < dims; k++)
@@ -220,7 +219,7 @@ recsys_features_deserialize(PG_FUNCTION_ARGS)
 	if (len < sizeof(header))
 		elog(ERROR, "invalid serialized recsys aggregate state");
 	memcpy(&header, p, sizeof(header));
-	if (header.dims < 0 || header.dims > RS_MLP_MAX_FEATURES ||
+	if (header.dims < 0 || header.dims > RS_MODEL_MAX_FEATURES ||
 		header.options_size > len - sizeof(header) ||
 		header.count > (len - sizeof(header) - header.options_size) / sizeof(float) ||
 		len != sizeof(header) + header.options_size +

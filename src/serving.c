@@ -12,7 +12,6 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
-#include "core/mlp.h"
 #include "core/scoring.h"
 
 PG_FUNCTION_INFO_V1(recsys_predict);
@@ -50,11 +49,11 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 	float	   *scratch;
 
 	recsys_require(model, predict_features, "predict(model, features)");
-	if (ARR_NDIM(features) > 1 || n != model->mlp_sizes[0])
+	if (ARR_NDIM(features) > 1 || n != rs_feature_count(model))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("feature vector has %d elements, the model expects %d",
-						n, model->mlp_sizes[0])));
+						n, rs_feature_count(model))));
 	if (array_contains_nulls(features))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -66,11 +65,11 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 					 errmsg("feature values must be finite numbers"),
 					 errdetail("Feature %d is %g.", k + 1, values[k])));
 	/* called once per row: no allocation unless the network is very wide */
-	if (rs_mlp_scratch_floats(model) <= lengthof(stack_scratch))
+	if (rs_feature_scratch_floats(model) <= lengthof(stack_scratch))
 		scratch = stack_scratch;
 	else
-		scratch = palloc(sizeof(float) * rs_mlp_scratch_floats(model));
-	PG_RETURN_FLOAT8(rs_mlp_predict(model, values, scratch));
+		scratch = palloc(sizeof(float) * rs_feature_scratch_floats(model));
+	PG_RETURN_FLOAT8(rs_predict_features(model, values, scratch));
 }
 
 Datum

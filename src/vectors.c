@@ -21,34 +21,37 @@ factor_array(const float *row, int factors)
 										   sizeof(float4), true, TYPALIGN_INT));
 }
 
-Datum
-recsys_user_vector(PG_FUNCTION_ARGS)
+/* The embedding of argument 1, a user or an item id; NULL for an unknown one. */
+static Datum
+vector_of(FunctionCallInfo fcinfo, bool of_user)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
-	int32		user;
+	const rs_kind *kind = rs_kind_of(model->algorithm);
+	int64		id = PG_GETARG_INT64(1);
+	int32		index;
 	int			length;
 	const float *row;
 
-	recsys_require(model, user_vector, "user_vector");
-	user = rs_model_user_index(model, PG_GETARG_INT64(1));
-	if (user < 0)
+	if (of_user)
+		recsys_require(model, user_vector, "user_vector");
+	else
+		recsys_require(model, item_vector, "item_vector");
+	index = of_user ? rs_model_user_index(model, id) : rs_model_item_index(model, id);
+	if (index < 0)
 		PG_RETURN_NULL();
-	row = rs_kind_of(model->algorithm)->user_vector(model, user, &length);
+	row = of_user ? kind->user_vector(model, index, &length) :
+		kind->item_vector(model, index, &length);
 	PG_RETURN_DATUM(factor_array(row, length));
+}
+
+Datum
+recsys_user_vector(PG_FUNCTION_ARGS)
+{
+	return vector_of(fcinfo, true);
 }
 
 Datum
 recsys_item_vector(PG_FUNCTION_ARGS)
 {
-	const rs_model *model = recsys_model_arg(fcinfo, 0);
-	int32		item;
-	int			length;
-	const float *row;
-
-	recsys_require(model, item_vector, "item_vector");
-	item = rs_model_item_index(model, PG_GETARG_INT64(1));
-	if (item < 0)
-		PG_RETURN_NULL();
-	row = rs_kind_of(model->algorithm)->item_vector(model, item, &length);
-	PG_RETURN_DATUM(factor_array(row, length));
+	return vector_of(fcinfo, false);
 }

@@ -730,31 +730,22 @@ rs_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 void
 rs_als_model(const rs_interactions *d, const rs_als_result *r, const double *opt, rs_model *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->algorithm = opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT ?
-		RS_ALGO_ALS_IMPLICIT : RS_ALGO_ALS_EXPLICIT;
+	rs_model_of_interactions(d, opt[RS_ALS_FEEDBACK] == RS_FEEDBACK_IMPLICIT ?
+							 RS_ALGO_ALS_IMPLICIT : RS_ALGO_ALS_EXPLICIT, m);
 	m->params.regularization = (float) opt[RS_ALS_REGULARIZATION];
 	m->params.prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
 	m->params.bias_regularization = (float) opt[RS_ALS_BIAS_REGULARIZATION];
 	m->params.alpha = (float) opt[RS_ALS_ALPHA];
 	m->item_gram = r->item_gram;
 	m->item_popularity = r->item_popularity;
-	m->seen_values = d->user_values;
-	m->n_users = d->n_users;
-	m->n_items = d->n_items;
-	m->n_interactions = d->nnz;
 	m->factors = r->factors;
 	m->global_mean = r->global_mean;
 	m->new_user_bias = r->new_user_bias;
 	m->new_item_bias = r->new_item_bias;
-	m->user_ids = d->user_ids;
-	m->item_ids = d->item_ids;
 	m->user_factors = r->user_factors;
 	m->item_factors = r->item_factors;
 	m->user_bias = m->algorithm == RS_ALGO_ALS_EXPLICIT ? r->user_bias : NULL;
 	m->item_bias = m->algorithm == RS_ALGO_ALS_EXPLICIT ? r->item_bias : NULL;
-	m->seen_ptr = (const uint64_t *) d->user_ptr;
-	m->seen_items = d->user_items;
 }
 
 rs_status
@@ -909,11 +900,11 @@ const rs_kind rs_als_kind = {
 	.fit = fit,
 	.predict = rs_factor_rating_predict,
 	.predicts_unknown = rs_kind_yes,
-	.score_items = rs_factor_rating_score_items,
-	.score_items_batch = rs_factor_rating_score_batch,
+	.score_items = rs_factor_score_items,
+	.score_items_batch = rs_factor_score_batch,
 	.score_history = rs_score_history_by_fold_in,
 	.fold_in = rs_als_fold_in,
-	.score_row = rs_factor_rating_score_row,
+	.score_row = rs_factor_score_row,
 	.explain = rs_als_explain,
 	.explain_has_baseline = rs_kind_yes,
 	.similar = rs_factor_similar,

@@ -343,23 +343,14 @@ void
 rs_bpr_model(const rs_interactions *d, const rs_bpr_result *r,
 			 const rs_model_params *params, rs_model *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->algorithm = RS_ALGO_BPR;
-	m->n_users = d->n_users;
-	m->n_items = d->n_items;
-	m->n_interactions = d->nnz;
+	rs_model_of_interactions(d, RS_ALGO_BPR, m);
 	m->factors = r->factors;
 	if (params)
 		m->params = *params;
-	m->user_ids = d->user_ids;
-	m->item_ids = d->item_ids;
 	m->user_factors = r->user_factors;
 	m->item_factors = r->item_factors;
 	m->item_bias = r->item_bias;
 	m->item_popularity = r->item_popularity;
-	m->seen_ptr = (const uint64_t *) d->user_ptr;
-	m->seen_items = d->user_items;
-	m->seen_values = d->user_values;
 }
 
 /*
@@ -531,11 +522,11 @@ const rs_kind rs_bpr_kind = {
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 	.fit = fit,
 	.predict = rs_factor_predict,
-	.score_items = rs_factor_ranking_score_items,
-	.score_items_batch = rs_factor_ranking_score_batch,
+	.score_items = rs_factor_score_items,
+	.score_items_batch = rs_factor_score_batch,
 	.score_history = rs_score_history_by_fold_in,
 	.fold_in = fold_in,
-	.score_row = rs_factor_ranking_score_row,
+	.score_row = rs_factor_score_row,
 	.explain = explain,
 	.explain_has_baseline = rs_kind_yes,
 	.similar = rs_factor_similar,

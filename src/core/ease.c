@@ -13,7 +13,7 @@
  * pointers.
  *
  * Gram matrix.  G = X'X counts the users two items share.  Row i is a
- * sparse row times a sparse matrix, as item-kNN's similarities are without
+ * sparse row times a sparse matrix, item-item similarities without
  * normalisation: for each user u of i and each (modelled) item j <= i of u,
  * add 1 to a per-thread accumulator of m ints; then write the row as floats
  * and reset it.  Only the lower triangle is built (u's items are
@@ -503,13 +503,10 @@ rs_ease_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 void
 rs_ease_model(const rs_interactions *d, const rs_ease_result *r, rs_model *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->algorithm = RS_ALGO_EASE;
-	m->n_users = d->n_users;
+	/* the users, and the modelled items with their interactions only */
+	rs_model_of_interactions(d, RS_ALGO_EASE, m);
 	m->n_items = r->n_items;
 	m->n_interactions = r->seen_ptr[d->n_users];
-	m->factors = 0;
-	m->user_ids = d->user_ids;
 	m->item_ids = r->item_ids;
 	m->seen_ptr = r->seen_ptr;
 	m->seen_items = r->seen_items;
@@ -521,22 +518,6 @@ rs_ease_model(const rs_interactions *d, const rs_ease_result *r, rs_model *m)
 	m->neighbor_weights = r->neighbor_weights;
 	/* kept for the record: scoring needs only B */
 	m->params.regularization = (float) r->lambda;
-}
-
-/* The first position in sorted[lo..hi) holding x or more. */
-static inline size_t
-lower_bound(const int32_t *sorted, size_t lo, size_t hi, int32_t x)
-{
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /*
@@ -557,7 +538,7 @@ history_score(const rs_model *m, int32_t item, const int32_t *items, size_t n)
 	}
 	for (uint64_t p = m->neighbor_ptr[item], h = 0; p < m->neighbor_ptr[item + 1] && h < n; p++)
 	{
-		h = lower_bound(items, h, n, m->neighbor_items[p]);
+		h = rs_lower_bound(items, h, n, m->neighbor_items[p]);
 		if (h < n && items[h] == m->neighbor_items[p])
 			sum += m->neighbor_weights[p];
 	}
@@ -632,7 +613,7 @@ rs_ease_explain(const rs_model *m, const int32_t *items, size_t n, int32_t item,
 	}
 	for (uint64_t p = m->neighbor_ptr[item], h = 0; p < m->neighbor_ptr[item + 1] && h < n; p++)
 	{
-		h = lower_bound(items, h, n, m->neighbor_items[p]);
+		h = rs_lower_bound(items, h, n, m->neighbor_items[p]);
 		if (h < n && items[h] == m->neighbor_items[p])
 			contributions[h] = m->neighbor_weights[p];
 	}
@@ -652,7 +633,7 @@ rs_ease_similar(const rs_model *m, int32_t item, float *scores)
 		{
 			uint64_t	begin = m->neighbor_ptr[k],
 						end = m->neighbor_ptr[k + 1];
-			size_t		p = lower_bound(m->neighbor_items, begin, end, item);
+			size_t		p = rs_lower_bound(m->neighbor_items, begin, end, item);
 
 			scores[k] = p < end && m->neighbor_items[p] == item ? m->neighbor_weights[p] : 0.0f;
 		}
@@ -750,7 +731,7 @@ score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *score
 	const int32_t *items = rs_seen_items(m, user, &n);
 
 	if (user < 0)
-		return rs_factor_score_items(m, -1, false, scores);
+		return rs_factor_score_items(m, -1, a, scores);
 	return rs_ease_score_items(m, items, n, a, scores);
 }
 

@@ -4,9 +4,18 @@
  */
 #include "factor_model.h"
 
+#include "scoring.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* Rating models are those that answer for unknown ids (scoring.h). */
+static bool
+rating(const rs_model *m)
+{
+	return rs_model_predicts_unknown(m);
+}
 
 double
 rs_factor_predict(const rs_model *m, int32_t user, int32_t item)
@@ -23,10 +32,10 @@ rs_factor_predict(const rs_model *m, int32_t user, int32_t item)
 }
 
 rs_status
-rs_factor_score_row(const rs_model *m, const float *x, float user_bias, bool rating,
+rs_factor_score_row(const rs_model *m, const float *x, float user_bias, const rs_allocator *a,
 					float *scores)
 {
-	float		base = rating ? (float) m->global_mean + user_bias : 0.0f;
+	float		base = rating(m) ? (float) m->global_mean + user_bias : 0.0f;
 
 	for (int32_t i = 0; i < m->n_items; i++)
 		scores[i] = base + (m->item_bias ? m->item_bias[i] : 0.0f);
@@ -38,14 +47,16 @@ rs_factor_score_row(const rs_model *m, const float *x, float user_bias, bool rat
 }
 
 rs_status
-rs_factor_score_items(const rs_model *m, int32_t user, bool rating, float *scores)
+rs_factor_score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *scores)
 {
+	bool		ratings = rating(m);
+
 	if (user >= 0)
 		return rs_factor_score_row(m, rs_factor_user_row(m, user),
-								   m->user_bias ? m->user_bias[user] : 0.0f, rating, scores);
+								   m->user_bias ? m->user_bias[user] : 0.0f, a, scores);
 	for (int32_t i = 0; i < m->n_items; i++)
 	{
-		if (rating)
+		if (ratings)
 			scores[i] = (float) (m->global_mean + m->new_user_bias) + m->item_bias[i];
 		else if (m->item_bias)
 			scores[i] = m->item_bias[i];
@@ -56,17 +67,18 @@ rs_factor_score_items(const rs_model *m, int32_t user, bool rating, float *score
 }
 
 rs_status
-rs_factor_score_items_batch(const rs_model *m, const int32_t *users, size_t n, bool rating,
-							const rs_allocator *a, float *scores)
+rs_factor_score_batch(const rs_model *m, const int32_t *users, size_t n, const rs_allocator *a,
+					  float *scores)
 {
 	size_t		n_items = (size_t) m->n_items;
 	int			f = m->factors;
+	bool		ratings = rating(m);
 	float	   *x;
 
 	if (n < 2 || n_items == 0 || f == 0)
 	{
 		for (size_t r = 0; r < n; r++)
-			rs_factor_score_items(m, users[r], rating, scores + r * n_items);
+			rs_factor_score_items(m, users[r], a, scores + r * n_items);
 		return RS_OK;
 	}
 
@@ -88,7 +100,7 @@ rs_factor_score_items_batch(const rs_model *m, const int32_t *users, size_t n, b
 			continue;
 		}
 		memcpy(x + r * (size_t) f, rs_factor_user_row(m, user), sizeof(float) * (size_t) f);
-		if (rating)
+		if (ratings)
 			base = (float) m->global_mean + (m->user_bias ? m->user_bias[user] : 0.0f);
 		for (size_t i = 0; i < n_items; i++)
 			row[i] = base + (m->item_bias ? m->item_bias[i] : 0.0f);
@@ -98,7 +110,7 @@ rs_factor_score_items_batch(const rs_model *m, const int32_t *users, size_t n, b
 	rs_free(a, x);
 	for (size_t r = 0; r < n; r++)
 		if (users[r] < 0)
-			rs_factor_score_items(m, -1, rating, scores + r * n_items);
+			rs_factor_score_items(m, -1, a, scores + r * n_items);
 	return RS_OK;
 }
 
@@ -148,46 +160,4 @@ rs_factor_rating_predict(const rs_model *m, int32_t user, int32_t item)
 		score += cblas_sdot(m->factors, rs_factor_user_row(m, user), 1,
 							rs_factor_item_row(m, item), 1);
 	return score;
-}
-
-rs_status
-rs_factor_rating_score_items(const rs_model *m, int32_t user, const rs_allocator *a,
-							 float *scores)
-{
-	return rs_factor_score_items(m, user, true, scores);
-}
-
-rs_status
-rs_factor_rating_score_batch(const rs_model *m, const int32_t *users, size_t n,
-							 const rs_allocator *a, float *scores)
-{
-	return rs_factor_score_items_batch(m, users, n, true, a, scores);
-}
-
-rs_status
-rs_factor_rating_score_row(const rs_model *m, const float *x, float user_bias,
-						   const rs_allocator *a, float *scores)
-{
-	return rs_factor_score_row(m, x, user_bias, true, scores);
-}
-
-rs_status
-rs_factor_ranking_score_items(const rs_model *m, int32_t user, const rs_allocator *a,
-							  float *scores)
-{
-	return rs_factor_score_items(m, user, false, scores);
-}
-
-rs_status
-rs_factor_ranking_score_batch(const rs_model *m, const int32_t *users, size_t n,
-							  const rs_allocator *a, float *scores)
-{
-	return rs_factor_score_items_batch(m, users, n, false, a, scores);
-}
-
-rs_status
-rs_factor_ranking_score_row(const rs_model *m, const float *x, float user_bias,
-							const rs_allocator *a, float *scores)
-{
-	return rs_factor_score_row(m, x, user_bias, false, scores);
 }

@@ -519,3 +519,18 @@ rs_item_popularity(const rs_interactions *d, const rs_allocator *a)
 			popularity[i] = (float) (d->item_ptr[i + 1] - d->item_ptr[i]);
 	return popularity;
 }
+
+void
+rs_model_of_interactions(const rs_interactions *d, rs_algorithm algorithm, rs_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = algorithm;
+	m->n_users = d->n_users;
+	m->n_items = d->n_items;
+	m->n_interactions = d->nnz;
+	m->user_ids = d->user_ids;
+	m->item_ids = d->item_ids;
+	m->seen_ptr = (const uint64_t *) d->user_ptr;
+	m->seen_items = d->user_items;
+	m->seen_values = d->user_values;
+}

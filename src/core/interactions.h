@@ -8,6 +8,7 @@
 #ifndef RECSYS_INTERACTIONS_H
 #define RECSYS_INTERACTIONS_H
 
+#include "model.h"
 #include "runtime.h"
 
 typedef struct rs_interaction_buffer
@@ -55,16 +56,21 @@ rs_status	rs_interactions_build(const rs_interaction_buffer *buf,
 								  const rs_allocator *a, rs_interactions *out);
 void		rs_interactions_free(rs_interactions *data, const rs_allocator *a);
 
+/*
+ * A model of the given algorithm over the data: its users, items and
+ * training interactions (the "seen" sections), every other field zero, for
+ * a kind to add its own sections to.
+ */
+void		rs_model_of_interactions(const rs_interactions *data, rs_algorithm algorithm,
+									 rs_model *model);
+
 /* Training users per item, as floats (allocated; NULL without memory). */
 float	   *rs_item_popularity(const rs_interactions *data, const rs_allocator *a);
 
-/* Whether x is among sorted[0..n), which are ascending. */
-static inline bool
-rs_sorted_contains(const int32_t *sorted, size_t n, int32_t x)
+/* The first position in sorted[lo..hi), which are ascending, holding x or more. */
+static inline size_t
+rs_lower_bound(const int32_t *sorted, size_t lo, size_t hi, int32_t x)
 {
-	size_t		lo = 0,
-				hi = n;
-
 	while (lo < hi)
 	{
 		size_t		mid = lo + (hi - lo) / 2;
@@ -74,7 +80,16 @@ rs_sorted_contains(const int32_t *sorted, size_t n, int32_t x)
 		else
 			hi = mid;
 	}
-	return lo < n && sorted[lo] == x;
+	return lo;
+}
+
+/* Whether x is among sorted[0..n), which are ascending. */
+static inline bool
+rs_sorted_contains(const int32_t *sorted, size_t n, int32_t x)
+{
+	size_t		at = rs_lower_bound(sorted, 0, n, x);
+
+	return at < n && sorted[at] == x;
 }
 
 /* The row of a CSR whose entries hold position k < ptr[n_rows]. */

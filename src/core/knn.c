@@ -507,18 +507,8 @@ rs_knn_model(const rs_interactions *d, const rs_knn_result *r, rs_model *m)
 {
 	bool		rating = r->feedback == RS_KNN_FEEDBACK_EXPLICIT;
 
-	memset(m, 0, sizeof(*m));
-	m->algorithm = RS_ALGO_KNN;
-	m->n_users = d->n_users;
-	m->n_items = d->n_items;
-	m->n_interactions = d->nnz;
-	m->factors = 0;
+	rs_model_of_interactions(d, RS_ALGO_KNN, m);
 	m->global_mean = r->global_mean;
-	m->user_ids = d->user_ids;
-	m->item_ids = d->item_ids;
-	m->seen_ptr = (const uint64_t *) d->user_ptr;
-	m->seen_items = d->user_items;
-	m->seen_values = d->user_values;
 	m->item_popularity = r->item_popularity;
 	m->neighbor_ptr = r->neighbor_ptr;
 	m->neighbor_items = r->neighbor_items;
@@ -615,22 +605,6 @@ knn_finish(const knn_sum *sum, const rs_model *m, float user_bias, int32_t i)
 	return knn_baseline(m, user_bias, i);
 }
 
-/* The first position in sorted[lo..hi) holding x or more. */
-static inline size_t
-lower_bound(const int32_t *sorted, size_t lo, size_t hi, int32_t x)
-{
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (sorted[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * Item i's score for a history, by a merge of i's neighbours with it (both
  * ascending): a binary search per neighbour over what is left of the
@@ -647,7 +621,7 @@ history_score(const rs_model *m, int32_t i, const int32_t *items, const float *v
 	{
 		int32_t		j = m->neighbor_items[p];
 
-		h = lower_bound(items, h, n, j);
+		h = rs_lower_bound(items, h, n, j);
 		if (h < n && items[h] == j)
 			knn_add(&sum, m, user_bias, m->neighbor_weights[p], j,
 					values ? &values[h] : NULL);
@@ -743,7 +717,7 @@ rs_knn_explain(const rs_model *m, const int32_t *items, const float *values, siz
 	{
 		int32_t		j = m->neighbor_items[p];
 
-		h = lower_bound(items, h, n, j);
+		h = rs_lower_bound(items, h, n, j);
 		if (h < n && items[h] == j)
 		{
 			knn_add(&sum, m, user_bias, m->neighbor_weights[p], j,
@@ -814,7 +788,7 @@ score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *score
 	const int32_t *items = rs_seen_items(m, user, &n);
 
 	if (user < 0 && !rs_knn_explicit(m))
-		return rs_factor_score_items(m, -1, false, scores);
+		return rs_factor_score_items(m, -1, a, scores);
 	return rs_knn_score_items(m, items, rs_seen_values(m, user), n, a, scores);
 }
 

@@ -400,17 +400,6 @@ rs_mlp_model(const rs_mlp_result *r, rs_model *m)
 	m->params.loss = (uint16_t) r->loss;
 }
 
-size_t
-rs_mlp_scratch_floats(const rs_model *m)
-{
-	size_t		widest = 0;
-
-	for (int l = 1; l <= m->mlp_layers; l++)
-		if ((size_t) m->mlp_sizes[l] > widest)
-			widest = (size_t) m->mlp_sizes[l];
-	return (size_t) m->mlp_sizes[0] + 2 * widest;
-}
-
 static double
 mlp_predict(const rs_model *m, const float *features, float *scratch)
 {

@@ -14,7 +14,7 @@
 
 #define RS_MLP_MAX_HIDDEN (RS_DENSE_MAX_SIZES - 2)	/* hidden layers */
 #define RS_MLP_MAX_WIDTH 65536	/* units per layer */
-#define RS_MLP_MAX_FEATURES 65536
+#define RS_MLP_MAX_FEATURES RS_MODEL_MAX_FEATURES
 
 /* Positions in rs_mlp_option_specs and in the values array fit() takes. */
 typedef enum rs_mlp_option
@@ -72,10 +72,9 @@ void		rs_mlp_model(const rs_mlp_result *result, rs_model *model);
 /*
  * The network's output for one feature vector of model->mlp_sizes[0]
  * entries: a probability for cross-entropy, a value for mse.  scratch has
- * rs_mlp_scratch_floats(model) floats.
+ * rs_feature_scratch_floats(model) floats (scoring.h).
  */
 double		rs_mlp_predict(const rs_model *model, const float *features, float *scratch);
-size_t		rs_mlp_scratch_floats(const rs_model *model);
 
 /*
  * Floats in the weights of a network of `layers` weight layers with the

@@ -31,6 +31,7 @@
 #define RS_MODEL_V1_HEADER_SIZE (112 + 16 * RS_MODEL_V1_SECTIONS)
 #define RS_MODEL_ID_BYTES 16
 #define RS_MODEL_MAX_FACTORS 1024
+#define RS_MODEL_MAX_FEATURES 65536	/* a feature vector's length */
 
 typedef enum rs_algorithm
 {

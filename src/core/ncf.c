@@ -626,20 +626,11 @@ rs_ncf_locate(rs_model *m)
 void
 rs_ncf_model(const rs_interactions *d, const rs_ncf_result *r, rs_model *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->algorithm = RS_ALGO_NCF;
-	m->n_users = d->n_users;
-	m->n_items = d->n_items;
-	m->n_interactions = d->nnz;
+	rs_model_of_interactions(d, RS_ALGO_NCF, m);
 	m->factors = r->factors;
-	m->user_ids = d->user_ids;
-	m->item_ids = d->item_ids;
 	m->user_factors = r->user_factors;
 	m->item_factors = r->item_factors;
 	m->item_popularity = r->item_popularity;
-	m->seen_ptr = (const uint64_t *) d->user_ptr;
-	m->seen_items = d->user_items;
-	m->seen_values = d->user_values;
 	m->mlp_layers = r->n_sizes - 1;
 	m->mlp_sizes = r->sizes;
 	m->mlp_weights = r->weights;
@@ -939,7 +930,7 @@ score_items(const rs_model *m, int32_t user, const rs_allocator *a, float *score
 {
 	if (user >= 0)
 		return rs_ncf_score_items(m, user, a, scores);
-	return rs_factor_score_items(m, -1, false, scores);
+	return rs_factor_score_items(m, -1, a, scores);
 }
 
 static rs_status

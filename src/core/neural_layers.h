@@ -1,7 +1,7 @@
 /*
  * neural_layers.h - a neural network's fully connected (dense) layers on
- * mini-batches, and the optimisers that train them: what the feature network (mlp.c) and the tower of neural
- * collaborative filtering (ncf.c) share.
+ * mini-batches, and the optimisers that train them: what every kind built
+ * on a neural network shares.
  *
  * A network of `layers` weight layers maps rows of sizes[0] inputs to rows
  * of sizes[layers] outputs; layer l computes A_l = f(A_{l-1} W_l' + b_l),

@@ -44,7 +44,7 @@ typedef struct rs_runtime
 	bool		(*should_stop) (void *arg);
 	/*
 	 * Called after every training iteration, e.g. for a verbose NOTICE; a
-	 * one-pass fit (kNN, EASE) reports once, with a NaN loss: it has none.
+	 * one-pass fit (item models) reports once, with a NaN loss: it has none.
 	 */
 	void		(*progress) (void *arg, int iteration, double loss, double seconds);
 	void	   *arg;

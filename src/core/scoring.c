@@ -185,6 +185,33 @@ rs_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
 	return status;
 }
 
+double
+rs_predict_features(const rs_model *m, const float *features, float *scratch)
+{
+	const rs_kind *kind = rs_kind_of(m->algorithm);
+
+	return kind->predict_features ? kind->predict_features(m, features, scratch) : NAN;
+}
+
+/* A feature model's network (mlp_sizes) starts with its features. */
+int
+rs_feature_count(const rs_model *m)
+{
+	return m->mlp_sizes ? m->mlp_sizes[0] : 0;
+}
+
+/* The features, then the two widest layers' activations. */
+size_t
+rs_feature_scratch_floats(const rs_model *m)
+{
+	size_t		widest = 0;
+
+	for (int l = 1; l <= m->mlp_layers; l++)
+		if ((size_t) m->mlp_sizes[l] > widest)
+			widest = (size_t) m->mlp_sizes[l];
+	return (size_t) rs_feature_count(m) + 2 * widest;
+}
+
 rs_status
 rs_score_history_by_fold_in(const rs_model *m, const int32_t *items, const float *values,
 							size_t n, const rs_allocator *a, float *scores)

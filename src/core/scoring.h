@@ -13,9 +13,9 @@
 #include "runtime.h"
 
 /*
- * The model's estimate for (user, item).  Rating models (explicit ALS) fall
- * back to the global mean plus the known bias and a newcomer's expected bias
- * for the unknown side; ranking models have no meaningful fallback and
+ * The model's estimate for (user, item).  Rating models fall back to the
+ * global mean plus the known bias and a newcomer's expected bias for the
+ * unknown side; ranking models have no meaningful fallback and
  * return NaN for an unknown user or item.
  */
 double		rs_predict(const rs_model *model, int32_t user, int32_t item);
@@ -32,8 +32,8 @@ bool		rs_model_takes_strengths(const rs_model *model);
 /*
  * Scores of every item for a user (n_items entries), each equal to
  * rs_predict for that pair.  An unknown user gets every item's baseline: the
- * mean plus item bias for rating models, the item bias for BPR, popularity
- * for implicit ALS and NCF.  Fails only for want of memory.
+ * mean plus item bias for rating models, else the item bias where the model
+ * has one, else popularity.  Fails only for want of memory.
  */
 rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator *a,
 						   float *scores);
@@ -41,8 +41,8 @@ rs_status	rs_score_items(const rs_model *model, int32_t user, const rs_allocator
 /*
  * rs_score_items for n users at once: row r of scores (n × n_items) is the
  * scores of users[r], equal to rs_score_items' up to float rounding.  Known
- * users of a factor model (ALS, implicit ALS, BPR) are scored by one matrix
- * product, the others one by one.  Fails only for want of memory.
+ * users of a factor model are scored by one matrix product, the others one
+ * by one.  Fails only for want of memory.
  */
 rs_status	rs_score_items_batch(const rs_model *model, const int32_t *users, size_t n,
 								 const rs_allocator *a, float *scores);
@@ -58,7 +58,7 @@ rs_status	rs_score_items_each(const rs_model *model, const int32_t *users, size_
 rs_status	rs_score_items_for(const rs_model *model, const float *user_row,
 							   float user_bias, const rs_allocator *a, float *scores);
 
-/* Floats in a user's row: the factors, and NCF's tower embedding after them. */
+/* Floats in a user's row: the factors, and any more the kind keeps (kind.h). */
 int			rs_user_row_length(const rs_model *model);
 
 /*
@@ -83,7 +83,7 @@ const float *rs_seen_values(const rs_model *model, int32_t user);
 /*
  * Similarity of every item to item (n_items entries): the cosine of their
  * factors, or for item models their stored weights (0 for the others).
- * Returns how many of the best are answers (an item-kNN model's stored
+ * Returns how many of the best are answers (all, or an item model's stored
  * neighbours), 0 for a kind without similarities.
  */
 size_t		rs_similar_items(const rs_model *model, int32_t item, float *scores);
@@ -91,8 +91,8 @@ size_t		rs_similar_items(const rs_model *model, int32_t item, float *scores);
 /*
  * The row (and bias, rating models) of a user not in the model, from a
  * history of (item index, value) pairs with ascending, distinct items, by the
- * model's own solve for a user (gradient steps for BPR and NCF).  factors
- * has rs_user_row_length entries.
+ * model's own solve for a user (gradient steps where training had no
+ * closed form).  factors has rs_user_row_length entries.
  */
 rs_status	rs_fold_in(const rs_model *model, const int32_t *items, const float *values,
 					   size_t n, const rs_allocator *a, float *factors, float *bias);
@@ -100,12 +100,21 @@ rs_status	rs_fold_in(const rs_model *model, const int32_t *items, const float *v
 /*
  * Why the model scores (user, item) as it does: contributions[k] is the
  * share of the score owed to the user's k-th training item (in rs_seen_items
- * order), and *baseline the share no item explains (biases, and for BPR the
- * part of the user vector outside the span of their items).  Contributions
+ * order), and *baseline the share no item explains (biases, or the part of
+ * the user vector outside the span of their items).  Contributions
  * plus baseline add up to rs_predict(user, item).  The user must be known,
  * and so must the item unless rs_model_predicts_unknown (rating models).
  */
 rs_status	rs_explain(const rs_model *model, int32_t user, int32_t item,
 					   const rs_allocator *a, double *contributions, double *baseline);
+
+/*
+ * A feature model's output for one vector of rs_feature_count(model)
+ * features; scratch has rs_feature_scratch_floats(model) floats.  NaN for a
+ * kind without features.
+ */
+double		rs_predict_features(const rs_model *model, const float *features, float *scratch);
+int			rs_feature_count(const rs_model *model);
+size_t		rs_feature_scratch_floats(const rs_model *model);
 
 #endif

@@ -119,7 +119,7 @@ predict_features(const rs_model *m, const uint8_t *p)
 {
 	int			n = m->mlp_sizes[0];
 	float	   *features = take(sizeof(float) * (size_t) n);
-	float	   *scratch = take(sizeof(float) * rs_mlp_scratch_floats(m));
+	float	   *scratch = take(sizeof(float) * rs_feature_scratch_floats(m));
 
 	for (int k = 0; k < n; k++)
 		features[k] = ((float) p[k % RS_MODEL_ID_BYTES] - 128.0f) / 16.0f;

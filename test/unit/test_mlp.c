@@ -6,6 +6,7 @@
  * determinism.
  */
 #include "core/mlp.h"
+#include "core/scoring.h"
 #include "core/random.h"
 
 #include "unit.h"
@@ -105,7 +106,7 @@ model_of(const rs_mlp_result *r)
 static double
 accuracy(const rs_model *m, const data *s)
 {
-	float	   *scratch = malloc(sizeof(float) * rs_mlp_scratch_floats(m));
+	float	   *scratch = malloc(sizeof(float) * rs_feature_scratch_floats(m));
 	size_t		right = 0;
 
 	for (size_t r = 0; r < s->n; r++)
@@ -117,7 +118,7 @@ accuracy(const rs_model *m, const data *s)
 static double
 rmse(const rs_model *m, const data *s)
 {
-	float	   *scratch = malloc(sizeof(float) * rs_mlp_scratch_floats(m));
+	float	   *scratch = malloc(sizeof(float) * rs_feature_scratch_floats(m));
 	double		sum = 0.0;
 
 	for (size_t r = 0; r < s->n; r++)
@@ -399,7 +400,7 @@ test_codec(void)
 		{
 			CHECK(d.algorithm == RS_ALGO_MLP && d.mlp_layers == 3 &&
 				  d.activation == RS_ACTIVATION_SIGMOID && d.loss == RS_LOSS_MSE &&
-				  d.info_size == strlen(info) && rs_mlp_scratch_floats(&d) <= 64,
+				  d.info_size == strlen(info) && rs_feature_scratch_floats(&d) <= 64,
 				  "decoded fields");
 			for (size_t k = 0; k < 100; k++)
 			{
