@@ -102,15 +102,12 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 	label = label_is_double(fcinfo) ?
 		recsys_value_as_real(PG_GETARG_FLOAT8(2), "label") : PG_GETARG_FLOAT4(2);
 	dims = ArrayGetNItems(ARR_NDIM(features), ARR_DIMS(features));
-	if (ARR_NDIM(features) != 1 || dims == 0)
+	recsys_check_array(features, "features",
+					   "Give missing features a value in the query, for example coalesce(feature, 0), or leave those rows out.");
+	if (dims == 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("features must be a non-empty one-dimensional array")));
-	if (array_contains_nulls(features))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature arrays must not contain NULL elements"),
-				 errhint("Give missing features a value in the query, for example coalesce(feature, 0), or leave those rows out.")));
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("features must not be an empty array")));
 	if (dims > RS_MODEL_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -120,15 +117,11 @@ recsys_features_trans(PG_FUNCTION_ARGS)
 	values = (const float4 *) ARR_DATA_PTR(features);
 	for (int k = 0; k < dims; k++)
 		if (!isfinite(values[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature values must be finite numbers"),
-					 errdetail("Feature %d is %g.", k + 1, values[k]),
-					 errhint("Leave such rows out in the query, or replace the values there.")));
+			recsys_not_finite("feature values must be finite numbers",
+							  psprintf("Feature %d is %g.", k + 1, values[k]),
+							  "Leave such rows out in the query, or replace the values there.");
 	if (!isfinite(label))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("labels must be finite numbers")));
+		recsys_not_finite("labels must be finite numbers", NULL, NULL);
 
 	reserve_rows(state, context, 1);
 	memcpy(state->rows + state->count * dims, values, sizeof(float) * dims);

@@ -91,13 +91,11 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 	else if (value_type == FLOAT8OID)
 		value = recsys_value_as_real(PG_GETARG_FLOAT8(3), "training value");
 	if (!isfinite(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("training value must be a finite number"),
-				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has value %s.",
-						   PG_GETARG_INT64(1), PG_GETARG_INT64(2),
-						   isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity")),
-				 errhint("Leave such rows out in the query, for example with WHERE value > '-Infinity' AND value < 'Infinity'.")));
+		recsys_not_finite("training value must be a finite number",
+						  psprintf("User " INT64_FORMAT ", item " INT64_FORMAT " has value %s.",
+								   PG_GETARG_INT64(1), PG_GETARG_INT64(2),
+								   isnan(value) ? "NaN" : (value > 0 ? "Infinity" : "-Infinity")),
+						  "Leave such rows out in the query, for example with WHERE value > '-Infinity' AND value < 'Infinity'.");
 
 	alloc = recsys_context_allocator(context);
 	if (!rs_buffer_append(&state->buffer, &alloc, PG_GETARG_INT64(1), PG_GETARG_INT64(2), value))

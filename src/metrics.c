@@ -32,17 +32,8 @@ id_array_arg(FunctionCallInfo fcinfo, int argno, const char *arg_name,
 	if (ARR_ELEMTYPE(array) != INT8OID)
 		elog(ERROR, "argument \"%s\" of %s must be a bigint array", arg_name,
 			 function_name);
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("argument \"%s\" of %s must be a one-dimensional array",
-						arg_name, function_name),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(array))));
-	if (array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" of %s must not contain nulls",
-						arg_name, function_name)));
+	recsys_check_array(array, psprintf("argument \"%s\" of %s", arg_name, function_name),
+					   NULL);
 	*count = (size_t) ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 	return (const int64 *) ARR_DATA_PTR(array);
 }
@@ -63,11 +54,7 @@ ranking_metrics(FunctionCallInfo fcinfo, const char *function_name,
 				n_relevant;
 	rs_allocator alloc = recsys_context_allocator(CurrentMemoryContext);
 
-	if (k < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be at least 1"),
-				 errdetail("k was %d.", k)));
+	recsys_check_k(k);
 	recommended = id_array_arg(fcinfo, 0, "recommended", function_name, &n_recommended);
 	relevant_arg = id_array_arg(fcinfo, 1, "relevant", function_name, &n_relevant);
 	if (n_relevant == 0)

@@ -59,8 +59,14 @@ extern Jsonb *recsys_take_widths(Jsonb *options, const char *name, const char *f
 extern bytea *recsys_encode_model(rs_model *model, MemoryContext into);
 extern void recsys_json_now(char *buf);
 
-/* result_rows.c: set-returning serving functions */
+/* arguments.c: checks of SQL arguments, one SQLSTATE per kind of mistake */
 extern void recsys_check_k(int32 k);
+extern void recsys_check_array(struct ArrayType *array, const char *what,
+							   const char *null_hint);
+extern void recsys_not_finite(const char *message, const char *detail,
+							  const char *hint) pg_attribute_noreturn();
+
+/* result_rows.c: set-returning serving functions */
 extern void recsys_init_materialized(FunctionCallInfo fcinfo);
 extern void recsys_emit_row(FunctionCallInfo fcinfo, bool has_item, int64 item_id,
 							double score);

@@ -8,16 +8,6 @@
 #include "miscadmin.h"
 #include "utils/tuplestore.h"
 
-void
-recsys_check_k(int32 k)
-{
-	if (k < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be at least 1"),
-				 errdetail("k was %d.", k)));
-}
-
 /*
  * Sets up a materialised set-returning call: the rows go into a tuplestore
  * (fn_extra stays free for the model cache).

@@ -49,21 +49,16 @@ recsys_predict_features(PG_FUNCTION_ARGS)
 	float	   *scratch;
 
 	recsys_require(model, predict_features, "predict(model, features)");
-	if (ARR_NDIM(features) > 1 || n != rs_feature_count(model))
+	recsys_check_array(features, "features", NULL);
+	if (n != rs_feature_count(model))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("feature vector has %d elements, the model expects %d",
 						n, rs_feature_count(model))));
-	if (array_contains_nulls(features))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("feature vectors must not contain NULL elements")));
 	for (int k = 0; k < n; k++)
 		if (!isfinite(values[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("feature values must be finite numbers"),
-					 errdetail("Feature %d is %g.", k + 1, values[k])));
+			recsys_not_finite("feature values must be finite numbers",
+							  psprintf("Feature %d is %g.", k + 1, values[k]), NULL);
 	/* called once per row: no allocation unless the network is very wide */
 	if (rs_feature_scratch_floats(model) <= lengthof(stack_scratch))
 		scratch = stack_scratch;
@@ -124,8 +119,6 @@ recsys_recommend(PG_FUNCTION_ARGS)
  */
 #define BATCH_SCORE_BYTES ((size_t) 32 * 1024 * 1024)
 
-static void check_array(ArrayType *array, const char *name);
-
 Datum
 recsys_recommend_batch(PG_FUNCTION_ARGS)
 {
@@ -141,7 +134,7 @@ recsys_recommend_batch(PG_FUNCTION_ARGS)
 	rs_allocator alloc = recsys_context_allocator(CurrentMemoryContext);
 
 	recsys_check_k(k);
-	check_array(user_ids, "user_ids");
+	recsys_check_array(user_ids, "user_ids", NULL);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require(model, score_items_batch, "recommend_batch");
@@ -192,19 +185,6 @@ compare_history(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void
-check_array(ArrayType *array, const char *name)
-{
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", name)));
-	if (array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not contain NULL elements", name)));
-}
-
 /*
  * The history as ascending, distinct dense item indices with their values
  * (repeats averaged, as training does); ids the model lacks are dropped and
@@ -222,8 +202,8 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 	int			kept = 0,
 				out = 0;
 
-	check_array(item_ids, "item_ids");
-	check_array(values, "values");
+	recsys_check_array(item_ids, "item_ids", NULL);
+	recsys_check_array(values, "values", NULL);
 	if (n != n_values)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -238,10 +218,9 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 		int32		item;
 
 		if (!isfinite(vals[k]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("history values must be finite numbers"),
-					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
+			recsys_not_finite("history values must be finite numbers",
+							  psprintf("Item " INT64_FORMAT " has value %g.", ids[k], vals[k]),
+							  NULL);
 		if (vals[k] < 0 && rs_model_takes_strengths(model))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

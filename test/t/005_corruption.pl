@@ -303,11 +303,12 @@ note "$total calls in all";
 cmp_ok($total, '>=', 4000, 'every variant went through every function');
 
 # Known outcomes: an answer; invalid recsys model (22P03); a bad argument
-# (22023); a function the model's kind does not support (0A000).
+# (22023), such as a feature vector of the wrong length for a damaged
+# network (2202E); a function the model's kind does not support (0A000).
 my $unexpected = $node->safe_psql(
 	'postgres', q{
 SELECT string_agg(DISTINCT kind || ' ' || how || ' ' || fn || ': ' || outcome, '; ')
-FROM outcomes WHERE outcome NOT IN ('ok', '22P03', '22023', '0A000')});
+FROM outcomes WHERE outcome NOT IN ('ok', '22P03', '22023', '2202E', '0A000')});
 is($unexpected, '', 'every call answers or raises a known SQLSTATE');
 
 # Without the cache, a variant whose checksum does not match is never
