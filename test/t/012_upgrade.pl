@@ -1,7 +1,8 @@
 # ALTER EXTENSION recsys UPDATE from every released version: the updated
 # extension must have exactly the objects, signatures, properties and
-# comments of a fresh install of the current version, and models stored
-# before the update must give the same answers after it.
+# comments of a fresh install of the current version (its full script,
+# sql/recsys--<version>.sql), and models stored before the update must give
+# the same answers after it.
 
 use strict;
 use warnings;
