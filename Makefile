@@ -19,7 +19,7 @@ CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain guardrails movietweetings movietweetings_implicit
+REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain guardrails movietweetings movietweetings_implicit tune
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

@@ -6,6 +6,7 @@
  */
 #include "features_agg.h"
 #include "interactions_agg.h"
+#include "tune.h"
 
 #include <math.h>
 
@@ -29,6 +30,8 @@ typedef struct training
 	bool		given[MAX_OPTIONS];
 	int			widths[RS_MAX_WIDTHS];
 	int			n_widths;
+	tune_request tune;
+	StringInfoData tuning;		/* the search, as JSON; empty without one */
 	MemoryContext caller;		/* where the result goes */
 	MemoryContext work;			/* everything else; deleted at the end */
 	rs_runtime	runtime;
@@ -88,6 +91,7 @@ read_options(training *t, Jsonb *options)
 	const rs_kind *first = t->kind;
 	const rs_widths_spec *widths = first->widths;
 	rs_report	why = {{0}};
+	char	   *read_apart;
 
 	if (widths)
 	{
@@ -97,8 +101,11 @@ read_options(training *t, Jsonb *options)
 									 widths->max_count, widths->max_width, widths->hint,
 									 t->widths, &t->n_widths);
 	}
+	options = recsys_take_tune(options, t->trainer, first, &t->tune);
+	read_apart = psprintf("%s%s%s", widths ? widths->name : "",
+						  widths && first->n_search ? ", " : "", first->n_search ? "tune" : "");
 	recsys_parse_options(options, t->trainer, first->options, first->n_options,
-						 widths ? widths->name : NULL, t->options, t->given);
+						 read_apart[0] ? read_apart : NULL, t->options, t->given);
 	for (int k = 0; k < first->n_options; k++)
 	{
 		const rs_option_spec *spec = &first->options[k];
@@ -180,6 +187,10 @@ begin_interactions(training *t, interactions_state *state)
 	if (t->kind->check_size && !t->kind->check_size(&t->data, t->options, &why))
 		raise_report(ERROR, ERRCODE_PROGRAM_LIMIT_EXCEEDED, &why);
 	t->input.data = &t->data;
+	initStringInfo(&t->tuning);
+	if (t->tune.on)
+		recsys_tune(t->kind, &t->data, t->options, t->given, t->widths, t->n_widths, &t->tune,
+					t->runtime.threads, t->runtime.progress != NULL, &t->tuning);
 	recsys_runtime_start_clock(&t->runtime);
 }
 
@@ -213,6 +224,8 @@ describe(StringInfo buf, const training *t, const rs_fit *fit)
 		if (fit->series[s].name)
 			append_series(buf, fit->series[s].name, fit->series[s].values, fit->series[s].count);
 	append_series(buf, "loss", fit->loss, fit->iterations);
+	if (t->tuning.data && t->tuning.len > 0)
+		appendStringInfo(buf, ", \"tuning\": %s", t->tuning.data);
 	if (t->kind->input == RS_INPUT_FEATURES)
 		appendStringInfo(buf, ", \"epochs\": %d, \"rows\": %zu", fit->iterations, t->rows);
 	else

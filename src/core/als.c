@@ -892,12 +892,15 @@ const rs_kind rs_als_kind = {
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_EXPLICIT},
+	.search = {{RS_ALS_REGULARIZATION, 0.01, 0.5}, {RS_ALS_PRIOR_COUNT, 1, 300}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
 	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 	.fit = fit,
+	.fits_ratings = rs_kind_options_yes,
 	.predict = rs_factor_rating_predict,
 	.predicts_unknown = rs_kind_yes,
 	.score_items = rs_factor_score_items,

@@ -516,6 +516,8 @@ const rs_kind rs_bpr_kind = {
 	.verbose_option = RS_BPR_VERBOSE,
 	.iterations_option = RS_BPR_EPOCHS,
 	.chosen_by = {-1, 0},
+	.search = {{RS_BPR_LEARNING_RATE, 0.005, 0.1}, {RS_BPR_REGULARIZATION, 1e-4, 0.05}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |

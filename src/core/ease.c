@@ -774,6 +774,8 @@ const rs_kind rs_ease_kind = {
 	.verbose_option = RS_EASE_VERBOSE,
 	.iterations_option = -1,
 	.chosen_by = {-1, 0},
+	.search = {{RS_EASE_LAMBDA, 10, 5000}},
+	.n_search = 1,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),

@@ -618,6 +618,8 @@ const rs_kind rs_implicit_als_kind = {
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_IMPLICIT},
+	.search = {{RS_ALS_REGULARIZATION, 1, 2000}, {RS_ALS_ALPHA, 1, 100}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |

@@ -94,6 +94,19 @@ typedef struct rs_fit
 	rs_report	warning;
 } rs_fit;
 
+/*
+ * A dimension of the kind's hyper-parameter search ("tune"): an option and
+ * the range tried, on a log scale (tuning.h).
+ */
+typedef struct rs_search_dim
+{
+	int			option;
+	double		low;
+	double		high;
+} rs_search_dim;
+
+#define RS_MAX_SEARCH_DIMS 4
+
 /* A trainer shared by kinds picks this one when options[option] == value. */
 typedef struct rs_option_choice
 {
@@ -117,6 +130,9 @@ typedef struct rs_kind
 	int			iterations_option;
 	const rs_widths_spec *widths;	/* NULL: no list option */
 	rs_option_choice chosen_by;
+	/* what "tune" searches (none: the kind cannot be tuned) */
+	rs_search_dim search[RS_MAX_SEARCH_DIMS];
+	int			n_search;
 
 	/* the model's layout: sections every model has, and those it may have */
 	uint32_t	required_sections;
@@ -130,6 +146,8 @@ typedef struct rs_kind
 	bool		(*check_size) (const rs_interactions *data, const double *options,
 							   rs_report *why);
 	rs_status	(*fit) (const rs_fit_input *in, const rs_runtime *rt, rs_fit *out);
+	/* whether these options train a model of ratings (NULL: of preferences) */
+	bool		(*fits_ratings) (const double *options);
 
 	/* decoding: the kind's own sections, after the generic checks */
 	const char *(*check_sections) (const rs_model_header *header, const unsigned char *bytes,
@@ -187,8 +205,9 @@ void		rs_kinds_supporting(size_t offset, char *buf, size_t size);
 bool		rs_check_strengths(const rs_training_rows *rows, const double *options,
 							   rs_report *why);
 
-/* A predicate that holds for every model of a kind (e.g. predicts_unknown). */
+/* Predicates that hold for every model, or all options, of a kind. */
 bool		rs_kind_yes(const rs_model *model);
+bool		rs_kind_options_yes(const double *options);
 
 #define RS_SECTION_BIT(s) (1u << (s))
 

@@ -100,3 +100,9 @@ rs_kind_yes(const rs_model *model)
 {
 	return true;
 }
+
+bool
+rs_kind_options_yes(const double *options)
+{
+	return true;
+}

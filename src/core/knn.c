@@ -759,6 +759,12 @@ takes_strengths(const rs_model *m)
 }
 
 static bool
+fits_ratings(const double *options)
+{
+	return options[RS_KNN_FEEDBACK] == RS_KNN_FEEDBACK_EXPLICIT;
+}
+
+static bool
 check_rows(const rs_training_rows *rows, const double *options, rs_report *why)
 {
 	return options[RS_KNN_FEEDBACK] != RS_KNN_FEEDBACK_IMPLICIT ||
@@ -824,6 +830,8 @@ const rs_kind rs_knn_kind = {
 	.verbose_option = RS_KNN_VERBOSE,
 	.iterations_option = -1,
 	.chosen_by = {-1, 0},
+	.search = {{RS_KNN_NEIGHBORS, 10, 400}, {RS_KNN_SHRINKAGE, 1, 200}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_NEIGHBOR_PTR) | BIT(RS_SEC_NEIGHBOR_ITEMS) |
@@ -832,6 +840,7 @@ const rs_kind rs_knn_kind = {
 	.optional_sections = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
 	.check_rows = check_rows,
 	.fit = fit,
+	.fits_ratings = fits_ratings,
 	.predict = rs_knn_predict,
 	.predicts_unknown = is_explicit,
 	.takes_strengths = takes_strengths,

@@ -979,6 +979,8 @@ const rs_kind rs_ncf_kind = {
 	.iterations_option = RS_NCF_EPOCHS,
 	.widths = &layer_widths,
 	.chosen_by = {-1, 0},
+	.search = {{RS_NCF_LEARNING_RATE, 3e-4, 1e-2}, {RS_NCF_L2, 1e-8, 1e-4}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |

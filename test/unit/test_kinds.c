@@ -47,6 +47,17 @@ check_options(const rs_kind *k)
 			CHECK(strcmp(k->options[p].name, spec->name) != 0, "%s: option %s twice",
 				  k->name, spec->name);
 	}
+	for (int d = 0; d < k->n_search; d++)
+	{
+		const rs_search_dim *dim = &k->search[d];
+		const rs_option_spec *spec = &k->options[dim->option];
+
+		CHECK(dim->option >= 0 && dim->option < k->n_options &&
+			  (spec->type == RS_OPT_INT || spec->type == RS_OPT_REAL) &&
+			  dim->low > 0 && dim->low < dim->high && dim->low >= spec->min &&
+			  dim->high <= spec->max, "%s: search of %s", k->name, spec->name);
+	}
+	CHECK(k->n_search <= RS_MAX_SEARCH_DIMS, "%s: %d searched", k->name, k->n_search);
 	CHECK(k->threads_option < k->n_options && k->verbose_option < k->n_options &&
 		  k->iterations_option < k->n_options, "%s: option positions", k->name);
 }

@@ -1,0 +1,73 @@
+-- "tune": a search of the kind's parameters on a validation split of the
+-- training rows, then the final fit with the best setting.  On the
+-- MovieTweetings split of the movietweetings test, tuning must beat the
+-- defaults on the held-out tenth, which the search never sees.
+CREATE TABLE tune_models AS
+SELECT 'implicit' AS name,
+       recsys.train_als(user_id, movie_id, rating, '{"feedback": "implicit"}') AS model
+FROM mt_ratings WHERE NOT held_out
+UNION ALL
+SELECT 'implicit tuned',
+       recsys.train_als(user_id, movie_id, rating, '{"feedback": "implicit", "tune": true}')
+FROM mt_ratings WHERE NOT held_out
+UNION ALL
+SELECT 'implicit tuned again',
+       recsys.train_als(user_id, movie_id, rating, '{"feedback": "implicit", "tune": true}')
+FROM mt_ratings WHERE NOT held_out
+UNION ALL
+SELECT 'ratings', recsys.train_als(user_id, movie_id, rating) FROM mt_ratings WHERE NOT held_out
+UNION ALL
+SELECT 'ratings tuned', recsys.train_als(user_id, movie_id, rating, '{"tune": {"trials": 4}}')
+FROM mt_ratings WHERE NOT held_out
+UNION ALL
+SELECT 'ease tuned',
+       recsys.train_ease(user_id, movie_id, '{"max_items": 1500, "tune": {"trials": 3, "seed": 7}}')
+FROM mt_ratings WHERE NOT held_out;
+
+-- What the search tried and chose: six settings at a quarter of the
+-- iterations, the best two at all of them; the setting given or defaulted
+-- is the first tried; the chosen one has the best validation score.
+SELECT name, t->>'metric' AS metric, (t->>'held_out')::int > 1000 AS held_out_enough,
+       jsonb_array_length(t->'trials') AS trials,
+       t->'trials'->0->'setting' AS first_setting,
+       t->'chosen' = (SELECT s->'setting' FROM jsonb_array_elements(t->'trials') s
+                      WHERE (s->'setting'->>(CASE WHEN name LIKE 'ease%' THEN 'lambda' ELSE 'iterations' END))::float8
+                            = (t->'chosen'->>(CASE WHEN name LIKE 'ease%' THEN 'lambda' ELSE 'iterations' END))::float8
+                      ORDER BY (s->>(t->>'metric'))::float8 * CASE WHEN t->>'metric' = 'rmse' THEN 1 ELSE -1 END
+                      LIMIT 1) AS chose_the_best
+FROM tune_models, LATERAL (SELECT recsys.model_info(model)->'tuning' AS t) x
+WHERE name LIKE '%tuned%' ORDER BY name;
+
+-- The final model is trained with the chosen setting, and the same seed
+-- chooses the same.
+SELECT name, recsys.model_info(model)->'tuning'->'chosen' =
+             (recsys.model_info(model)->'options') - 'feedback' - 'factors' - 'cg_steps' - 'solver'
+             - 'seed' - 'threads' - 'verbose' AS trained_with_choice
+FROM tune_models WHERE name = 'implicit tuned';
+SELECT (SELECT recsys.model_info(model)->'tuning'->'chosen' FROM tune_models WHERE name = 'implicit tuned')
+     = (SELECT recsys.model_info(model)->'tuning'->'chosen' FROM tune_models WHERE name = 'implicit tuned again')
+       AS deterministic;
+
+-- Held-out NDCG@10 of the preference models, and RMSE of the rating models.
+CREATE TABLE tune_ndcg AS
+SELECT name, e.ndcg
+FROM tune_models,
+     LATERAL recsys.evaluate(model,
+                             (SELECT array_agg(user_id ORDER BY user_id, movie_id) FROM mt_ratings WHERE held_out),
+                             (SELECT array_agg(movie_id ORDER BY user_id, movie_id) FROM mt_ratings WHERE held_out)) e
+WHERE name LIKE 'implicit%';
+SELECT (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit tuned')
+       > 1.1 * (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit') AS tuned_beats_defaults_by_10_percent;
+CREATE TABLE tune_rmse AS
+SELECT name, sqrt(avg((recsys.predict(model, user_id, movie_id) - rating) ^ 2)) AS rmse
+FROM tune_models, mt_ratings WHERE held_out AND name LIKE 'ratings%' GROUP BY name;
+SELECT (SELECT rmse FROM tune_rmse WHERE name = 'ratings tuned')
+       <= (SELECT rmse FROM tune_rmse WHERE name = 'ratings') + 0.002 AS tuned_no_worse,
+       (SELECT rmse FROM tune_rmse WHERE name = 'ratings tuned') < 1.535 AS tuned_below_1_535;
+
+-- Mistakes.
+SELECT recsys.train_mlp(ARRAY[1, 2]::real[], 1, '{"tune": true}');
+SELECT recsys.train_als(1, 2, 3, '{"tune": 5}');
+SELECT recsys.train_als(1, 2, 3, '{"tune": {"trials": 1}}');
+SELECT recsys.train_als(1, 2, 3, '{"tune": {"budget": 3}}');
+SELECT recsys.train_als(1, 2, 3, '{"tunes": true}');

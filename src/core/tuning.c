@@ -1,0 +1,176 @@
+/*
+ * tuning.c - validation split, validation score and candidate settings of
+ * the "tune" option (tuning.h).
+ */
+#include "tuning.h"
+
+#include "random.h"
+#include "ranking_metrics.h"
+#include "scoring.h"
+#include "top_k.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+rs_holdout_free(rs_holdout *h, const rs_allocator *a)
+{
+	rs_free(a, h->user_ids);
+	rs_free(a, h->item_ids);
+	rs_free(a, h->values);
+	memset(h, 0, sizeof(*h));
+}
+
+rs_status
+rs_holdout_split(const rs_interactions *d, bool ratings, uint64_t seed, const rs_allocator *a,
+				 rs_interaction_buffer *train, rs_holdout *h)
+{
+	rs_random	rng = {seed * 0x9E3779B97F4A7C15ull + 1};
+	size_t		eligible = 0,
+				room;
+	double		take_user;
+
+	memset(h, 0, sizeof(*h));
+	for (int32_t u = 0; u < d->n_users; u++)
+		eligible += d->user_ptr[u + 1] - d->user_ptr[u] >= 3;
+	take_user = eligible > RS_TUNE_USERS ? (double) RS_TUNE_USERS / (double) eligible : 1.0;
+	room = ratings ? d->nnz / 8 + 64 : (eligible < RS_TUNE_USERS ? eligible : RS_TUNE_USERS) + 64;
+	if (room > RS_TUNE_RATINGS)
+		room = RS_TUNE_RATINGS;
+	h->user_ids = rs_alloc(a, sizeof(int64_t) * room);
+	h->item_ids = rs_alloc(a, sizeof(int64_t) * room);
+	h->values = rs_alloc(a, sizeof(float) * room);
+	if (!h->user_ids || !h->item_ids || !h->values ||
+		!rs_buffer_reserve(train, a, d->nnz))
+	{
+		rs_holdout_free(h, a);
+		return RS_NO_MEMORY;
+	}
+	for (int32_t u = 0; u < d->n_users; u++)
+	{
+		size_t		begin = d->user_ptr[u],
+					n = d->user_ptr[u + 1] - begin;
+		/* ranking: one item of a sampled user; ratings: a tenth of a user's */
+		bool		sampled = !ratings && n >= 3 && rs_random_uniform(&rng) < take_user;
+		size_t		pick = sampled ? (size_t) (rs_random_next(&rng) % n) : n;
+
+		for (size_t k = 0; k < n; k++)
+		{
+			int64_t		item = d->item_ids[d->user_items[begin + k]];
+			float		value = d->user_values[begin + k];
+			bool		hold = ratings ? n >= 3 && rs_random_uniform(&rng) < 0.1 : k == pick;
+
+			if (hold && h->n < room)
+			{
+				h->user_ids[h->n] = d->user_ids[u];
+				h->item_ids[h->n] = item;
+				h->values[h->n] = value;
+				h->n++;
+			}
+			else if (!rs_buffer_append(train, a, d->user_ids[u], item, value))
+			{
+				rs_holdout_free(h, a);
+				return RS_NO_MEMORY;
+			}
+		}
+	}
+	return RS_OK;
+}
+
+static rs_status
+ranking_score(const rs_model *m, const rs_holdout *h, const rs_allocator *a, double *score)
+{
+	float	   *scores = rs_alloc(a, sizeof(float) * ((size_t) m->n_items + 1));
+	rs_scored	best[RS_TUNE_K];
+	int64_t		top[RS_TUNE_K];
+	double		sum = 0.0;
+	rs_status	status = scores ? RS_OK : RS_NO_MEMORY;
+
+	for (size_t p = 0; p < h->n && status == RS_OK; p++)
+	{
+		int32_t		user = rs_model_user_index(m, h->user_ids[p]);
+		size_t		n_seen,
+					count;
+		const int32_t *seen;
+		rs_ranking_metrics metrics;
+
+		if (user < 0 || rs_model_item_index(m, h->item_ids[p]) < 0)
+			continue;			/* the model cannot rank it: a miss */
+		seen = rs_seen_items(m, user, &n_seen);
+		if ((status = rs_score_items(m, user, a, scores)) != RS_OK)
+			break;
+		count = rs_top_k(scores, m->n_items, seen, n_seen, RS_TUNE_K, best);
+		for (size_t r = 0; r < count; r++)
+			top[r] = m->item_ids[best[r].index];
+		status = rs_ranking_metrics_compute(top, count, &h->item_ids[p], 1, RS_TUNE_K, a,
+											&metrics);
+		sum += metrics.ndcg;
+	}
+	rs_free(a, scores);
+	*score = h->n ? sum / (double) h->n : 0.0;
+	return status;
+}
+
+rs_status
+rs_holdout_score(const rs_model *m, const rs_holdout *h, bool ratings, const rs_allocator *a,
+				 double *score)
+{
+	double		sse = 0.0;
+	size_t		n = 0;
+
+	if (!ratings)
+		return ranking_score(m, h, a, score);
+	for (size_t p = 0; p < h->n; p++)
+	{
+		double		e = rs_predict(m, rs_model_user_index(m, h->user_ids[p]),
+								   rs_model_item_index(m, h->item_ids[p])) - h->values[p];
+
+		if (isfinite(e))
+		{
+			sse += e * e;
+			n++;
+		}
+	}
+	*score = n ? -sqrt(sse / (double) n) : -INFINITY;
+	return RS_OK;
+}
+
+void
+rs_tune_candidates(const rs_kind *k, const double *base, const bool *given, int trials,
+				   uint64_t seed, double *out)
+{
+	rs_random	rng = {seed ^ 0x7E57ull};
+
+	for (int t = 0; t < trials; t++)
+		memcpy(out + (size_t) t * k->n_options, base, sizeof(double) * k->n_options);
+	for (int d = 0; d < k->n_search; d++)
+	{
+		const rs_search_dim *dim = &k->search[d];
+		const rs_option_spec *spec = &k->options[dim->option];
+		int			others = trials - 1;
+		int			order[64];
+
+		if (given[dim->option] || others < 1)
+			continue;
+		/* one draw in each of `others` strata of the range, in a shuffled order */
+		for (int t = 0; t < others; t++)
+			order[t] = t;
+		for (int t = others - 1; t > 0; t--)
+		{
+			int			j = (int) (rs_random_next(&rng) % (uint64_t) (t + 1));
+			int			swap = order[t];
+
+			order[t] = order[j];
+			order[j] = swap;
+		}
+		for (int t = 0; t < others; t++)
+		{
+			double		at = (order[t] + rs_random_uniform(&rng)) / others;
+			double		value = exp(log(dim->low) + at * (log(dim->high) - log(dim->low)));
+
+			if (spec->type == RS_OPT_INT)
+				value = round(value);
+			out[(size_t) (t + 1) * k->n_options + dim->option] = value;
+		}
+	}
+}

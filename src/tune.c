@@ -1,0 +1,252 @@
+/*
+ * tune.c - "tune": the kind's search space (core/kind.h) tried on a
+ * validation split (core/tuning.h), each trial in a memory context of its
+ * own, by successive halving: every setting trains for a quarter of the
+ * iterations, the best quarter of them for all, and the best of those wins.
+ * Kinds trained in one pass (item models) try fewer settings, each once.
+ * A setting whose fit diverges loses; a cancel stops the search like any
+ * fit.  The same data and seed give the same choice.
+ */
+#include "tune.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "core/tuning.h"
+
+#define DEFAULT_TRIALS 6		/* iterative kinds: about 4 fits with the final one */
+#define DEFAULT_ONE_PASS_TRIALS 4
+#define MAX_TRIALS 64
+
+static void
+bad_tune(const char *function_name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"tune\" of %s must be a boolean or an object", function_name),
+			 errhint("For example true, or {\"trials\": 12, \"seed\": 7}: trials between 2 and %d.",
+					 MAX_TRIALS)));
+}
+
+static int
+integer_value(JsonbValue *v, const char *function_name, int low, int high)
+{
+	double		x;
+
+	if (v->type != jbvNumeric)
+		bad_tune(function_name);
+	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	if (x != floor(x) || x < low || x > high)
+		bad_tune(function_name);
+	return (int) x;
+}
+
+Jsonb *
+recsys_take_tune(Jsonb *options, const char *function_name, const rs_kind *kind,
+				 tune_request *request)
+{
+	JsonbValue *value;
+
+	request->on = false;
+	request->trials = kind->iterations_option >= 0 ? DEFAULT_TRIALS : DEFAULT_ONE_PASS_TRIALS;
+	request->seed = 42;
+	if (options == NULL || !JB_ROOT_IS_OBJECT(options))
+		return options;
+	value = getKeyJsonValueFromContainer(&options->root, "tune", strlen("tune"), NULL);
+	if (value == NULL)
+		return options;
+	if (value->type == jbvBool)
+		request->on = value->val.boolean;
+	else if (value->type == jbvBinary && JsonContainerIsObject(value->val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(value->val.binary.data);
+		JsonbIteratorToken token;
+		JsonbValue	v;
+
+		request->on = true;
+		while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			bool		trials;
+
+			if (token != WJB_KEY)
+				continue;
+			trials = v.val.string.len == 6 && strncmp(v.val.string.val, "trials", 6) == 0;
+			if (!trials && !(v.val.string.len == 4 && strncmp(v.val.string.val, "seed", 4) == 0))
+				bad_tune(function_name);
+			token = JsonbIteratorNext(&it, &v, true);
+			if (trials)
+				request->trials = integer_value(&v, function_name, 2, MAX_TRIALS);
+			else
+				request->seed = integer_value(&v, function_name, 0, PG_INT32_MAX);
+		}
+	}
+	else
+		bad_tune(function_name);
+	if (request->on && kind->n_search == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("option \"tune\" is not supported by %s", function_name)));
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_delete, JsonbPGetDatum(options),
+											  CStringGetTextDatum("tune")));
+}
+
+typedef struct search
+{
+	const rs_kind *kind;
+	rs_interactions train;
+	rs_holdout held;
+	bool		ratings;
+	const int  *widths;
+	int			n_widths;
+	int			threads;
+	bool		verbose;
+	MemoryContext context;
+} search;
+
+/* One setting trained and scored, in a memory context freed after it. */
+static double
+trial(search *s, const double *options, int number)
+{
+	MemoryContext context = AllocSetContextCreate(s->context, "recsys tuning trial",
+												  ALLOCSET_DEFAULT_SIZES);
+	rs_runtime	rt;
+	rs_fit_input in = {0};
+	rs_fit		fit;
+	rs_status	status;
+	double		score = -INFINITY;
+	double		started = rs_now();
+
+	recsys_runtime_init(&rt, context, s->threads, false, 1);
+	in.data = &s->train;
+	in.options = options;
+	in.widths = s->widths;
+	in.n_widths = s->n_widths;
+	memset(&fit, 0, sizeof(fit));
+	status = s->kind->fit(&in, &rt, &fit);
+	/* a setting that diverges loses; any other failure ends the statement */
+	if (status == RS_OK)
+		status = rs_holdout_score(&fit.model, &s->held, s->ratings, &rt.alloc, &score);
+	if (status != RS_NUMERICAL_FAILURE)
+		recsys_raise_status(status, "tuning");
+	MemoryContextDelete(context);
+	if (s->verbose)
+		ereport(NOTICE,
+				(errmsg("tuning trial %d: %s %.4f in %.3f s", number,
+						s->ratings ? "RMSE" : "NDCG@10", s->ratings ? -score : score,
+						rs_now() - started)));
+	return score;
+}
+
+static void
+append_number(StringInfo buf, double x)
+{
+	if (isfinite(x))
+		appendStringInfo(buf, "%.6g", x);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+static void
+append_setting(StringInfo buf, const rs_kind *kind, const double *options)
+{
+	appendStringInfoChar(buf, '{');
+	for (int d = 0; d < kind->n_search; d++)
+	{
+		const rs_option_spec *spec = &kind->options[kind->search[d].option];
+
+		/* as the model's options are written (recsys_append_options_json) */
+		appendStringInfo(buf, spec->type == RS_OPT_INT ? "%s\"%s\": %.0f" : "%s\"%s\": %.9g",
+						 d ? ", " : "", spec->name, options[kind->search[d].option]);
+	}
+	if (kind->iterations_option >= 0)
+		appendStringInfo(buf, ", \"%s\": %.0f", kind->options[kind->iterations_option].name,
+						 options[kind->iterations_option]);
+	appendStringInfoChar(buf, '}');
+}
+
+static int
+by_score(const void *a, const void *b, void *arg)
+{
+	const double *score = arg;
+	double		x = score[*(const int *) a],
+				y = score[*(const int *) b];
+
+	/* best first; ties to the earlier setting, so the base one wins a tie */
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const int *) a - *(const int *) b;
+}
+
+void
+recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
+			const bool *given, const int *widths, int n_widths, const tune_request *request,
+			int threads, bool verbose, StringInfo report)
+{
+	search		s = {kind};
+	rs_allocator a;
+	rs_interaction_buffer rows = {0};
+	int			n = request->trials;
+	int			width = kind->n_options;
+	int			it = kind->iterations_option;
+	int			full = it >= 0 ? (int) options[it] : 0;
+	double	   *settings = palloc(sizeof(double) * n * width);
+	double	   *score = palloc(sizeof(double) * n);
+	int		   *order = palloc(sizeof(int) * n);
+	int			alive = n;
+	int			trials = 0;
+	double		started = rs_now();
+
+	s.context = AllocSetContextCreate(CurrentMemoryContext, "recsys tuning",
+									  ALLOCSET_DEFAULT_SIZES);
+	a = recsys_context_allocator(s.context);
+	s.ratings = kind->fits_ratings && kind->fits_ratings(options);
+	s.widths = widths;
+	s.n_widths = n_widths;
+	s.threads = threads;
+	s.verbose = verbose;
+	recsys_raise_status(rs_holdout_split(data, s.ratings, (uint64_t) request->seed, &a, &rows,
+										 &s.held), "tuning");
+	recsys_raise_status(rs_interactions_build(&rows, &a, &s.train), "tuning");
+	rs_buffer_free(&rows, &a);
+
+	rs_tune_candidates(kind, options, given, n, (uint64_t) request->seed, settings);
+	for (int t = 0; t < n; t++)
+		order[t] = t;
+
+	appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
+					 s.ratings ? "rmse" : "ndcg@10", s.held.n);
+	/* a quarter of the iterations for every setting, then all for the best quarter */
+	for (int rung = full > 1 ? 0 : 1; rung < 2; rung++)
+	{
+		int			iterations = rung == 0 ? Max(1, full / 4) : full;
+
+		for (int r = 0; r < alive; r++)
+		{
+			double	   *setting = settings + (size_t) order[r] * width;
+			double		trial_started = rs_now();
+
+			if (it >= 0)
+				setting[it] = iterations;
+			score[order[r]] = trial(&s, setting, ++trials);
+			appendStringInfo(report, "%s{\"setting\": ", trials > 1 ? ", " : "");
+			append_setting(report, kind, setting);
+			appendStringInfo(report, ", \"%s\": ", s.ratings ? "rmse" : "ndcg@10");
+			append_number(report, s.ratings ? -score[order[r]] : score[order[r]]);
+			appendStringInfo(report, ", \"seconds\": %.3f}", rs_now() - trial_started);
+		}
+		qsort_arg(order, alive, sizeof(int), by_score, score);
+		if (rung == 0)
+			alive = Max(2, (n + 3) / 4);
+	}
+	memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
+	appendStringInfoString(report, "], \"chosen\": ");
+	append_setting(report, kind, options);
+	appendStringInfo(report, ", \"seconds\": %.3f}", rs_now() - started);
+	MemoryContextDelete(s.context);
+	pfree(settings);
+	pfree(score);
+	pfree(order);
+}

@@ -1,0 +1,114 @@
+/*
+ * test_tuning.c - the validation split and the candidate settings of
+ * "tune": every training pair lands on exactly one side, one per sampled
+ * user (ranking) or about a tenth (ratings); the same seed gives the same
+ * split; candidates start with the base setting, stay in their ranges,
+ * leave given options alone and cover each range.
+ */
+#include "core/kind.h"
+#include "core/tuning.h"
+
+#include "planted.h"
+#include "unit.h"
+
+static void
+check_split(bool ratings)
+{
+	const rs_allocator *a = &rs_malloc_allocator;
+	rs_interaction_buffer train = {0},
+				again = {0};
+	rs_holdout held,
+				held_again;
+	rs_interactions t;
+	size_t		eligible = 0;
+
+	for (int32_t u = 0; u < P.train.n_users; u++)
+		eligible += P.train.user_ptr[u + 1] - P.train.user_ptr[u] >= 3;
+	if (!CHECK(rs_holdout_split(&P.train, ratings, 7, a, &train, &held) == RS_OK, "split"))
+		return;
+	CHECK(train.count + held.n == P.train.nnz, "%zu + %zu pairs of %zu", train.count, held.n,
+		  P.train.nnz);
+	if (ratings)
+		CHECK(held.n > P.train.nnz / 20 && held.n < P.train.nnz / 6, "%zu ratings held of %zu",
+			  held.n, P.train.nnz);
+	else
+		CHECK(held.n == (eligible < RS_TUNE_USERS ? eligible : RS_TUNE_USERS),
+			  "%zu users held of %zu", held.n, eligible);
+	/* no held-out pair is also a training pair */
+	CHECK(rs_interactions_build(&train, a, &t) == RS_OK, "build");
+	for (size_t p = 0; p < held.n; p++)
+	{
+		int32_t		u = rs_find_id(t.user_ids, t.n_users, held.user_ids[p]);
+		int32_t		i = rs_find_id(t.item_ids, t.n_items, held.item_ids[p]);
+		bool		both = u >= 0 && i >= 0 &&
+			rs_sorted_contains(t.user_items + t.user_ptr[u], t.user_ptr[u + 1] - t.user_ptr[u], i);
+
+		if (!CHECK(!both, "pair %zu is on both sides", p))
+			break;
+	}
+	CHECK(rs_holdout_split(&P.train, ratings, 7, a, &again, &held_again) == RS_OK &&
+		  held_again.n == held.n &&
+		  memcmp(held_again.item_ids, held.item_ids, sizeof(int64_t) * held.n) == 0,
+		  "the same seed gives another split");
+	rs_interactions_free(&t, a);
+	rs_buffer_free(&train, a);
+	rs_buffer_free(&again, a);
+	rs_holdout_free(&held, a);
+	rs_holdout_free(&held_again, a);
+}
+
+static void
+check_candidates(rs_algorithm algorithm)
+{
+	const rs_kind *k = rs_kind_of(algorithm);
+	double		base[32],
+				out[12 * 32],
+				again[12 * 32];
+	bool		given[32] = {0};
+	int			trials = 12;
+	int			fixed = k->search[0].option;
+
+	for (int o = 0; o < k->n_options; o++)
+		base[o] = k->options[o].default_value;
+	given[fixed] = k->n_search > 1;		/* the first searched option, when there are more */
+	rs_tune_candidates(k, base, given, trials, 3, out);
+	rs_tune_candidates(k, base, given, trials, 3, again);
+	CHECK(memcmp(out, again, sizeof(double) * trials * k->n_options) == 0,
+		  "%s: candidates differ for one seed", k->name);
+	CHECK(memcmp(out, base, sizeof(double) * k->n_options) == 0, "%s: base not first", k->name);
+	for (int d = 0; d < k->n_search; d++)
+	{
+		const rs_search_dim *dim = &k->search[d];
+		double		mid = sqrt(dim->low * dim->high);
+		int			below = 0;
+
+		for (int t = 1; t < trials; t++)
+		{
+			double		v = out[t * k->n_options + dim->option];
+
+			if (given[dim->option])
+				CHECK(v == base[dim->option], "%s: given %s searched", k->name,
+					  k->options[dim->option].name);
+			else
+				CHECK(v >= floor(dim->low) && v <= ceil(dim->high), "%s: %s = %g out of range",
+					  k->name, k->options[dim->option].name, v);
+			below += v < mid;
+		}
+		/* stratified: as many draws on each side of the range's middle */
+		if (!given[dim->option])
+			CHECK(abs(2 * below - (trials - 1)) <= 1, "%s: %s %d of %d below the middle",
+				  k->name, k->options[dim->option].name, below, trials - 1);
+	}
+}
+
+int
+main(void)
+{
+	make_planted();
+	check_split(false);
+	check_split(true);
+	for (int a = 1; a < RS_ALGO_COUNT; a++)
+		if (rs_kind_of(a)->n_search > 0)
+			check_candidates(a);
+	return unit_done();
+}
