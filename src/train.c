@@ -186,6 +186,8 @@ begin_interactions(training *t, interactions_state *state)
 						   t->data.n_users, t->data.n_items, t->data.nnz)));
 	if (t->kind->check_size && !t->kind->check_size(&t->data, t->options, &why))
 		raise_report(ERROR, ERRCODE_PROGRAM_LIMIT_EXCEEDED, &why);
+	if (t->kind->adapt_options)
+		t->kind->adapt_options(t->options, t->given, &t->data);
 	t->input.data = &t->data;
 	initStringInfo(&t->tuning);
 	if (t->tune.on)

@@ -594,6 +594,25 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	return status;
 }
 
+/*
+ * Confidence 1 + alpha * value is about the value's scale: the table's alpha
+ * is for values of 1 (a click, a purchase), and other values divide it by
+ * their mean, so that scaling every value (ratings 1-10, play counts,
+ * seconds watched) leaves the model as it is.
+ */
+static void
+adapt_options(double *options, const bool *given, const rs_interactions *data)
+{
+	double		sum = 0.0;
+
+	if (given[RS_ALS_ALPHA] || data->nnz == 0)
+		return;
+	for (size_t k = 0; k < data->nnz; k++)
+		sum += data->user_values[k];
+	if (sum > 0.0)
+		options[RS_ALS_ALPHA] /= sum / (double) data->nnz;
+}
+
 /* Implicit feedback's own regularization default (the table's is explicit's). */
 static bool
 prepare_options(double *options, const bool *given, const int *widths, int n_widths,
@@ -626,6 +645,7 @@ const rs_kind rs_implicit_als_kind = {
 	BIT(RS_SEC_ITEM_GRAM) | BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 	.prepare_options = prepare_options,
 	.check_rows = rs_check_strengths,
+	.adapt_options = adapt_options,
 	.fit = fit,
 	.predict = rs_factor_predict,
 	.takes_strengths = rs_kind_yes,

@@ -145,6 +145,9 @@ typedef struct rs_kind
 							   rs_report *why);
 	bool		(*check_size) (const rs_interactions *data, const double *options,
 							   rs_report *why);
+	/* defaults that scale with the data: options not given, once it is arranged */
+	void		(*adapt_options) (double *options, const bool *given,
+								  const rs_interactions *data);
 	rs_status	(*fit) (const rs_fit_input *in, const rs_runtime *rt, rs_fit *out);
 	/* whether these options train a model of ratings (NULL: of preferences) */
 	bool		(*fits_ratings) (const double *options);
