@@ -97,7 +97,7 @@ typedef struct search
 {
 	const rs_kind *kind;
 	rs_interactions train;
-	rs_holdout held;
+	rs_interaction_buffer held;
 	bool		ratings;
 	const int  *widths;
 	int			n_widths;
@@ -217,7 +217,7 @@ recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
 		order[t] = t;
 
 	appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
-					 s.ratings ? "rmse" : "ndcg@10", s.held.n);
+					 s.ratings ? "rmse" : "ndcg@10", s.held.count);
 	/* a quarter of the iterations for every setting, then all for the best quarter */
 	for (int rung = full > 1 ? 0 : 1; rung < 2; rung++)
 	{

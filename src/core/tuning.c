@@ -12,40 +12,23 @@
 #include <math.h>
 #include <string.h>
 
-void
-rs_holdout_free(rs_holdout *h, const rs_allocator *a)
-{
-	rs_free(a, h->user_ids);
-	rs_free(a, h->item_ids);
-	rs_free(a, h->values);
-	memset(h, 0, sizeof(*h));
-}
-
 rs_status
 rs_holdout_split(const rs_interactions *d, bool ratings, uint64_t seed, const rs_allocator *a,
-				 rs_interaction_buffer *train, rs_holdout *h)
+				 rs_interaction_buffer *train, rs_interaction_buffer *h)
 {
 	rs_random	rng = {seed * 0x9E3779B97F4A7C15ull + 1};
 	size_t		eligible = 0,
 				room;
 	double		take_user;
 
-	memset(h, 0, sizeof(*h));
 	for (int32_t u = 0; u < d->n_users; u++)
 		eligible += d->user_ptr[u + 1] - d->user_ptr[u] >= 3;
 	take_user = eligible > RS_TUNE_USERS ? (double) RS_TUNE_USERS / (double) eligible : 1.0;
 	room = ratings ? d->nnz / 8 + 64 : (eligible < RS_TUNE_USERS ? eligible : RS_TUNE_USERS) + 64;
 	if (room > RS_TUNE_RATINGS)
 		room = RS_TUNE_RATINGS;
-	h->user_ids = rs_alloc(a, sizeof(int64_t) * room);
-	h->item_ids = rs_alloc(a, sizeof(int64_t) * room);
-	h->values = rs_alloc(a, sizeof(float) * room);
-	if (!h->user_ids || !h->item_ids || !h->values ||
-		!rs_buffer_reserve(train, a, d->nnz))
-	{
-		rs_holdout_free(h, a);
+	if (!rs_buffer_reserve(h, a, room) || !rs_buffer_reserve(train, a, d->nnz))
 		return RS_NO_MEMORY;
-	}
 	for (int32_t u = 0; u < d->n_users; u++)
 	{
 		size_t		begin = d->user_ptr[u],
@@ -60,25 +43,16 @@ rs_holdout_split(const rs_interactions *d, bool ratings, uint64_t seed, const rs
 			float		value = d->user_values[begin + k];
 			bool		hold = ratings ? n >= 3 && rs_random_uniform(&rng) < 0.1 : k == pick;
 
-			if (hold && h->n < room)
-			{
-				h->user_ids[h->n] = d->user_ids[u];
-				h->item_ids[h->n] = item;
-				h->values[h->n] = value;
-				h->n++;
-			}
-			else if (!rs_buffer_append(train, a, d->user_ids[u], item, value))
-			{
-				rs_holdout_free(h, a);
+			if (!rs_buffer_append(hold && h->count < room ? h : train, a, d->user_ids[u], item,
+								  value))
 				return RS_NO_MEMORY;
-			}
 		}
 	}
 	return RS_OK;
 }
 
 static rs_status
-ranking_score(const rs_model *m, const rs_holdout *h, const rs_allocator *a, double *score)
+ranking_score(const rs_model *m, const rs_interaction_buffer *h, const rs_allocator *a, double *score)
 {
 	float	   *scores = rs_alloc(a, sizeof(float) * ((size_t) m->n_items + 1));
 	rs_scored	best[RS_TUNE_K];
@@ -86,15 +60,15 @@ ranking_score(const rs_model *m, const rs_holdout *h, const rs_allocator *a, dou
 	double		sum = 0.0;
 	rs_status	status = scores ? RS_OK : RS_NO_MEMORY;
 
-	for (size_t p = 0; p < h->n && status == RS_OK; p++)
+	for (size_t p = 0; p < h->count && status == RS_OK; p++)
 	{
-		int32_t		user = rs_model_user_index(m, h->user_ids[p]);
+		int32_t		user = rs_model_user_index(m, h->users[p]);
 		size_t		n_seen,
 					count;
 		const int32_t *seen;
 		rs_ranking_metrics metrics;
 
-		if (user < 0 || rs_model_item_index(m, h->item_ids[p]) < 0)
+		if (user < 0 || rs_model_item_index(m, h->items[p]) < 0)
 			continue;			/* the model cannot rank it: a miss */
 		seen = rs_seen_items(m, user, &n_seen);
 		if ((status = rs_score_items(m, user, a, scores)) != RS_OK)
@@ -102,17 +76,17 @@ ranking_score(const rs_model *m, const rs_holdout *h, const rs_allocator *a, dou
 		count = rs_top_k(scores, m->n_items, seen, n_seen, RS_TUNE_K, best);
 		for (size_t r = 0; r < count; r++)
 			top[r] = m->item_ids[best[r].index];
-		status = rs_ranking_metrics_compute(top, count, &h->item_ids[p], 1, RS_TUNE_K, a,
+		status = rs_ranking_metrics_compute(top, count, &h->items[p], 1, RS_TUNE_K, a,
 											&metrics);
 		sum += metrics.ndcg;
 	}
 	rs_free(a, scores);
-	*score = h->n ? sum / (double) h->n : 0.0;
+	*score = h->count ? sum / (double) h->count : 0.0;
 	return status;
 }
 
 rs_status
-rs_holdout_score(const rs_model *m, const rs_holdout *h, bool ratings, const rs_allocator *a,
+rs_holdout_score(const rs_model *m, const rs_interaction_buffer *h, bool ratings, const rs_allocator *a,
 				 double *score)
 {
 	double		sse = 0.0;
@@ -120,10 +94,10 @@ rs_holdout_score(const rs_model *m, const rs_holdout *h, bool ratings, const rs_
 
 	if (!ratings)
 		return ranking_score(m, h, a, score);
-	for (size_t p = 0; p < h->n; p++)
+	for (size_t p = 0; p < h->count; p++)
 	{
-		double		e = rs_predict(m, rs_model_user_index(m, h->user_ids[p]),
-								   rs_model_item_index(m, h->item_ids[p])) - h->values[p];
+		double		e = rs_predict(m, rs_model_user_index(m, h->users[p]),
+								   rs_model_item_index(m, h->items[p])) - h->values[p];
 
 		if (isfinite(e))
 		{

@@ -21,29 +21,20 @@
 #define RS_TUNE_K 10
 #define RS_TUNE_RATINGS 200000	/* held-out ratings at most */
 
-typedef struct rs_holdout
-{
-	size_t		n;				/* held-out pairs */
-	int64_t    *user_ids;
-	int64_t    *item_ids;
-	float	   *values;
-} rs_holdout;
-
 /*
- * Splits data into training rows (appended to *train) and held-out pairs;
- * the same data and seed give the same split.
+ * Splits data into training rows and held-out pairs, both appended to
+ * empty buffers; the same data and seed give the same split.
  */
 rs_status	rs_holdout_split(const rs_interactions *data, bool ratings, uint64_t seed,
 							 const rs_allocator *a, rs_interaction_buffer *train,
-							 rs_holdout *held);
-void		rs_holdout_free(rs_holdout *held, const rs_allocator *a);
+							 rs_interaction_buffer *held);
 
 /*
  * The model's validation score, higher better: mean NDCG@10 (ranking; a
  * held-out pair the model cannot score counts 0) or minus the RMSE
  * (ratings).
  */
-rs_status	rs_holdout_score(const rs_model *model, const rs_holdout *held, bool ratings,
+rs_status	rs_holdout_score(const rs_model *model, const rs_interaction_buffer *held, bool ratings,
 							 const rs_allocator *a, double *score);
 
 /*

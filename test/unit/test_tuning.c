@@ -17,8 +17,8 @@ check_split(bool ratings)
 	const rs_allocator *a = &rs_malloc_allocator;
 	rs_interaction_buffer train = {0},
 				again = {0};
-	rs_holdout held,
-				held_again;
+	rs_interaction_buffer held = {0},
+				held_again = {0};
 	rs_interactions t;
 	size_t		eligible = 0;
 
@@ -26,20 +26,20 @@ check_split(bool ratings)
 		eligible += P.train.user_ptr[u + 1] - P.train.user_ptr[u] >= 3;
 	if (!CHECK(rs_holdout_split(&P.train, ratings, 7, a, &train, &held) == RS_OK, "split"))
 		return;
-	CHECK(train.count + held.n == P.train.nnz, "%zu + %zu pairs of %zu", train.count, held.n,
+	CHECK(train.count + held.count == P.train.nnz, "%zu + %zu pairs of %zu", train.count, held.count,
 		  P.train.nnz);
 	if (ratings)
-		CHECK(held.n > P.train.nnz / 20 && held.n < P.train.nnz / 6, "%zu ratings held of %zu",
-			  held.n, P.train.nnz);
+		CHECK(held.count > P.train.nnz / 20 && held.count < P.train.nnz / 6, "%zu ratings held of %zu",
+			  held.count, P.train.nnz);
 	else
-		CHECK(held.n == (eligible < RS_TUNE_USERS ? eligible : RS_TUNE_USERS),
-			  "%zu users held of %zu", held.n, eligible);
+		CHECK(held.count == (eligible < RS_TUNE_USERS ? eligible : RS_TUNE_USERS),
+			  "%zu users held of %zu", held.count, eligible);
 	/* no held-out pair is also a training pair */
 	CHECK(rs_interactions_build(&train, a, &t) == RS_OK, "build");
-	for (size_t p = 0; p < held.n; p++)
+	for (size_t p = 0; p < held.count; p++)
 	{
-		int32_t		u = rs_find_id(t.user_ids, t.n_users, held.user_ids[p]);
-		int32_t		i = rs_find_id(t.item_ids, t.n_items, held.item_ids[p]);
+		int32_t		u = rs_find_id(t.user_ids, t.n_users, held.users[p]);
+		int32_t		i = rs_find_id(t.item_ids, t.n_items, held.items[p]);
 		bool		both = u >= 0 && i >= 0 &&
 			rs_sorted_contains(t.user_items + t.user_ptr[u], t.user_ptr[u + 1] - t.user_ptr[u], i);
 
@@ -47,14 +47,14 @@ check_split(bool ratings)
 			break;
 	}
 	CHECK(rs_holdout_split(&P.train, ratings, 7, a, &again, &held_again) == RS_OK &&
-		  held_again.n == held.n &&
-		  memcmp(held_again.item_ids, held.item_ids, sizeof(int64_t) * held.n) == 0,
+		  held_again.count == held.count &&
+		  memcmp(held_again.items, held.items, sizeof(int64_t) * held.count) == 0,
 		  "the same seed gives another split");
 	rs_interactions_free(&t, a);
 	rs_buffer_free(&train, a);
 	rs_buffer_free(&again, a);
-	rs_holdout_free(&held, a);
-	rs_holdout_free(&held_again, a);
+	rs_buffer_free(&held, a);
+	rs_buffer_free(&held_again, a);
 }
 
 static void
