@@ -106,6 +106,13 @@ WHERE held_out GROUP BY name;
 SELECT (SELECT rmse FROM planted_rmse WHERE name = 'defaults') > 0.25 AS defaults_over_regularise,
        (SELECT rmse FROM planted_rmse WHERE name = 'tuned') < 0.15 AS tuned_below_0_15;
 
+-- A timeout stops the search like any training: collecting and arranging
+-- the rows take a fraction of a second here, the search several seconds.
+SET statement_timeout = '1500ms';
+SELECT recsys.train_als(user_id, movie_id, rating, '{"feedback": "implicit", "tune": true}')
+FROM mt_ratings;
+RESET statement_timeout;
+
 -- Mistakes.
 SELECT recsys.train_mlp(ARRAY[1, 2]::real[], 1, '{"tune": true}');
 SELECT recsys.train_als(1, 2, 3, '{"tune": 5}');
