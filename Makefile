@@ -8,6 +8,7 @@
 #   make demo        the same set-up, then a running cluster with real data
 #   make demo-stop   stops the demo cluster
 #   make bench       benchmarks
+#   make bench-defaults   the defaults against the best of a grid, on data of many shapes
 #   make model-digests   a digest of each kind's trained model, to compare two builds
 
 EXTENSION = recsys
@@ -19,7 +20,7 @@ CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain guardrails movietweetings movietweetings_implicit tune
+REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease recommend_batch evaluate retrain guardrails movietweetings movietweetings_implicit tune defaults
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
@@ -134,9 +135,12 @@ demo-stop:
 bench:
 	bash test/scripts/bench.sh
 
+bench-defaults:
+	bash test/scripts/bench_defaults.sh
+
 model-digests:
 	@bash test/scripts/model_digests.sh
 
 EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
 
-.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench model-digests prove_installcheck
+.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench bench-defaults model-digests prove_installcheck

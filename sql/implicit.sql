@@ -27,8 +27,9 @@ SELECT name, recsys.model_info(model) ->> 'algorithm' AS algorithm,
        recsys.model_info(model) -> 'interactions' AS interactions
 FROM cluster_models ORDER BY name;
 
--- Every user's top 5 (unseen) items are of the user's class.
-SELECT m.name, round(avg((r.item_id / 30 = u % 4)::int), 2) AS in_class
+-- Users' top 5 (unseen) items are of the user's class: at least 95 % of
+-- them (98 % to 100 % measured).
+SELECT m.name, avg((r.item_id / 30 = u % 4)::int) >= 0.95 AS in_class
 FROM cluster_models m, generate_series(0, 199) u, recsys.recommend(m.model, u, 5) r
 WHERE m.name <> 'explicit'
 GROUP BY m.name ORDER BY m.name;

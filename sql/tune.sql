@@ -28,11 +28,22 @@ SELECT 'ease tuned',
        recsys.train_ease(user_id, movie_id, '{"max_items": 1500, "tune": {"trials": 3, "seed": 7}}')
 FROM mt_ratings WHERE NOT held_out;
 
--- Implicit ALS's alpha is for values of 1: ratings 1-10 as strengths
--- divide it by their mean, so that the values' scale does not matter.
-SELECT round((recsys.model_info(model)->'options'->>'alpha')::numeric
-             * (SELECT avg(rating) FROM mt_ratings WHERE NOT held_out)::numeric, 3) AS alpha_times_mean
-FROM tune_models WHERE name = 'implicit';
+-- Implicit ALS's defaults follow the data: alpha = 0.5 / (mean value *
+-- sqrt(density)), so that scaling the values changes nothing, and
+-- regularization = 0.02 * 2 (users * items + alpha * sum of values) /
+-- (users + items), a share of a row's confidence weight.
+WITH d AS (SELECT count(DISTINCT user_id)::float8 AS users, count(DISTINCT movie_id)::float8 AS items,
+                  count(*)::float8 AS n, sum(rating)::float8 AS total
+           FROM (SELECT user_id, movie_id, avg(rating) AS rating FROM mt_ratings WHERE NOT held_out
+                 GROUP BY 1, 2) p),
+     o AS (SELECT (recsys.model_info(model)->'options'->>'alpha')::float8 AS alpha,
+                  (recsys.model_info(model)->'options'->>'regularization')::float8 AS regularization
+           FROM tune_models WHERE name = 'implicit')
+SELECT round(alpha::numeric, 3) AS alpha,
+       abs(alpha / (0.5 * n / (total * sqrt(n / (users * items)))) - 1) < 1e-6 AS alpha_follows_density,
+       abs(regularization / (0.02 * 2 * (users * items + alpha * total) / (users + items)) - 1) < 1e-6
+           AS regularization_follows_weight
+FROM d, o;
 
 -- What the search tried and chose: six settings at a quarter of the
 -- iterations, the best two at all of them; the setting given or defaulted

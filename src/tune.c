@@ -2,7 +2,8 @@
  * tune.c - "tune": the kind's search space (core/kind.h) tried on a
  * validation split (core/tuning.h), each trial in a memory context of its
  * own, by successive halving: every setting trains for a quarter of the
- * iterations, the best quarter of them for all, and the best of those wins.
+ * iterations, the best quarter of them and the first setting for all, and
+ * the best of those wins.
  * Kinds trained in one pass (item models) try fewer settings, each once.
  * A setting whose fit diverges loses; a cancel stops the search like any
  * fit.  The same data and seed give the same choice.
@@ -149,6 +150,26 @@ append_number(StringInfo buf, double x)
 		appendStringInfoString(buf, "null");
 }
 
+/*
+ * The first setting (the one given, or the defaults) always trains with
+ * all iterations: a quarter of them favours settings that learn fast, such
+ * as a large learning rate, over ones that end better, and the search must
+ * not pick what validates worse than the defaults.  Returns the survivors
+ * of order's first `alive`, with setting 0 among them.
+ */
+static int
+keep_base(int *order, int n, int alive)
+{
+	for (int r = alive; r < n; r++)
+		if (order[r] == 0)
+		{
+			order[r] = order[alive];
+			order[alive] = 0;
+			return alive + 1;
+		}
+	return alive;
+}
+
 static void
 append_setting(StringInfo buf, const rs_kind *kind, const double *options)
 {
@@ -239,7 +260,7 @@ recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
 		}
 		qsort_arg(order, alive, sizeof(int), by_score, score);
 		if (rung == 0)
-			alive = Max(2, (n + 3) / 4);
+			alive = keep_base(order, n, Max(2, (n + 3) / 4));
 	}
 	memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
 	appendStringInfoString(report, "], \"chosen\": ");

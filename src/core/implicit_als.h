@@ -8,9 +8,6 @@
 
 #include "als.h"
 
-/* The table's regularization default is explicit feedback's; implicit's is this. */
-#define RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION 400
-
 /*
  * Implicit feedback values must not be negative (confidence 1 + alpha *
  * value is at least 1); the host checks them.

@@ -96,13 +96,16 @@ typedef struct rs_fit
 
 /*
  * A dimension of the kind's hyper-parameter search ("tune"): an option and
- * the range tried, on a log scale (tuning.h).
+ * the range tried, on a log scale (tuning.h); a relative range is in
+ * multiples of the option's value before the search, for options whose
+ * default follows the data (adapt_options).
  */
 typedef struct rs_search_dim
 {
 	int			option;
 	double		low;
 	double		high;
+	bool		relative;
 } rs_search_dim;
 
 #define RS_MAX_SEARCH_DIMS 4

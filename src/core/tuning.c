@@ -123,8 +123,10 @@ rs_tune_candidates(const rs_kind *k, const double *base, const bool *given, int 
 		const rs_option_spec *spec = &k->options[dim->option];
 		int			others = trials - 1;
 		int			order[64];
+		double		low = dim->relative ? dim->low * base[dim->option] : dim->low,
+					high = dim->relative ? dim->high * base[dim->option] : dim->high;
 
-		if (given[dim->option] || others < 1)
+		if (given[dim->option] || others < 1 || !(low > 0.0))
 			continue;
 		/* one draw in each of `others` strata of the range, in a shuffled order */
 		for (int t = 0; t < others; t++)
@@ -140,10 +142,11 @@ rs_tune_candidates(const rs_kind *k, const double *base, const bool *given, int 
 		for (int t = 0; t < others; t++)
 		{
 			double		at = (order[t] + rs_random_uniform(&rng)) / others;
-			double		value = exp(log(dim->low) + at * (log(dim->high) - log(dim->low)));
+			double		value = exp(log(low) + at * (log(high) - log(low)));
 
 			if (spec->type == RS_OPT_INT)
 				value = round(value);
+			value = fmin(fmax(value, spec->min), spec->max);
 			out[(size_t) (t + 1) * k->n_options + dim->option] = value;
 		}
 	}

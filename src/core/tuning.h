@@ -41,7 +41,8 @@ rs_status	rs_holdout_score(const rs_model *model, const rs_interaction_buffer *h
  * The settings a search tries, trials x kind->n_options values: the first
  * is base itself, the others base with each searched option not given by
  * the user drawn log-uniformly from its range (stratified, so that a few
- * trials still cover it), rounded for integer options.
+ * trials still cover it; a relative range is multiples of base's value),
+ * rounded for integer options and kept within the option's bounds.
  */
 void		rs_tune_candidates(const rs_kind *kind, const double *base, const bool *given,
 							   int trials, uint64_t seed, double *out);

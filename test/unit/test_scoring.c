@@ -564,7 +564,7 @@ test_implicit(int solver, int cg_steps, double lambda)
 	char		what[96];
 	float		scores[I_ITEMS];
 	int			f = I_FACTORS;
-	size_t		want = lambda < RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION ?
+	size_t		want = lambda < 400 ?
 		I_ITEMS / CLASSES - 3 : TOP;
 
 	if (solver == RS_SOLVER_CHOLESKY)
@@ -879,8 +879,8 @@ main(void)
 	rs_blas_single_threaded();
 	test_explicit();
 	make_classes();
-	test_implicit(RS_SOLVER_CG, 3, RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION);
-	test_implicit(RS_SOLVER_CHOLESKY, 3, RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION);
+	test_implicit(RS_SOLVER_CG, 3, 400);
+	test_implicit(RS_SOLVER_CHOLESKY, 3, 400);
 	test_implicit(RS_SOLVER_CG, 1, 100);
 	test_implicit(RS_SOLVER_CHOLESKY, 3, 100);
 	test_implicit_determinism();

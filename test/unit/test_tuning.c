@@ -79,7 +79,10 @@ check_candidates(rs_algorithm algorithm)
 	for (int d = 0; d < k->n_search; d++)
 	{
 		const rs_search_dim *dim = &k->search[d];
-		double		mid = sqrt(dim->low * dim->high);
+		double		scale = dim->relative ? base[dim->option] : 1.0,
+					low = dim->low * scale,
+					high = dim->high * scale,
+					mid = sqrt(low * high);
 		int			below = 0;
 
 		for (int t = 1; t < trials; t++)
@@ -90,7 +93,7 @@ check_candidates(rs_algorithm algorithm)
 				CHECK(v == base[dim->option], "%s: given %s searched", k->name,
 					  k->options[dim->option].name);
 			else
-				CHECK(v >= floor(dim->low) && v <= ceil(dim->high), "%s: %s = %g out of range",
+				CHECK(v >= floor(low) && v <= ceil(high), "%s: %s = %g out of range",
 					  k->name, k->options[dim->option].name, v);
 			below += v < mid;
 		}
