@@ -1,8 +1,9 @@
 -- What protects a careless user: an empty training cannot replace a model,
 -- a brand-new visitor gets recommendations, options cannot change between
 -- rows, double precision values train as real ones do, a model too large
--- for the cache says so, and a database owner cannot start more threads
--- than a superuser allows.  Uses planted.sql's ratings.
+-- for the cache says so, one larger than recsys.max_model_size is refused
+-- before it trains, and a database owner cannot start more threads than a
+-- superuser allows.  Uses planted.sql's ratings.
 CREATE TABLE guard_models (name text PRIMARY KEY, model bytea NOT NULL);
 INSERT INTO guard_models
 SELECT 'als', recsys.train_als(user_id, item_id, rating, '{"factors": 4, "iterations": 3}')
@@ -120,6 +121,31 @@ SHOW recsys.max_threads;
 RESET ROLE;
 DROP ROLE guard_owner;
 RESET recsys.max_threads;
+
+-- recsys.max_model_size: a model that would be larger is refused as soon
+-- as the rows are arranged, saying how large it would be, before any
+-- iteration: this training (1,000 iterations of 1,024 factors) would run
+-- for many minutes, and the refusal comes within the statement timeout.
+SET recsys.max_model_size = '512kB';
+SET statement_timeout = '60s';
+SELECT recsys.train_als(user_id, item_id, rating, '{"factors": 1024, "iterations": 1000}')
+FROM planted;
+SELECT length(recsys.train_bpr(user_id, item_id, '{"factors": 1024, "epochs": 1000}'))
+FROM planted;
+SELECT length(recsys.train_als(user_id, item_id, rating, '{"factors": 8, "iterations": 1}'))
+       < 512 * 1024 AS smaller_trains
+FROM planted;
+-- Item-kNN's neighbour lists are known only after its pass: the model is
+-- refused when encoded.
+-- (terse: the size in the detail includes the description's timings)
+SET recsys.max_model_size = '300kB';
+\set VERBOSITY terse
+SELECT recsys.train_knn(user_id, item_id, 1) FROM planted;
+\set VERBOSITY default
+RESET statement_timeout;
+-- No more than a bytea holds.
+SET recsys.max_model_size = '2GB';
+RESET recsys.max_model_size;
 
 -- has_user and has_item
 SELECT recsys.has_user(model, 1) AS user_1, recsys.has_user(model, -1) AS user_minus_1,

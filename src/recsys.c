@@ -13,6 +13,7 @@ PG_MODULE_MAGIC;
 int			recsys_threads = 0;
 int			recsys_max_threads = 1;
 int			recsys_model_cache_size_mb = 256;
+int			recsys_max_model_size_kb = RECSYS_MAX_MODEL_SIZE_KB;
 
 void		_PG_init(void);
 
@@ -46,6 +47,13 @@ _PG_init(void)
 							&recsys_model_cache_size_mb,
 							256, 0, INT_MAX / 2,
 							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("recsys.max_model_size",
+							"Largest model a training may produce.",
+							"Training refuses, as soon as the rows are arranged, a model that would be larger; a bytea value holds at most 1 GB.",
+							&recsys_max_model_size_kb,
+							RECSYS_MAX_MODEL_SIZE_KB, 1, RECSYS_MAX_MODEL_SIZE_KB,
+							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("recsys");

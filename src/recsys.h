@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "core/kind.h"
 #include "core/model.h"
@@ -18,10 +19,20 @@
 /* GUCs */
 /* The most threads any setting or option may ask for */
 #define RECSYS_MAX_THREADS 1024
+/* The largest bytea, in kB: MaxAllocSize less the length word, rounded down */
+#define RECSYS_MAX_MODEL_SIZE_KB ((int) ((MaxAllocSize - VARHDRSZ) / 1024))
 
 extern int	recsys_threads;
 extern int	recsys_max_threads;
 extern int	recsys_model_cache_size_mb;
+extern int	recsys_max_model_size_kb;
+
+/* The most bytes a trained model may take: recsys.max_model_size */
+static inline uint64
+recsys_max_model_bytes(void)
+{
+	return (uint64) recsys_max_model_size_kb * 1024;
+}
 
 /* pg_runtime.c: the engine's runtime inside a backend */
 /* Blocks this large are written whole: worth huge pages (see runtime.h). */

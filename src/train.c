@@ -167,6 +167,36 @@ begin(training *t)
 	t->input.n_widths = t->n_widths;
 }
 
+/*
+ * Refuses, before any iteration, a model that could not be stored: its size
+ * is known once the rows are arranged (users, items, interactions), so the
+ * caller need not wait for the whole fit to hear it.
+ */
+static void
+check_model_size(const training *t)
+{
+	const rs_kind *k = t->kind;
+	uint64		factors = k->factors_option >= 0 ? (uint64) t->options[k->factors_option] : 0;
+	uint64		bytes = rs_model_size_at_least(k, (uint64) t->data.n_users,
+											   (uint64) t->data.n_items, t->data.nnz, factors);
+	uint64		history = (uint64) t->data.nnz * 8;
+
+	if (bytes <= recsys_max_model_bytes())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("the %s model of %d users and %d items would exceed the limit of %llu kB",
+					k->name, t->data.n_users, t->data.n_items,
+					(unsigned long long) recsys_max_model_size_kb),
+			 errdetail("The model needs at least %llu kB%s.",
+					   (unsigned long long) ((bytes + 1023) / 1024),
+					   (k->required_sections & RS_SECTION_BIT(RS_SEC_SEEN_ITEMS)) ?
+					   psprintf(", of which the training history of %zu interactions takes %llu kB",
+								t->data.nnz, (unsigned long long) ((history + 1023) / 1024)) : ""),
+			 errhint("Train on fewer users, items or interactions%s; recsys.max_model_size is at most 1 GB, the limit of a bytea value.",
+					 factors > 0 ? ", or with fewer \"factors\"" : "")));
+}
+
 /* Collected interactions arranged by user and item, before the fit. */
 static void
 begin_interactions(training *t, interactions_state *state)
@@ -188,6 +218,7 @@ begin_interactions(training *t, interactions_state *state)
 		raise_report(ERROR, ERRCODE_PROGRAM_LIMIT_EXCEEDED, &why);
 	if (t->kind->adapt_options)
 		t->kind->adapt_options(t->options, t->given, &t->data);
+	check_model_size(t);
 	t->input.data = &t->data;
 	initStringInfo(&t->tuning);
 	if (t->tune.on)
@@ -343,12 +374,13 @@ recsys_encode_model(rs_model *model, MemoryContext into)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random model id")));
 	size = rs_model_encoded_size(model);
-	if (size == 0 || size > MaxAllocSize - VARHDRSZ)
+	if (size == 0 || size > recsys_max_model_bytes())
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model would exceed the 1 GB limit of a bytea value"),
+				 errmsg("model would exceed the limit of %llu kB",
+						(unsigned long long) recsys_max_model_size_kb),
 				 errdetail("The model needs %zu bytes.", size),
-				 errhint("Train a smaller model: fewer factors or units, or fewer users and items.")));
+				 errhint("Train a smaller model: fewer factors or units, or fewer users and items; recsys.max_model_size is at most 1 GB, the limit of a bytea value.")));
 	result = MemoryContextAlloc(into, VARHDRSZ + size);
 	SET_VARSIZE(result, VARHDRSZ + size);
 	rs_model_encode(model, VARDATA(result));

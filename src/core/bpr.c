@@ -513,6 +513,7 @@ const rs_kind rs_bpr_kind = {
 	.options = rs_bpr_option_specs,
 	.n_options = RS_BPR_OPTION_COUNT,
 	.threads_option = RS_BPR_THREADS,
+	.factors_option = RS_BPR_FACTORS,
 	.verbose_option = RS_BPR_VERBOSE,
 	.iterations_option = RS_BPR_EPOCHS,
 	.chosen_by = {-1, 0},

@@ -131,6 +131,7 @@ typedef struct rs_kind
 	int			threads_option; /* positions in the table, or -1 */
 	int			verbose_option;
 	int			iterations_option;
+	int			factors_option; /* the length of the factor rows, or -1 */
 	const rs_widths_spec *widths;	/* NULL: no list option */
 	rs_option_choice chosen_by;
 	/* what "tune" searches (none: the kind cannot be tuned) */
@@ -188,6 +189,16 @@ typedef struct rs_kind
 	const float *(*user_vector) (const rs_model *model, int32_t user, int *length);
 	const float *(*item_vector) (const rs_model *model, int32_t item, int *length);
 } rs_kind;
+
+/*
+ * At least how many bytes a model of this kind and shape encodes to, known
+ * before training: the header and every required section whose size the
+ * shape fixes (ids, factors, biases, the training history at 8 bytes an
+ * interaction); sections whose size the fit decides (neighbours, the
+ * description) count 0.  UINT64_MAX if it overflows.
+ */
+uint64_t	rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
+								   uint64_t interactions, uint64_t factors);
 
 /* The kind of a model's algorithm, or NULL for one this build does not know. */
 const rs_kind *rs_kind_of(rs_algorithm algorithm);

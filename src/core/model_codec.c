@@ -139,6 +139,31 @@ source_size(const rs_model *m, rs_section s)
 						 (uint64_t) m->factors);
 }
 
+uint64_t
+rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
+					   uint64_t interactions, uint64_t factors)
+{
+	uint64_t	total = sizeof(rs_model_header);
+
+	if (users >= INT32_MAX || items >= INT32_MAX || factors > RS_MODEL_MAX_FACTORS)
+		return UINT64_MAX;
+	for (int s = 0; s < RS_SEC_COUNT; s++)
+	{
+		uint64_t	size = expected_size(s, users, items, factors);
+
+		if (!(kind->required_sections & BIT(s)))
+			continue;
+		if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
+			size = interactions * 4;
+		else if (size == UINT64_MAX)
+			continue;
+		if (size > UINT64_MAX / 2 - total)
+			return UINT64_MAX;
+		total = ALIGN8(total) + size;
+	}
+	return ALIGN8(total);
+}
+
 static bool
 section_wanted(const rs_model *m, rs_section s)
 {

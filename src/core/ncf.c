@@ -975,6 +975,7 @@ const rs_kind rs_ncf_kind = {
 	.options = rs_ncf_option_specs,
 	.n_options = RS_NCF_OPTION_COUNT,
 	.threads_option = RS_NCF_THREADS,
+	.factors_option = RS_NCF_FACTORS,
 	.verbose_option = RS_NCF_VERBOSE,
 	.iterations_option = RS_NCF_EPOCHS,
 	.widths = &layer_widths,

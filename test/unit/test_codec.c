@@ -9,6 +9,7 @@
  * matrix) are checked on hand-made sections, as no algorithm stores them yet.
  */
 #include "core/crc32c.h"
+#include "core/kind.h"
 #include "core/model.h"
 #include "core/ncf.h"
 #include "core/random.h"
@@ -1724,6 +1725,35 @@ test_neighbors(void)
 	}
 }
 
+/*
+ * The size known before training is a true lower bound, and for ALS models
+ * (whose only free section is the description) all of it but that.
+ */
+static void
+test_size_at_least(void)
+{
+	for (size_t a = 0; a < N_ALGORITHMS; a++)
+	{
+		rs_model	m = make_model(algorithms[a]);
+		const rs_kind *k = rs_kind_of(algorithms[a]);
+		uint64_t	len = rs_model_encoded_size(&m),
+					bound = rs_model_size_at_least(k, (uint64_t) m.n_users, (uint64_t) m.n_items,
+												   m.seen_ptr ? m.seen_ptr[m.n_users] : 0,
+												   (uint64_t) m.factors);
+
+		CHECK(bound <= len, "%s: %llu bytes at least, %llu encoded", k->name,
+			  (unsigned long long) bound, (unsigned long long) len);
+		if (algorithms[a] == RS_ALGO_ALS_EXPLICIT || algorithms[a] == RS_ALGO_ALS_IMPLICIT)
+			CHECK(len - bound <= m.info_size + 8, "%s: %llu bytes at least, %llu encoded",
+				  k->name, (unsigned long long) bound, (unsigned long long) len);
+	}
+	/* a billion users of 1,024 factors: far beyond any limit, without overflow */
+	CHECK(rs_model_size_at_least(rs_kind_of(RS_ALGO_ALS_IMPLICIT), 1u << 30, 1u << 30,
+								 UINT64_MAX / 4, 1024) == UINT64_MAX, "overflow");
+	CHECK(rs_model_size_at_least(rs_kind_of(RS_ALGO_BPR), 1000000, 100000, 0, 64) >
+		  (uint64_t) 1100000 * 64 * 4, "a million users of 64 factors");
+}
+
 int
 main(void)
 {
@@ -1737,5 +1767,6 @@ main(void)
 	test_ncf_shapes();
 	test_version_1();
 	test_neighbors();
+	test_size_at_least();
 	return unit_done();
 }
