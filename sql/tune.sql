@@ -63,7 +63,7 @@ WHERE name LIKE '%tuned%' ORDER BY name;
 -- chooses the same.
 SELECT name, recsys.model_info(model)->'tuning'->'chosen' =
              (recsys.model_info(model)->'options') - 'feedback' - 'factors' - 'cg_steps' - 'solver'
-             - 'seed' - 'threads' - 'verbose' AS trained_with_choice
+             - 'seed' - 'threads' - 'verbose' - 'users' AS trained_with_choice
 FROM tune_models WHERE name = 'implicit tuned';
 SELECT (SELECT recsys.model_info(model)->'tuning'->'chosen' FROM tune_models WHERE name = 'implicit tuned')
      = (SELECT recsys.model_info(model)->'tuning'->'chosen' FROM tune_models WHERE name = 'implicit tuned again')

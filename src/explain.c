@@ -28,6 +28,7 @@ recsys_explain(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require(model, explain, "explain");
+	recsys_require_users(model, "explain");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	item = rs_model_item_index(model, PG_GETARG_INT64(2));
 	if (user < 0 || (item < 0 && !rs_model_predicts_unknown(model)))

@@ -96,6 +96,8 @@ extern void recsys_emit_user_top_k(FunctionCallInfo fcinfo, int64 user_id,
 	recsys_require_operation((model), offsetof(rs_kind, op), (function_name))
 extern void recsys_require_operation(const rs_model *model, size_t offset,
 									 const char *function_name);
+/* serving.c: an error if the model keeps no users ("users": "fold_in") */
+extern void recsys_require_users(const rs_model *model, const char *function_name);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);

@@ -37,6 +37,18 @@ recsys_require_operation(const rs_model *model, size_t offset, const char *funct
 			 errhint("These kinds of model support it: %s.", kinds)));
 }
 
+void
+recsys_require_users(const rs_model *model, const char *function_name)
+{
+	if (rs_model_keeps_users(model))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s is not supported for a model without users", function_name),
+			 errdetail("The model was trained with \"users\": \"fold_in\": it keeps the items alone."),
+			 errhint("Pass the user's history: recommend(model, item_ids, values, k).")));
+}
+
 /* predict(model, features real[]): the network's output for one vector */
 Datum
 recsys_predict_features(PG_FUNCTION_ARGS)
@@ -76,6 +88,7 @@ recsys_predict(PG_FUNCTION_ARGS)
 	double		score;
 
 	recsys_require(model, predict, "predict(model, user_id, item_id)");
+	recsys_require_users(model, "predict(model, user_id, item_id)");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	item = rs_model_item_index(model, PG_GETARG_INT64(2));
 	score = rs_predict(model, user, item);
@@ -102,6 +115,7 @@ recsys_recommend(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require(model, score_items, "recommend");
+	recsys_require_users(model, "recommend(model, user_id, k)");
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (exclude_seen)
 		seen = rs_seen_items(model, user, &n_seen);
@@ -138,6 +152,7 @@ recsys_recommend_batch(PG_FUNCTION_ARGS)
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require(model, score_items_batch, "recommend_batch");
+	recsys_require_users(model, "recommend_batch");
 	n = ArrayGetNItems(ARR_NDIM(user_ids), ARR_DIMS(user_ids));
 	ids = (const int64 *) ARR_DATA_PTR(user_ids);
 

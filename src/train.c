@@ -172,14 +172,24 @@ begin(training *t)
  * is known once the rows are arranged (users, items, interactions), so the
  * caller need not wait for the whole fit to hear it.
  */
+/* Whether the model is to be stored without its users ("users": "fold_in"). */
+static bool
+fold_in_form(const training *t)
+{
+	return t->kind->users_option >= 0 &&
+		t->options[t->kind->users_option] == RS_USERS_FOLD_IN;
+}
+
 static void
 check_model_size(const training *t)
 {
 	const rs_kind *k = t->kind;
 	uint64		factors = k->factors_option >= 0 ? (uint64) t->options[k->factors_option] : 0;
-	uint64		bytes = rs_model_size_at_least(k, (uint64) t->data.n_users,
-											   (uint64) t->data.n_items, t->data.nnz, factors);
-	uint64		history = (uint64) t->data.nnz * 8;
+	bool		users = !fold_in_form(t);
+	uint64		bytes = rs_model_size_at_least(k, users ? (uint64) t->data.n_users : 0,
+											   (uint64) t->data.n_items,
+											   users ? t->data.nnz : 0, factors);
+	uint64		history = users ? (uint64) t->data.nnz * 8 : 0;
 
 	if (bytes <= recsys_max_model_bytes())
 		return;
@@ -190,11 +200,13 @@ check_model_size(const training *t)
 					(unsigned long long) recsys_max_model_size_kb),
 			 errdetail("The model needs at least %llu kB%s.",
 					   (unsigned long long) ((bytes + 1023) / 1024),
-					   (k->required_sections & RS_SECTION_BIT(RS_SEC_SEEN_ITEMS)) ?
+					   history > 0 && (k->required_sections & RS_SECTION_BIT(RS_SEC_SEEN_ITEMS)) ?
 					   psprintf(", of which the training history of %zu interactions takes %llu kB",
 								t->data.nnz, (unsigned long long) ((history + 1023) / 1024)) : ""),
-			 errhint("Train on fewer users, items or interactions%s; recsys.max_model_size is at most 1 GB, the limit of a bytea value.",
-					 factors > 0 ? ", or with fewer \"factors\"" : "")));
+			 errhint("Train on fewer users, items or interactions%s%s; recsys.max_model_size is at most 1 GB, the limit of a bytea value.",
+					 factors > 0 ? ", or with fewer \"factors\"" : "",
+					 users && k->users_option >= 0 ?
+					 ", or store the items alone with \"users\": \"fold_in\"" : "")));
 }
 
 /* Collected interactions arranged by user and item, before the fit. */
@@ -284,6 +296,8 @@ fit_and_encode(training *t)
 	recsys_raise_status(t->kind->fit(&t->input, &t->runtime, &fit), t->kind->training);
 	if (fit.warned)
 		raise_report(WARNING, ERRCODE_WARNING, &fit.warning);
+	if (fold_in_form(t))
+		rs_model_drop_users(&fit.model);
 	leave_out_unused_options(t);
 	initStringInfo(&info);
 	describe(&info, t, &fit);

@@ -33,7 +33,10 @@ vector_of(FunctionCallInfo fcinfo, bool of_user)
 	const float *row;
 
 	if (of_user)
+	{
 		recsys_require(model, user_vector, "user_vector");
+		recsys_require_users(model, "user_vector");
+	}
 	else
 		recsys_require(model, item_vector, "item_vector");
 	index = of_user ? rs_model_user_index(model, id) : rs_model_item_index(model, id);

@@ -74,6 +74,7 @@ const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_ALS_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_ALS_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
+	[RS_ALS_USERS] = {"users", RS_OPT_CHOICE, RS_USERS_KEEP, 0, 0, false, rs_users_choices},
 };
 
 #define BLOCK 512				/* rows gathered at a time */
@@ -890,6 +891,7 @@ const rs_kind rs_als_kind = {
 	.n_options = RS_ALS_OPTION_COUNT,
 	.threads_option = RS_ALS_THREADS,
 	.factors_option = RS_ALS_FACTORS,
+	.users_option = RS_ALS_USERS,
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_EXPLICIT},

@@ -24,6 +24,7 @@ typedef enum rs_als_option
 	RS_ALS_SEED,
 	RS_ALS_THREADS,
 	RS_ALS_VERBOSE,
+	RS_ALS_USERS,
 	RS_ALS_OPTION_COUNT
 } rs_als_option;
 

@@ -86,6 +86,7 @@ const rs_option_spec rs_bpr_option_specs[RS_BPR_OPTION_COUNT] = {
 	[RS_BPR_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_BPR_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_BPR_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
+	[RS_BPR_USERS] = {"users", RS_OPT_CHOICE, RS_USERS_KEEP, 0, 0, false, rs_users_choices},
 };
 
 #define SAMPLES_PER_CHUNK 1024	/* triples a thread takes at a time */
@@ -514,6 +515,7 @@ const rs_kind rs_bpr_kind = {
 	.n_options = RS_BPR_OPTION_COUNT,
 	.threads_option = RS_BPR_THREADS,
 	.factors_option = RS_BPR_FACTORS,
+	.users_option = RS_BPR_USERS,
 	.verbose_option = RS_BPR_VERBOSE,
 	.iterations_option = RS_BPR_EPOCHS,
 	.chosen_by = {-1, 0},

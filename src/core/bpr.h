@@ -22,6 +22,7 @@ typedef enum rs_bpr_option
 	RS_BPR_SEED,
 	RS_BPR_THREADS,
 	RS_BPR_VERBOSE,
+	RS_BPR_USERS,
 	RS_BPR_OPTION_COUNT
 } rs_bpr_option;
 

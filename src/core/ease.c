@@ -772,6 +772,7 @@ const rs_kind rs_ease_kind = {
 	.n_options = RS_EASE_OPTION_COUNT,
 	.threads_option = RS_EASE_THREADS,
 	.factors_option = -1,
+	.users_option = -1,
 	.verbose_option = RS_EASE_VERBOSE,
 	.iterations_option = -1,
 	.chosen_by = {-1, 0},

@@ -645,6 +645,7 @@ const rs_kind rs_implicit_als_kind = {
 	.n_options = RS_ALS_OPTION_COUNT,
 	.threads_option = RS_ALS_THREADS,
 	.factors_option = RS_ALS_FACTORS,
+	.users_option = RS_ALS_USERS,
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_IMPLICIT},

@@ -132,6 +132,7 @@ typedef struct rs_kind
 	int			verbose_option;
 	int			iterations_option;
 	int			factors_option; /* the length of the factor rows, or -1 */
+	int			users_option;	/* "users": "keep" or "fold_in" (model.h), or -1 */
 	const rs_widths_spec *widths;	/* NULL: no list option */
 	rs_option_choice chosen_by;
 	/* what "tune" searches (none: the kind cannot be tuned) */
@@ -199,6 +200,14 @@ typedef struct rs_kind
  */
 uint64_t	rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
 								   uint64_t interactions, uint64_t factors);
+
+/* The "users" option's values */
+enum
+{
+	RS_USERS_KEEP,
+	RS_USERS_FOLD_IN
+};
+extern const char *const rs_users_choices[];
 
 /* The kind of a model's algorithm, or NULL for one this build does not know. */
 const rs_kind *rs_kind_of(rs_algorithm algorithm);

@@ -22,6 +22,8 @@ KINDS(DECLARE)
 
 static const rs_kind *const kinds[] = {KINDS(ENTRY)};
 
+const char *const rs_users_choices[] = {"keep", "fold_in", NULL};
+
 #define N_KINDS ((int) (sizeof(kinds) / sizeof(kinds[0])))
 
 const rs_kind *

@@ -828,6 +828,7 @@ const rs_kind rs_knn_kind = {
 	.n_options = RS_KNN_OPTION_COUNT,
 	.threads_option = RS_KNN_THREADS,
 	.factors_option = -1,
+	.users_option = -1,
 	.verbose_option = RS_KNN_VERBOSE,
 	.iterations_option = -1,
 	.chosen_by = {-1, 0},

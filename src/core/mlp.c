@@ -549,6 +549,7 @@ const rs_kind rs_mlp_kind = {
 	.n_options = RS_MLP_OPTION_COUNT,
 	.threads_option = -1,
 	.factors_option = -1,
+	.users_option = -1,
 	.verbose_option = RS_MLP_VERBOSE,
 	.iterations_option = RS_MLP_EPOCHS,
 	.widths = &hidden_widths,

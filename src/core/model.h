@@ -23,6 +23,7 @@
 #define RECSYS_MODEL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RS_MODEL_MAGIC 0x4D535352u	/* "RSSM" read little-endian */
@@ -205,6 +206,21 @@ extern const char rs_model_newer_format[];
 
 /* Dense index of a user or item id in the model, or -1. */
 int32_t		rs_model_user_index(const rs_model *model, int64_t user_id);
+
+/*
+ * The fold-in form of a factor model ("users": "fold_in"): the user side
+ * (ids, factors, biases, training history) dropped, so that the model's
+ * size follows the catalogue alone; every user is served from a history
+ * passed at query time.  The pointers stay the caller's to free.
+ */
+void		rs_model_drop_users(rs_model *model);
+
+/* Whether the model keeps its training users (not the fold-in form). */
+static inline bool
+rs_model_keeps_users(const rs_model *model)
+{
+	return model->n_users > 0 || model->n_interactions == 0;
+}
 int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);
 
 #endif

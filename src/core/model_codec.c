@@ -139,6 +139,20 @@ source_size(const rs_model *m, rs_section s)
 						 (uint64_t) m->factors);
 }
 
+void
+rs_model_drop_users(rs_model *m)
+{
+	static const uint64_t no_history[1] = {0};
+
+	m->n_users = 0;
+	m->user_ids = NULL;
+	m->user_factors = NULL;
+	m->user_bias = NULL;
+	m->seen_ptr = no_history;
+	m->seen_items = NULL;
+	m->seen_values = NULL;
+}
+
 uint64_t
 rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
 					   uint64_t interactions, uint64_t factors)

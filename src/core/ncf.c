@@ -976,6 +976,7 @@ const rs_kind rs_ncf_kind = {
 	.n_options = RS_NCF_OPTION_COUNT,
 	.threads_option = RS_NCF_THREADS,
 	.factors_option = RS_NCF_FACTORS,
+	.users_option = -1,
 	.verbose_option = RS_NCF_VERBOSE,
 	.iterations_option = RS_NCF_EPOCHS,
 	.widths = &layer_widths,

@@ -181,6 +181,9 @@ als(const rs_interactions *data, int feedback)
 	check(rs_als_fit_feedback(data, opt, &rt, &r), "ALS training");
 	rs_als_model(data, &r, opt, &m);
 	write_model(&m, feedback == RS_FEEDBACK_IMPLICIT ? "implicit_als" : "als");
+	/* the fold-in form: no users, no history */
+	rs_model_drop_users(&m);
+	write_model(&m, feedback == RS_FEEDBACK_IMPLICIT ? "implicit_als_fold_in" : "als_fold_in");
 	rs_als_result_free(&r, A);
 }
 
