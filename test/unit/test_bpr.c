@@ -366,7 +366,7 @@ test_options(void)
 {
 	static const char *const names[RS_BPR_OPTION_COUNT] = {
 		"factors", "epochs", "learning_rate", "regularization", "bias_regularization",
-		"negatives", "seed", "threads", "verbose"
+		"negatives", "seed", "threads", "verbose", "users"
 	};
 	const rs_option_spec *s = rs_bpr_option_specs;
 	bool		named = true;
