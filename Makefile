@@ -9,6 +9,7 @@
 #   make demo-stop   stops the demo cluster
 #   make bench       benchmarks
 #   make bench-defaults   the defaults against the best of a grid, on data of many shapes
+#   make bench-scale     implicit ALS on 100 million clicks, both model forms (ROWS=, ITERATIONS=)
 #   make model-digests   a digest of each kind's trained model, to compare two builds
 
 EXTENSION = recsys
@@ -138,9 +139,12 @@ bench:
 bench-defaults:
 	bash test/scripts/bench_defaults.sh
 
+bench-scale:
+	bash test/scripts/bench_scale.sh
+
 model-digests:
 	@bash test/scripts/model_digests.sh
 
 EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
 
-.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench bench-defaults model-digests prove_installcheck
+.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench bench-defaults bench-scale model-digests prove_installcheck

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The scale benchmark: implicit ALS on ROWS generated clicks (default 100
+# million: 1,048,576 users x 100,000 items, long-tailed popularity on both
+# sides, test/bench/generate.sql), stored both ways:
+#
+#   keep      users and their history kept (the default)
+#   fold_in   "users": "fold_in", the items alone
+#
+# For each: the seconds to collect and arrange the rows, per iteration and
+# in all, the backend's peak memory (VmHWM growth) against the input, and
+# the model's size, or how soon an over-large model is refused.  Then the
+# fold-in model serves: recommend for a user with 80-120 clicks read from
+# the table in the same statement, 8 pgbench clients, p50 and p99; and the
+# same as the first query of a new connection (pgbench -C) against
+# SELECT 1 with a new connection.
+#
+#   ROWS=10000000 ITERATIONS=5 make bench-scale      a smaller run
+#
+# Not part of make test: at 100 million rows it takes about half an hour on
+# 2 cores and needs about 12 GB of memory and 10 GB of disk.  Prints one
+# Markdown table, also written to test/bench/scale.md.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+source test/scripts/cluster.sh
+export LC_ALL=C
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+rows=${ROWS:-100000000}
+iterations=${ITERATIONS:-15}
+users=1048576
+items=100000
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-scale.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ -f "$tmp/cluster/server.log" ]; then
+        echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
+        echo "recsys bench-scale: FAILED" >&2
+    fi
+    cluster_stop "$tmp/cluster" || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+step() { echo; echo "=== recsys bench-scale: $*"; }
+say() { echo "    $*"; }
+calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
+key() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { exit !found }' "$1"; }
+
+step "build and install"
+make
+"${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
+
+step "cluster and $rows candidate clicks ($users users x $items items)"
+cluster_start "$tmp/cluster" 5495
+cat <<'EOF' | as_pg tee -a "$PGHOST/data/postgresql.conf" >/dev/null
+shared_buffers = '2GB'
+max_wal_size = '16GB'
+max_parallel_workers_per_gather = 0
+EOF
+as_pg "$(pg_config --bindir)/pg_ctl" -D "$PGHOST/data" -l "$PGHOST/server.log" -w restart >/dev/null
+sql -c 'CREATE EXTENSION recsys'
+sql -f test/bench/generate.sql
+started=$(date +%s)
+sql <<EOF
+SET work_mem = '4GB';
+CREATE UNLOGGED TABLE clicks AS
+SELECT user_id, item_id, 1::real AS value FROM bench_interactions($users, $items, $rows, 7);
+CREATE INDEX ON clicks (user_id, item_id);
+VACUUM ANALYZE clicks;
+CREATE TABLE models (name text PRIMARY KEY, model bytea NOT NULL);
+ALTER TABLE models ALTER COLUMN model SET STORAGE EXTERNAL;
+CREATE TABLE served_users AS
+SELECT row_number() OVER (ORDER BY user_id) AS k, user_id
+FROM clicks GROUP BY user_id HAVING count(*) BETWEEN 80 AND 120;
+CREATE UNIQUE INDEX ON served_users (k);
+EOF
+interactions=$(sql -At -c 'SELECT count(*) FROM clicks')
+served=$(sql -At -c 'SELECT count(*) FROM served_users')
+say "$interactions distinct clicks in $(( $(date +%s) - started )) s; $served users with 80-120 clicks"
+
+table=()
+for form in keep fold_in; do
+    step "implicit ALS, 64 factors, $iterations iterations, \"users\": \"$form\""
+    # VmHWM after a plain scan, so that shared buffers count in the baseline
+    sql >"$tmp/$form.out" 2>"$tmp/$form.txt" <<EOF || true
+SELECT sum(value) FROM clicks;
+SELECT pg_backend_pid() AS pid \gset
+\setenv BACKEND :pid
+\! awk '/^VmHWM/ { print "before_kb", \$2 }' /proc/\$BACKEND/status
+\! date +"started %s.%N"
+\set ON_ERROR_STOP off
+INSERT INTO models
+SELECT '$form', recsys.train_als(user_id, item_id, value,
+                                 '{"feedback": "implicit", "factors": 64, "iterations": $iterations,
+                                   "verbose": true, "users": "$form"}')
+FROM clicks;
+\! date +"ended %s.%N"
+\! awk '/^VmHWM/ { print "after_kb", \$2 }' /proc/\$BACKEND/status
+SELECT 'model_bytes', length(model) FROM models WHERE name = '$form';
+EOF
+    sed -i 's/|/ /' "$tmp/$form.out"
+    grep -E 'collected|iteration|ERROR|DETAIL' "$tmp/$form.txt" | sed 's/^.*\(NOTICE\|ERROR\|DETAIL\): */    /' || true
+    seconds=$(calc "$(key "$tmp/$form.out" ended) - $(key "$tmp/$form.out" started)" %.0f)
+    peak_mib=$(calc "($(key "$tmp/$form.out" after_kb) - $(key "$tmp/$form.out" before_kb)) / 1024" %.0f)
+    input_mib=$(calc "$interactions * 20 / 1048576" %.0f)
+    collect=$(sed -nE 's/.*collected [0-9]+ rows in ([0-9.]+) s, arranged by user and item in ([0-9.]+) s.*/\1 s + \2 s/p' "$tmp/$form.txt")
+    per_iteration=$(sed -nE 's/.*iteration [0-9]+ of [0-9]+: loss [^,]+, ([0-9.]+) s;.*/\1/p' "$tmp/$form.txt" |
+        awk '{ s += $1; n++ } END { if (n) printf "%.1f s", s / n; else print "—" }')
+    if bytes=$(key "$tmp/$form.out" model_bytes 2>/dev/null); then
+        outcome="$(calc "$bytes / 1048576" %.0f) MiB"
+    else
+        outcome="refused after $seconds s: $(grep -m1 ERROR "$tmp/$form.txt" | sed 's/^.*ERROR: *//')"
+    fi
+    table+=("| \`\"users\": \"$form\"\` | ${collect:-—} | $per_iteration | $seconds s | $peak_mib MiB (input $input_mib MiB) | $outcome |")
+done
+
+pgbench=$(pg_config --bindir)/pgbench
+serving=()
+if sql -At -c "SELECT count(*) FROM models WHERE name = 'fold_in'" | grep -q 1 && [ "$served" -gt 0 ]; then
+    step "serving the fold-in model: recommend from the live history, 8 clients, 20 s"
+    cat >"$tmp/history.pgbench" <<'EOF'
+\set k random(1, :served)
+SELECT r.item_id, r.score
+FROM models m,
+     LATERAL (SELECT user_id FROM served_users WHERE k = :k) u,
+     recsys.recommend(m.model,
+                      ARRAY(SELECT item_id FROM clicks c WHERE c.user_id = u.user_id ORDER BY item_id),
+                      ARRAY(SELECT 1::real FROM clicks c WHERE c.user_id = u.user_id ORDER BY item_id),
+                      10) r
+WHERE m.name = 'fold_in';
+EOF
+    echo 'SELECT 1;' >"$tmp/select1.pgbench"
+    # latency NAME SCRIPT [OPTIONS...]: "p50_ms p99_ms" from pgbench's per-transaction log
+    latency() {
+        local name=$1 script=$2; shift 2
+        (cd "$tmp" && "$pgbench" -n -M prepared -D served="$served" -l --log-prefix="$name" \
+            -f "$script" "$@" >"$tmp/$name.out" 2>&1) || { cat "$tmp/$name.out" >&2; return 1; }
+        cat "$tmp/$name".[0-9]* | awk '{ print $3 / 1000 }' | sort -g |
+            awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }'
+        rm -f "$tmp/$name".[0-9]*
+    }
+    read -r warm_p50 warm_p99 < <(latency history "$tmp/history.pgbench" -c 8 -j 2 -T 20)
+    read -r one_p50 one_p99 < <(latency select1 "$tmp/select1.pgbench" -c 8 -j 2 -T 10)
+    read -r new_p50 new_p99 < <(latency history_new "$tmp/history.pgbench" -c 2 -j 2 -T 20 -C)
+    read -r newone_p50 newone_p99 < <(latency select1_new "$tmp/select1.pgbench" -c 2 -j 2 -T 10 -C)
+    say "recommend from history: p50 $warm_p50 ms, p99 $warm_p99 ms (SELECT 1: $one_p50 / $one_p99 ms)"
+    say "first query of a new connection: p50 $new_p50 ms (SELECT 1 on a new connection: $newone_p50 ms)"
+    serving+=("| recommend from an 80-120-click history read in the same statement, $items items, 8 clients | p50 $warm_p50 ms, p99 $warm_p99 ms | SELECT 1: p50 $one_p50 ms, p99 $one_p99 ms |")
+    serving+=("| the same as the first query of a new connection | p50 $new_p50 ms, p99 $new_p99 ms | SELECT 1 on a new connection: p50 $newone_p50 ms |")
+fi
+
+{
+    echo "Implicit ALS, 64 factors, $iterations iterations, on $interactions clicks of"
+    echo "$users users x $items items; $(nproc) cores. Peak memory is the training"
+    echo "backend's VmHWM growth."
+    echo
+    echo "| form | collect + arrange | per iteration | statement | peak memory | model |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${table[@]}"
+    if [ ${#serving[@]} -gt 0 ]; then
+        echo
+        echo "| serving the fold-in model | measured | reference |"
+        echo "|---|---|---|"
+        printf '%s\n' "${serving[@]}"
+    fi
+} | tee test/bench/scale.md
