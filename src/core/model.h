@@ -206,6 +206,7 @@ extern const char rs_model_newer_format[];
 
 /* Dense index of a user or item id in the model, or -1. */
 int32_t		rs_model_user_index(const rs_model *model, int64_t user_id);
+int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);
 
 /*
  * The fold-in form of a factor model ("users": "fold_in"): the user side
@@ -221,6 +222,5 @@ rs_model_keeps_users(const rs_model *model)
 {
 	return model->n_users > 0 || model->n_interactions == 0;
 }
-int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);
 
 #endif

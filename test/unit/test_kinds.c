@@ -59,7 +59,14 @@ check_options(const rs_kind *k)
 	}
 	CHECK(k->n_search <= RS_MAX_SEARCH_DIMS, "%s: %d searched", k->name, k->n_search);
 	CHECK(k->threads_option < k->n_options && k->verbose_option < k->n_options &&
-		  k->iterations_option < k->n_options, "%s: option positions", k->name);
+		  k->iterations_option < k->n_options && k->factors_option < k->n_options &&
+		  k->users_option < k->n_options, "%s: option positions", k->name);
+	/* "users": "fold_in" serves every user from a history: the kind must score one */
+	CHECK(k->users_option < 0 ||
+		  (k->options[k->users_option].choices == rs_users_choices && k->score_history),
+		  "%s: users without fold-in", k->name);
+	CHECK(k->factors_option < 0 || strcmp(k->options[k->factors_option].name, "factors") == 0,
+		  "%s: factors_option is not factors", k->name);
 }
 
 static void
