@@ -28,6 +28,7 @@
  * solves (2 f^2).  The loss, after every user's solve: 2 f^2 + 2 n f per user.
  */
 #include "core/implicit_als.h"
+#include "core/kind.h"
 #include "core/interactions.h"
 #include "core/random.h"
 #include "core/runtime.h"
@@ -194,6 +195,7 @@ main(int argc, char **argv)
 	rs_interactions data;
 	rs_als_result result;
 	double		options[RS_ALS_OPTION_COUNT];
+	bool		given[RS_ALS_OPTION_COUNT] = {0};
 	rs_runtime	rt = {0};
 	timings		t;
 	double		started,
@@ -229,7 +231,8 @@ main(int argc, char **argv)
 	for (int k = 0; k < RS_ALS_OPTION_COUNT; k++)
 		options[k] = rs_als_option_specs[k].default_value;
 	options[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
-	options[RS_ALS_REGULARIZATION] = RS_IMPLICIT_ALS_DEFAULT_REGULARIZATION;
+	/* the defaults a training would take for these rows */
+	rs_kind_of(RS_ALGO_ALS_IMPLICIT)->adapt_options(options, given, &data);
 	options[RS_ALS_ITERATIONS] = iterations;
 	t.seconds = calloc(iterations, sizeof(double));
 	t.loss = calloc(iterations, sizeof(double));
