@@ -61,6 +61,16 @@ test/unit/test_%: test/unit/test_%.c test/unit/unit.h test/unit/planted.h $(UNIT
 
 unit-build: $(UNIT_TESTS)
 
+# The benchmarks' C tools (make bench runs them; make test builds them so that
+# they keep compiling): optimised, linked with the unit tests' engine objects.
+BENCH_TOOLS = $(patsubst test/bench/%.c,test/bench/obj/%,$(wildcard test/bench/*.c))
+
+test/bench/obj/%: test/bench/%.c $(UNIT_OBJS)
+	@mkdir -p test/bench/obj
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJS) $(SHLINK_OPENBLAS) -lpthread -lm
+
+bench-tools: $(BENCH_TOOLS)
+
 unit: unit-build
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
@@ -145,6 +155,6 @@ bench-scale:
 model-digests:
 	@bash test/scripts/model_digests.sh
 
-EXTRA_CLEAN = $(UNIT_TESTS) test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = $(UNIT_TESTS) test/bench/obj test/unit/obj test/unit/san-obj test/fuzz/obj results regression.diffs regression.out tmp_check
 
-.PHONY: unit unit-build unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench bench-defaults bench-scale model-digests prove_installcheck
+.PHONY: unit unit-build bench-tools unit-sanitized unit-sanitized-build fuzz fuzz-seeds fuzz-merge test demo demo-stop bench bench-defaults bench-scale model-digests prove_installcheck

@@ -24,38 +24,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source test/scripts/cluster.sh
-export LC_ALL=C     # psql's "Time: 1.234 ms" and awk's numbers with a decimal point
+source test/scripts/bench_common.sh
 
 # scikit-learn is the peer of the reference network (Debian's, outside any virtualenv)
 bash test/scripts/install-deps.sh python3-sklearn
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+bench_begin bench
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-bench.XXXXXX")
-chmod 755 "$tmp"    # as root, the server runs as postgres and must reach inside
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$tmp/cluster/server.log" ]; then
-        echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
-        echo "recsys bench: FAILED" >&2
-    fi
-    cluster_stop "$tmp/cluster" || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-step() { echo; echo "=== recsys bench: $*"; }
-say() { echo "    $*"; }
-# calc EXPR [FORMAT]: floating-point arithmetic in awk
-calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
 # holds EXPR: "yes" if the awk condition is true, else "no"
 holds() { awk "BEGIN { print ($1) ? \"yes\" : \"no\" }"; }
-# key FILE NAME: the value of a `name value` line
-key() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { exit !found }' "$1"; }
 # info_key JSON NAME: a number from model_info's JSON
 info_key() { sed -nE "s/.*\"$2\": ([0-9.e+-]+).*/\\1/p" <<<"$1"; }
-
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 # best_ms RUNS SETUP QUERY: best wall time in ms of RUNS runs in one session
 best_ms() {
     local runs=$1 setup=$2 query=$3
@@ -81,23 +59,16 @@ cores=$(nproc)
 step "build and install"
 make
 "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
-# as the unit tests: a kind's operations share one signature, some leave a parameter unused
-ccflags=(-std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Isrc)
-cc "${ccflags[@]}" -o "$tmp/sgemm_peak" test/bench/sgemm_peak.c -lopenblas -lpthread -lm
-cc "${ccflags[@]}" -o "$tmp/als_flops" test/bench/als_flops.c src/core/*.c -lopenblas -lpthread -lm
-cc "${ccflags[@]}" -o "$tmp/memory_touch" test/bench/memory_touch.c
-# the engine-alone tools (see their headers) are built too, so they keep compiling
-for tool in implicit_flops interactions_build subnormal_scoring; do
-    cc "${ccflags[@]}" -o "$tmp/$tool" "test/bench/$tool.c" src/core/*.c -lopenblas -lpthread -lm
-done
+make bench-tools
+tools=test/bench/obj
 
 # --- the machine ---------------------------------------------------------------------
 step "sgemm peak: best of 10 timed runs of a 1024 x 1024 float product, 1 thread and $cores threads"
-"$tmp/sgemm_peak" 1024 | tee "$tmp/sgemm.txt" | sed 's/^/    /'
+"$tools/sgemm_peak" 1024 | tee "$tmp/sgemm.txt" | sed 's/^/    /'
 peak1=$(key "$tmp/sgemm.txt" sgemm.gflops_1thread)
 peak=$(key "$tmp/sgemm.txt" sgemm.gflops_all)
 step "first write to fresh memory (a page fault per page) against rewriting it: 64 MiB, best of 3"
-"$tmp/memory_touch" 64 | tee "$tmp/touch.txt" | sed 's/^/    /'
+"$tools/memory_touch" 64 | tee "$tmp/touch.txt" | sed 's/^/    /'
 touch_first=$(key "$tmp/touch.txt" touch.first_us_per_page)
 touch_again=$(key "$tmp/touch.txt" touch.again_us_per_page)
 touch_page=$(( $(key "$tmp/touch.txt" touch.page_bytes) / 1024 ))
@@ -169,7 +140,7 @@ sql -c "$serial" -c "SELECT length(recsys.train_als(user_id, item_id, value, '{\
     >/dev/null 2>"$tmp/als_explicit.txt"
 als_s=$(iteration_seconds "$tmp/als_explicit.txt")
 sql -At -c "COPY (SELECT user_id || '::' || item_id || '::' || value || '::0' FROM ml1m) TO STDOUT" >"$tmp/ml1m.dat"
-"$tmp/als_flops" "$tmp/ml1m.dat" 5 1 | tee "$tmp/als.txt" | sed 's/^/    /'
+"$tools/als_flops" "$tmp/ml1m.dat" 5 1 | tee "$tmp/als.txt" | sed 's/^/    /'
 als_gflop=$(key "$tmp/als.txt" mt.gflop_per_iteration)
 als_gflops=$(calc "$als_gflop / $als_s" %.1f)
 say "SQL: $als_s s per iteration, $als_gflop GFLOP per iteration: $als_gflops GFLOP/s"
@@ -315,7 +286,7 @@ row "first predict in a new connection, $large_mib MiB model (connection include
     "≤ 50 ms extra" "$(holds "$first_ms - $conn_ms <= 50")"
 
 step "5. scoring a network whose tower weights are subnormal vs the same with ordinary weights"
-"$tmp/subnormal_scoring" 200 | tee "$tmp/subnormal.txt" | sed 's/^/    /'
+"$tools/subnormal_scoring" 200 | tee "$tmp/subnormal.txt" | sed 's/^/    /'
 row "NCF scores for one user, $(key "$tmp/subnormal.txt" items) items, half the tower weights subnormal" \
     "$(key "$tmp/subnormal.txt" engine_tiny_ms) ms" \
     "ordinary weights: $(key "$tmp/subnormal.txt" engine_normal_ms) ms (unflushed, this CPU: $(key "$tmp/subnormal.txt" unflushed_ratio)×)" \

@@ -12,24 +12,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source test/scripts/cluster.sh
-export LC_ALL=C
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-defaults.XXXXXX")
-chmod 755 "$tmp"
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$tmp/cluster/server.log" ]; then
-        echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
-        echo "recsys bench-defaults: FAILED" >&2
-    fi
-    cluster_stop "$tmp/cluster" || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-step() { echo; echo "=== recsys bench-defaults: $*"; }
+source test/scripts/bench_common.sh
+bench_begin bench-defaults
 
 step "build and install"
 make

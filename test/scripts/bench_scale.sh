@@ -22,31 +22,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-source test/scripts/cluster.sh
-export LC_ALL=C
-if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+source test/scripts/bench_common.sh
+bench_begin bench-scale
 rows=${ROWS:-100000000}
 iterations=${ITERATIONS:-15}
 users=1048576
 items=100000
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/recsys-scale.XXXXXX")
-chmod 755 "$tmp"
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$tmp/cluster/server.log" ]; then
-        echo "--- server log (tail)"; tail -n 30 "$tmp/cluster/server.log"
-        echo "recsys bench-scale: FAILED" >&2
-    fi
-    cluster_stop "$tmp/cluster" || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-sql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-step() { echo; echo "=== recsys bench-scale: $*"; }
-say() { echo "    $*"; }
-calc() { awk "BEGIN { printf \"${2:-%.3f}\", $1 }"; }
-key() { awk -v k="$2" '$1 == k { print $2; found = 1 } END { exit !found }' "$1"; }
 
 step "build and install"
 make

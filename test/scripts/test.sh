@@ -36,7 +36,7 @@ step install
 logged "${sudo[@]}" make install PG_CONFIG="$(command -v pg_config)"
 
 step unit tests
-logged make -j"$jobs" unit-build
+logged make -j"$jobs" unit-build bench-tools
 make -s unit
 
 step unit tests under sanitizers
