@@ -231,6 +231,15 @@ begin_interactions(training *t, interactions_state *state)
 	if (t->kind->adapt_options)
 		t->kind->adapt_options(t->options, t->given, &t->data);
 	check_model_size(t);
+	if (t->kind->calibrate)
+	{
+		rs_report	note = {{0}};
+
+		recsys_raise_status(t->kind->calibrate(t->options, t->given, &t->data, &t->runtime,
+											   &note), t->kind->training);
+		if (t->runtime.progress && note.message[0])
+			ereport(NOTICE, (errmsg("%s", note.message)));
+	}
 	t->input.data = &t->data;
 	initStringInfo(&t->tuning);
 	if (t->tune.on)

@@ -64,7 +64,7 @@ const rs_option_spec rs_als_option_specs[RS_ALS_OPTION_COUNT] = {
 	[RS_ALS_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
 	[RS_ALS_ITERATIONS] = {"iterations", RS_OPT_INT, 15, 1, 10000, false, NULL},
 	[RS_ALS_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.05, 0, 1e6, true, NULL},
-	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 100, 0, 1e9, false, NULL, EXPLICIT_ONLY},
+	[RS_ALS_PRIOR_COUNT] = {"prior_count", RS_OPT_REAL, 10, 0, 1e9, false, NULL, EXPLICIT_ONLY},
 	[RS_ALS_BIAS_REGULARIZATION] = {"bias_regularization", RS_OPT_REAL, 2, 0, 1e6, true, NULL,
 	EXPLICIT_ONLY},
 	[RS_ALS_ALPHA] = {"alpha", RS_OPT_REAL, 40, 0, 1e6, false, NULL, IMPLICIT_ONLY},
@@ -605,46 +605,75 @@ rs_als_result_free(rs_als_result *r, const rs_allocator *a)
 	memset(r, 0, sizeof(*r));
 }
 
-static rs_status
-explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-			 rs_als_result *r)
+/*
+ * A fit in progress: the result being improved and what its iterations
+ * need, so that a regularisation path (als_regularization.c) can go on from
+ * one setting's factors with the next.
+ */
+struct rs_als_solver
+{
+	const rs_interactions *d;
+	rs_als_result *r;
+	int			loss_room;		/* entries of r->loss */
+	scratch    *scratch;
+	float	   *arena;
+	double	   *user_sse;
+	rs_pool    *pool;
+};
+
+void
+rs_als_solver_end(rs_als_solver *s, const rs_allocator *a)
+{
+	if (s == NULL)
+		return;
+	rs_pool_destroy(s->pool, a);
+	rs_free(a, s->user_sse);
+	rs_free(a, s->scratch);
+	rs_free(a, s->arena);
+	rs_free(a, s);
+}
+
+rs_status
+rs_als_solver_begin(const rs_interactions *d, const double *opt, int max_iterations,
+					const rs_runtime *rt, rs_als_result *r, rs_als_solver **out)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_ALS_FACTORS];
 	int			m = f + 1;
-	int			iterations = (int) opt[RS_ALS_ITERATIONS];
-	float		lambda = (float) opt[RS_ALS_REGULARIZATION];
-	float		prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
-	float		lambda_b = (float) opt[RS_ALS_BIAS_REGULARIZATION];
 	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
 	size_t		scratch_floats = scratch_size(m);
-	scratch    *scratch = NULL;
-	float	   *arena = NULL;
-	double	   *user_sse = NULL;
-	rs_pool    *pool = NULL;
-	rs_status	status = RS_OK;
+	rs_als_solver *s = rs_alloc(a, sizeof(*s));
 	double		sum = 0.0;
 
 	memset(r, 0, sizeof(*r));
+	*out = NULL;
+	if (!s)
+		return RS_NO_MEMORY;
+	memset(s, 0, sizeof(*s));
+	s->d = d;
+	s->r = r;
+	s->loss_room = max_iterations;
 	r->factors = f;
 	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);
 	r->item_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_items * f);
 	r->user_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_users);
 	r->item_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
-	r->loss = rs_alloc(a, sizeof(double) * (size_t) iterations);
-	user_sse = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
-	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
-	arena = rs_alloc(a, sizeof(float) * scratch_floats * (size_t) threads);
+	r->loss = rs_alloc(a, sizeof(double) * (size_t) max_iterations);
+	s->user_sse = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
+	s->scratch = rs_alloc(a, sizeof(*s->scratch) * (size_t) threads);
+	s->arena = rs_alloc(a, sizeof(float) * scratch_floats * (size_t) threads);
 	r->item_popularity = rs_item_popularity(d, a);
+	s->pool = rs_pool_create(threads, a);
 	if (!r->user_factors || !r->item_factors || !r->user_bias || !r->item_bias ||
-		!r->item_popularity || !r->loss || !user_sse || !scratch || !arena)
+		!r->item_popularity || !r->loss || !s->user_sse || !s->scratch || !s->arena || !s->pool)
 	{
-		status = RS_NO_MEMORY;
-		goto done;
+		rs_als_solver_end(s, a);
+		rs_als_result_free(r, a);
+		return RS_NO_MEMORY;
 	}
 	for (int w = 0; w < threads; w++)
-		scratch[w] = carve_scratch(arena + scratch_floats * (size_t) w, m);
+		s->scratch[w] = carve_scratch(s->arena + scratch_floats * (size_t) w, m);
 
 	for (size_t k = 0; k < d->nnz; k++)
 		sum += d->user_values[k];
@@ -653,66 +682,77 @@ explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	memset(r->item_factors, 0, sizeof(float) * (size_t) d->n_items * f);
 	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
 		r->user_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
-	baseline_biases(d, r, lambda_b);
+	baseline_biases(d, r, (float) opt[RS_ALS_BIAS_REGULARIZATION]);
+	*out = s;
+	return RS_OK;
+}
 
-	pool = rs_pool_create(threads, a);
-	if (!pool)
+rs_status
+rs_als_solver_iterate(rs_als_solver *s, const double *opt, const rs_runtime *rt)
+{
+	const rs_interactions *d = s->d;
+	rs_als_result *r = s->r;
+	int			f = r->factors;
+	float		lambda = (float) opt[RS_ALS_REGULARIZATION];
+	float		prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
+	float		lambda_b = (float) opt[RS_ALS_BIAS_REGULARIZATION];
+	double		iteration_started = rs_now();
+	half_step	users = {d->user_ptr, d->user_items, d->user_values,
+		r->item_factors, r->item_bias, r->user_factors, r->user_bias,
+	f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_user_bias, s->scratch, 0};
+	half_step	items = {d->item_ptr, d->item_users, d->item_values,
+		r->user_factors, r->user_bias, r->item_factors, r->item_bias,
+	f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_item_bias, s->scratch, 0};
+	error_pass	errors = {d, r, s->user_sse};
+	double		sse = 0.0;
+	rs_status	status;
+
+	/*
+	 * Each side's biases shrink towards the mean of its previous ones; the
+	 * model keeps the prior of the last solve, as fold-in repeats it.
+	 */
+	r->new_item_bias = mean_bias(r->item_bias, d->n_items);
+	r->new_user_bias = mean_bias(r->user_bias, d->n_users);
+	items.bias_prior = (float) r->new_item_bias;
+	users.bias_prior = (float) r->new_user_bias;
+
+	/*
+	 * Items, then users: the users are solved last, against the final item
+	 * factors, so folding in a user's training history at serving time gives
+	 * back their stored factors, and explanations add up.
+	 */
+	if ((status = rs_pool_run(s->pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK ||
+		(status = rs_pool_run(s->pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK ||
+		(status = rs_pool_run(s->pool, rt, d->n_users, ROWS_PER_CHUNK, user_errors, &errors)) != RS_OK)
+		return status;
+	if (atomic_load(&users.failed) || atomic_load(&items.failed))
+		return RS_NUMERICAL_FAILURE;
+	for (int32_t u = 0; u < d->n_users; u++)
+		sse += s->user_sse[u];
+	if (r->iterations < s->loss_room)
 	{
-		status = RS_NO_MEMORY;
-		goto done;
-	}
-
-	for (int it = 0; it < iterations; it++)
-	{
-		double		iteration_started = rs_now();
-		half_step	users = {d->user_ptr, d->user_items, d->user_values,
-			r->item_factors, r->item_bias, r->user_factors, r->user_bias,
-		f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_user_bias, scratch, 0};
-		half_step	items = {d->item_ptr, d->item_users, d->item_values,
-			r->user_factors, r->user_bias, r->item_factors, r->item_bias,
-		f, lambda, prior_count, lambda_b, (float) r->global_mean, (float) r->new_item_bias, scratch, 0};
-		error_pass	errors = {d, r, user_sse};
-		double		sse = 0.0;
-
-		/*
-		 * Each side's biases shrink towards the mean of its previous ones;
-		 * the model keeps the prior of the last solve, as fold-in repeats it.
-		 */
-		r->new_item_bias = mean_bias(r->item_bias, d->n_items);
-		r->new_user_bias = mean_bias(r->user_bias, d->n_users);
-		items.bias_prior = (float) r->new_item_bias;
-		users.bias_prior = (float) r->new_user_bias;
-
-		/*
-		 * Items, then users: the users are solved last, against the final
-		 * item factors, so folding in a user's training history at serving
-		 * time gives back their stored factors, and explanations add up.
-		 */
-		if ((status = rs_pool_run(pool, rt, d->n_items, ROWS_PER_CHUNK, solve_rows, &items)) != RS_OK ||
-			(status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK)
-			goto done;
-		if ((status = rs_pool_run(pool, rt, d->n_users, ROWS_PER_CHUNK, user_errors, &errors)) != RS_OK)
-			goto done;
-		if (atomic_load(&users.failed) || atomic_load(&items.failed))
-		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
-		}
-		for (int32_t u = 0; u < d->n_users; u++)
-			sse += user_sse[u];
-		r->loss[it] = sqrt(sse / (double) (d->nnz ? d->nnz : 1));
-		r->iterations = it + 1;
+		r->loss[r->iterations] = sqrt(sse / (double) (d->nnz ? d->nnz : 1));
+		r->iterations++;
 		if (rt->progress)
-			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - iteration_started);
+			rt->progress(rt->arg, r->iterations, r->loss[r->iterations - 1],
+						 rs_now() - iteration_started);
 	}
+	return RS_OK;
+}
 
-done:
-	rs_pool_destroy(pool, a);
-	rs_free(a, user_sse);
-	rs_free(a, scratch);
-	rs_free(a, arena);
+static rs_status
+explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+			 rs_als_result *r)
+{
+	int			iterations = (int) opt[RS_ALS_ITERATIONS];
+	rs_als_solver *solver;
+	rs_status	status = rs_als_solver_begin(d, opt, iterations, rt, r, &solver);
+
+	for (int it = 0; status == RS_OK && it < iterations; it++)
+		status = rs_als_solver_iterate(solver, opt, rt);
+	rs_als_solver_end(solver, &rt->alloc);
 	if (status != RS_OK)
-		rs_als_result_free(r, a);
+		rs_als_result_free(r, &rt->alloc);
 	return status;
 }
 
@@ -895,13 +935,14 @@ const rs_kind rs_als_kind = {
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_EXPLICIT},
-	.search = {{RS_ALS_REGULARIZATION, 0.01, 0.5}, {RS_ALS_PRIOR_COUNT, 1, 300}},
+	.search = {{RS_ALS_REGULARIZATION, 0.25, 4, true}, {RS_ALS_PRIOR_COUNT, 1, 100}},
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
 	BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS) |
 	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
 	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
+	.calibrate = rs_als_choose_regularization,
 	.fit = fit,
 	.fits_ratings = rs_kind_options_yes,
 	.predict = rs_factor_rating_predict,

@@ -63,6 +63,31 @@ rs_status	rs_als_fit(const rs_interactions *data, const double *options,
 					   const rs_runtime *rt, rs_als_result *out);
 void		rs_als_result_free(rs_als_result *result, const rs_allocator *a);
 
+/*
+ * The explicit fit in steps, for a regularisation path that goes on from
+ * one setting's factors with the next: begin starts a result as the fit
+ * does (freed by rs_als_result_free after end), iterate improves it by one
+ * iteration with the regularisation of options (recording up to
+ * max_iterations losses), end frees the rest.
+ */
+typedef struct rs_als_solver rs_als_solver;
+
+rs_status	rs_als_solver_begin(const rs_interactions *data, const double *options,
+								int max_iterations, const rs_runtime *rt,
+								rs_als_result *result, rs_als_solver **solver);
+rs_status	rs_als_solver_iterate(rs_als_solver *solver, const double *options,
+								  const rs_runtime *rt);
+void		rs_als_solver_end(rs_als_solver *solver, const rs_allocator *a);
+
+/*
+ * Explicit feedback without a given "regularization": chooses it by the
+ * held-out RMSE of a regularisation path (als_regularization.c) and sets
+ * options[RS_ALS_REGULARIZATION]; *note says what was chosen.
+ */
+rs_status	rs_als_choose_regularization(double *options, const bool *given,
+										 const rs_interactions *data, const rs_runtime *rt,
+										 rs_report *note);
+
 /* A fit of either feedback as the kinds' table returns it (kind.h). */
 void		rs_als_fit_done(const rs_fit_input *in, const rs_als_result *r, rs_fit *out);
 

@@ -153,6 +153,9 @@ typedef struct rs_kind
 	/* defaults that scale with the data: options not given, once it is arranged */
 	void		(*adapt_options) (double *options, const bool *given,
 								  const rs_interactions *data);
+	/* defaults measured on the data by fitting; *note says what was chosen */
+	rs_status	(*calibrate) (double *options, const bool *given, const rs_interactions *data,
+							  const rs_runtime *rt, rs_report *note);
 	rs_status	(*fit) (const rs_fit_input *in, const rs_runtime *rt, rs_fit *out);
 	/* whether these options train a model of ratings (NULL: of preferences) */
 	bool		(*fits_ratings) (const double *options);

@@ -63,3 +63,58 @@ BEGIN
         INTO ndcg USING model;
     RETURN ndcg;
 END $$;
+
+-- Planted ratings: 3 + b_u + b_i + scale * p_u . q_i / sqrt(rank), factors
+-- and biases (deviation `bias`) normal, plus noise uniform in +-noise; a
+-- pair is rated with probability density * skew * (item / items)^(skew - 1),
+-- so skew 1 is flat popularity and a larger one steeper.
+CREATE FUNCTION planted_normal(r bigint, stream int, seed int) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN sqrt(-2 * ln(greatest(bench_uniform(r, stream, seed), 1e-12)))
+       * cos(2 * pi() * bench_uniform(r, stream + 1000, seed));
+
+CREATE FUNCTION planted_ratings(users int, items int, rank int, density float8, scale float8,
+                                bias float8, noise float8, skew float8, seed int)
+RETURNS TABLE (user_id bigint, item_id bigint, value real)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    WITH p AS (SELECT u, array_agg(planted_normal(u * 1000 + j, 1, seed) ORDER BY j) AS v,
+                      bias * planted_normal(u, 3, seed) AS b
+               FROM generate_series(1, users) u, generate_series(1, rank) j GROUP BY u),
+         q AS (SELECT i, array_agg(planted_normal(i * 1000 + j, 5, seed) ORDER BY j) AS v,
+                      bias * planted_normal(i, 7, seed) AS b
+               FROM generate_series(1, items) i, generate_series(1, rank) j GROUP BY i),
+         rated AS (SELECT u, i FROM generate_series(1, users) u, generate_series(1, items) i
+                   WHERE bench_uniform(u * 100003 + i, 9, seed)
+                         < density * skew * ((i::float8 / items) ^ (skew - 1)))
+    SELECT rated.u, rated.i,
+           (3 + p.b + q.b + scale * (SELECT sum(x * y) FROM unnest(p.v, q.v) t(x, y)) / sqrt(rank)
+            + noise * (2 * bench_uniform(rated.u * 100003 + rated.i, 11, seed) - 1))::real
+    FROM rated JOIN p ON p.u = rated.u JOIN q ON q.i = rated.i;
+END;
+
+-- name_train and name_test from table name: a tenth of the ratings held
+-- out, chosen by a hash.
+CREATE PROCEDURE split_ratings(name text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE TABLE %I AS SELECT * FROM %I WHERE hashint8(user_id * 7919 + item_id) %% 10 = 0',
+                   name || '_test', name);
+    EXECUTE format('CREATE TABLE %I AS SELECT * FROM %I WHERE hashint8(user_id * 7919 + item_id) %% 10 <> 0',
+                   name || '_train', name);
+END $$;
+
+-- RMSE on name_test of explicit ALS trained with options on name_train,
+-- and the regularization it trained with.
+CREATE FUNCTION held_out_rmse(name text, options jsonb, OUT rmse float8, OUT regularization float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+    model bytea;
+BEGIN
+    EXECUTE format('SELECT recsys.train_als(user_id, item_id, value, $1) FROM %I', name || '_train')
+        INTO model USING options;
+    EXECUTE format('SELECT sqrt(avg((recsys.predict($1, user_id, item_id) - value) ^ 2)) FROM %I',
+                   name || '_test')
+        INTO rmse USING model;
+    regularization := (recsys.model_info(model)->'options'->>'regularization')::float8;
+END $$;

@@ -2,7 +2,8 @@
  * test_als.c - explicit ALS: the option table, recovery of a planted
  * low-rank matrix, the model a server uses, the optimality of every row of
  * the last (user) half-step, determinism across thread counts, the host
- * callbacks, cancellation and running out of memory without leaks.
+ * callbacks, cancellation and running out of memory without leaks; and the
+ * regularisation measured on held-out ratings when none is given.
  */
 #include "core/implicit_als.h"
 #include "core/random.h"
@@ -500,6 +501,147 @@ test_out_of_memory(void)
 	unit_fail_each_allocation("ALS", fit_and_free, opt, 2, 4);
 }
 
+/* The planted data with every training rating moved by noise of deviation sd. */
+static void
+noisy_copy(double sd, rs_interactions *out)
+{
+	rs_random	rng = {99};
+	rs_interaction_buffer buf;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int32_t u = 0; u < P.train.n_users; u++)
+		for (size_t k = P.train.user_ptr[u]; k < P.train.user_ptr[u + 1]; k++)
+			rs_buffer_append(&buf, &rs_malloc_allocator, P.train.user_ids[u],
+							 P.train.item_ids[P.train.user_items[k]],
+							 (float) (P.train.user_values[k] + sd * rs_random_normal(&rng)));
+	if (rs_interactions_build(&buf, &rs_malloc_allocator, out) != RS_OK)
+	{
+		fprintf(stderr, "cannot build the noisy data\n");
+		exit(2);
+	}
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+}
+
+static rs_status
+choose(const rs_interactions *d, double *opt, int threads, host *h, counter *c, rs_report *note)
+{
+	bool		given[RS_ALS_OPTION_COUNT] = {0};
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
+
+	return rs_als_choose_regularization(opt, given, d, &rt, note);
+}
+
+/* Choosing on the planted data with options opt (ctx). */
+static rs_status
+choose_on_planted(void *ctx, int threads, host *h, counter *c)
+{
+	double		opt[RS_ALS_OPTION_COUNT];
+	rs_report	note;
+
+	memcpy(opt, ctx, sizeof(opt));
+	return choose(&P.train, opt, threads, h, c, &note);
+}
+
+/* Held-out RMSE of a fit on d with opt. */
+static double
+test_rmse(const rs_interactions *d, const double *opt)
+{
+	counter		c = new_counter();
+	host		h = new_host(0);
+	rs_als_result r;
+	rs_model	m;
+	double		sse = 0.0;
+
+	if (fit(d, opt, 2, &h, &c, &r) != RS_OK)
+		return INFINITY;
+	rs_als_model(d, &r, opt, &m);
+	for (size_t t = 0; t < P.n_test; t++)
+	{
+		double		e = rs_predict(&m, rs_model_user_index(&m, P.test_user[t]),
+								   rs_model_item_index(&m, P.test_item[t])) - P.test_value[t];
+
+		sse += e * e;
+	}
+	rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
+	return sqrt(sse / (double) P.n_test);
+}
+
+/*
+ * Without a given regularization the weight is measured: clean ratings get
+ * a far weaker one than the same ratings with noise, each near the best of
+ * a grid; the same data give the same weight; a given weight, or implicit
+ * feedback, is left alone; cancelling and running out of memory leak nothing.
+ */
+static void
+test_chosen_regularization(void)
+{
+	double		clean[RS_ALS_OPTION_COUNT],
+				noisy[RS_ALS_OPTION_COUNT],
+				again[RS_ALS_OPTION_COUNT],
+				best = INFINITY;
+	bool		given[RS_ALS_OPTION_COUNT] = {0};
+	counter		c = new_counter();
+	host		h = new_host(0);
+	rs_report	note = {{0}};
+	rs_interactions noisy_data;
+	rs_status	status;
+
+	default_options(clean);
+	clean[RS_ALS_FACTORS] = 8;
+	memcpy(noisy, clean, sizeof(clean));
+	memcpy(again, clean, sizeof(clean));
+	noisy_copy(1.5, &noisy_data);
+	status = choose(&P.train, clean, 2, &h, &c, &note);
+	CHECK(status == RS_OK && c.outstanding == 0, "choose: status %d, %ld outstanding",
+		  (int) status, c.outstanding);
+	printf("clean: %s\n", note.message);
+	CHECK(strstr(note.message, "regularization") != NULL, "the note says what was chosen");
+	status = choose(&noisy_data, noisy, 1, &h, &c, &note);
+	printf("noisy: %s\n", note.message);
+	CHECK(status == RS_OK, "choose on noisy data: status %d", (int) status);
+	CHECK(clean[RS_ALS_REGULARIZATION] * 4 < noisy[RS_ALS_REGULARIZATION],
+		  "clean data chose %g, noisy %g", clean[RS_ALS_REGULARIZATION],
+		  noisy[RS_ALS_REGULARIZATION]);
+	choose(&P.train, again, 1, &h, &c, &note);
+	CHECK(again[RS_ALS_REGULARIZATION] == clean[RS_ALS_REGULARIZATION],
+		  "the same data chose %g, then %g", clean[RS_ALS_REGULARIZATION],
+		  again[RS_ALS_REGULARIZATION]);
+
+	/* within 15% of the best held-out RMSE of a grid of weights */
+	for (double l = 0.001; l < 3; l *= 2)
+	{
+		double		opt[RS_ALS_OPTION_COUNT];
+
+		memcpy(opt, clean, sizeof(opt));
+		opt[RS_ALS_REGULARIZATION] = l;
+		best = fmin(best, test_rmse(&P.train, opt));
+	}
+	printf("held-out RMSE with the chosen weight %.4f, best of the grid %.4f\n",
+		   test_rmse(&P.train, clean), best);
+	CHECK(test_rmse(&P.train, clean) < 1.15 * best, "chosen %.4f, best %.4f",
+		  test_rmse(&P.train, clean), best);
+
+	/* given, or implicit: nothing to measure */
+	given[RS_ALS_REGULARIZATION] = true;
+	again[RS_ALS_REGULARIZATION] = 0.5;
+	note.message[0] = '\0';
+	status = rs_als_choose_regularization(again, given, &P.train,
+										  &(rs_runtime) {.alloc = rs_malloc_allocator, .threads = 1},
+										  &note);
+	CHECK(status == RS_OK && again[RS_ALS_REGULARIZATION] == 0.5 && note.message[0] == '\0',
+		  "a given weight was changed to %g", again[RS_ALS_REGULARIZATION]);
+	given[RS_ALS_REGULARIZATION] = false;
+	again[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
+	status = rs_als_choose_regularization(again, given, &P.train,
+										  &(rs_runtime) {.alloc = rs_malloc_allocator, .threads = 1},
+										  &note);
+	CHECK(status == RS_OK && again[RS_ALS_REGULARIZATION] == 0.5, "implicit feedback was measured");
+
+	unit_cancel_at_every_poll("ALS regularization", choose_on_planted, NULL, clean, 4, 2, 7);
+	unit_fail_each_allocation("ALS regularization", choose_on_planted, clean, 2, 4);
+	rs_interactions_free(&noisy_data, &rs_malloc_allocator);
+}
+
 /* The option table: names, defaults inside their ranges, the two choices. */
 static void
 test_option_table(void)
@@ -550,6 +692,7 @@ main(void)
 	test_optimality();
 	test_cancel();
 	test_out_of_memory();
+	test_chosen_regularization();
 	rs_interactions_free(&P.train, &rs_malloc_allocator);
 	return unit_done();
 }
