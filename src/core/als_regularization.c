@@ -2,18 +2,21 @@
  * als_regularization.c - explicit ALS's regularisation, chosen on the data.
  *
  * The right ridge weight follows the ratio of noise to signal in the
- * ratings, which no constant knows: clean low-rank ratings want a
- * hundredth of what noisy, sparse film ratings want, and either one's
- * weight costs the other a large share of its accuracy.  So when the user
- * gives none it is measured.  A tenth of the ratings of users with three or
- * more is held out (the split "tune" uses, tuning.h) and a path of weights
- * is fitted on the rest, from heavy to light by halves, in units of the
- * ratings' standard deviation (the factors' products are on the ratings'
- * scale, so the weight that balances them is too).  Each weight goes on
- * from the previous one's factors for a few iterations - a warm start, as
- * in the regularisation paths of glmnet (Friedman, Hastie and Tibshirani
- * 2010) - and the path stops two steps after the held-out RMSE last
- * improved.  The fit then trains on all ratings with the best weight.
+ * ratings, which no constant knows: clean low-rank ratings want a fiftieth
+ * of what noisy, sparse film ratings want, and either one's weight costs
+ * the other a large share of its accuracy.  So when the user gives none it
+ * is measured.  A tenth of the ratings of users with three or more is held
+ * out (the split "tune" uses, tuning.h) and a path of weights is fitted on
+ * the rest, from light to heavy by doubling, in units of the ratings'
+ * standard deviation (the factors' products are on the ratings' scale, so
+ * the weight that balances them is too).  Each weight goes on from the
+ * previous one's factors for a few iterations - a warm start, as in the
+ * regularisation paths of glmnet (Friedman, Hastie and Tibshirani 2010);
+ * going up rather than down keeps the factors from collapsing to 0 under
+ * a heavy first weight, from where light ones grow back slowly.  The path
+ * stops two steps after the held-out RMSE last improved, the best weight
+ * is refined between its neighbours, and the fit trains on all ratings
+ * with it.
  */
 #include "als.h"
 

@@ -92,6 +92,9 @@ my $postmaster_started =
 	  $stderr =~ /^(?:psql:\S+: )?NOTICE:  iteration (\d+) of \d+: loss [-+.0-9eE]+, [.0-9]+ s; [.0-9]+ s elapsed, about [.0-9]+ s left$/mg;
 	is_deeply(\@notices, [ 1 .. 4 ],
 		'verbose training emits one "iteration N: loss" NOTICE per iteration');
+	like($stderr,
+		qr/^(?:psql:\S+: )?NOTICE:  regularization [-+.0-9eE]+ chosen by the held-out RMSE [.0-9]+ of \d+ ratings, \d+ weights tried in [.0-9]+ s$/m,
+		'verbose training says which regularization it measured, when none is given');
 	note "verbose output:\n$stderr";
 }
 
