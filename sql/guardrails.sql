@@ -138,7 +138,7 @@ FROM planted;
 -- Item-kNN's neighbour lists are known only after its pass: the model is
 -- refused when encoded.
 -- (terse: the size in the detail includes the description's timings)
-SET recsys.max_model_size = '300kB';
+SET recsys.max_model_size = '100kB';
 \set VERBOSITY terse
 SELECT recsys.train_knn(user_id, item_id, 1) FROM planted;
 \set VERBOSITY default

@@ -216,7 +216,8 @@ load(Datum datum, const model_key *key)
 	MemoryContext context;
 	cached_model *entry;
 	void	   *bytes;
-	Size		len;
+	Size		len,
+				expansion;
 	const char *reason;
 
 	if (cache_context == NULL)
@@ -230,12 +231,29 @@ load(Datum datum, const model_key *key)
 		MemoryContextDelete(context);
 		raise_invalid_model(reason);
 	}
+	/* a compact training history is expanded beside the bytes */
+	if ((expansion = rs_model_history_expansion(&entry->model)) > 0)
+	{
+		void	   *history = MemoryContextAllocExtended(context, expansion,
+														 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+
+		if (history == NULL)
+		{
+			MemoryContextDelete(context);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Failed on request of size %zu for a model's training history.",
+							   expansion)));
+		}
+		rs_model_expand_history(&entry->model, history);
+	}
 	entry->key = *key;
 	entry->context = context;
-	entry->footprint = len;
+	entry->footprint = len + expansion;
 	dlist_push_head(&cache_lru, &entry->lru);
-	cache_bytes += len;
-	notice_if_too_large(key, len);
+	cache_bytes += entry->footprint;
+	notice_if_too_large(key, entry->footprint);
 	return entry;
 }
 

@@ -186,10 +186,13 @@ check_model_size(const training *t)
 	const rs_kind *k = t->kind;
 	uint64		factors = k->factors_option >= 0 ? (uint64) t->options[k->factors_option] : 0;
 	bool		users = !fold_in_form(t);
+	rs_history_size none = {0, 0},
+				history = users ? rs_history_measure((const uint64_t *) t->data.user_ptr,
+													 t->data.user_items, t->data.user_values,
+													 t->data.n_users) : none;
 	uint64		bytes = rs_model_size_at_least(k, users ? (uint64) t->data.n_users : 0,
-											   (uint64) t->data.n_items,
-											   users ? t->data.nnz : 0, factors);
-	uint64		history = users ? (uint64) t->data.nnz * 8 : 0;
+											   (uint64) t->data.n_items, history, factors);
+	uint64		history_bytes = history.items + history.values;
 
 	if (bytes <= recsys_max_model_bytes())
 		return;
@@ -200,9 +203,9 @@ check_model_size(const training *t)
 					(unsigned long long) recsys_max_model_size_kb),
 			 errdetail("The model needs at least %llu kB%s.",
 					   (unsigned long long) ((bytes + 1023) / 1024),
-					   history > 0 && (k->required_sections & RS_SECTION_BIT(RS_SEC_SEEN_ITEMS)) ?
+					   history_bytes > 0 && (k->required_sections & RS_SECTION_BIT(RS_SEC_SEEN_ITEMS)) ?
 					   psprintf(", of which the training history of %zu interactions takes %llu kB",
-								t->data.nnz, (unsigned long long) ((history + 1023) / 1024)) : ""),
+								t->data.nnz, (unsigned long long) ((history_bytes + 1023) / 1024)) : ""),
 			 errhint("Train on fewer users, items or interactions%s%s; recsys.max_model_size is at most 1 GB, the limit of a bytea value.",
 					 factors > 0 ? ", or with fewer \"factors\"" : "",
 					 users && k->users_option >= 0 ?

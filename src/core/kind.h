@@ -13,6 +13,7 @@
 #ifndef RECSYS_KIND_H
 #define RECSYS_KIND_H
 
+#include "history_codec.h"
 #include "interactions.h"
 #include "model.h"
 #include "options.h"
@@ -197,12 +198,13 @@ typedef struct rs_kind
 /*
  * At least how many bytes a model of this kind and shape encodes to, known
  * before training: the header and every required section whose size the
- * shape fixes (ids, factors, biases, the training history at 8 bytes an
- * interaction); sections whose size the fit decides (neighbours, the
+ * shape fixes (ids, factors, biases, the training history as
+ * rs_history_measure gives it for the collected rows, which EASE's
+ * max_items can make a little high); sections whose size the fit decides (neighbours, the
  * description) count 0.  UINT64_MAX if it overflows.
  */
 uint64_t	rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
-								   uint64_t interactions, uint64_t factors);
+								   rs_history_size history, uint64_t factors);
 
 /* The "users" option's values */
 enum

@@ -8,8 +8,11 @@
  *
  * Format version 1 (recsys 0.1 to 0.3) has the same header with 16 section
  * slots, RS_MODEL_V1_HEADER_SIZE bytes: models users stored then decode
- * as they did, with the later sections absent.  Encoding writes the current
- * version only.
+ * as they did, with the later sections absent.  Version 2 (up to 0.5)
+ * stores the training history plainly, version 3 compactly
+ * (history_codec.h): the SEEN_ITEMS section holds varint gaps, and
+ * SEEN_VALUES one float when every value is the same.  Encoding writes the
+ * current version (or version 2, for compatibility tests).
  *
  * The first RS_MODEL_IDENTITY_SIZE bytes identify a model (magic, version,
  * algorithm, random model id, total size, checksum): a server reads only
@@ -17,7 +20,8 @@
  * CRC-32C covers every byte of the model but its own four.
  * decode() validates every field and size against the length and checks the
  * CRC-32C before anything is used; a decoded model points into the buffer,
- * so a validated buffer is used in place.
+ * so a validated buffer is used in place - all but a compact training
+ * history, which rs_model_expand_history then writes out beside it.
  */
 #ifndef RECSYS_MODEL_H
 #define RECSYS_MODEL_H
@@ -27,7 +31,7 @@
 #include <stdint.h>
 
 #define RS_MODEL_MAGIC 0x4D535352u	/* "RSSM" read little-endian */
-#define RS_MODEL_FORMAT_VERSION 2
+#define RS_MODEL_FORMAT_VERSION 3
 #define RS_MODEL_V1_SECTIONS 16
 #define RS_MODEL_V1_HEADER_SIZE (112 + 16 * RS_MODEL_V1_SECTIONS)
 #define RS_MODEL_ID_BYTES 16
@@ -55,9 +59,11 @@ typedef enum rs_section
 	RS_SEC_USER_BIAS,			/* float[n_users] */
 	RS_SEC_ITEM_BIAS,			/* float[n_items] */
 	RS_SEC_SEEN_PTR,			/* uint64[n_users + 1]: CSR of training items */
-	RS_SEC_SEEN_ITEMS,			/* int32[seen_ptr[n_users]], ascending per user */
+	RS_SEC_SEEN_ITEMS,			/* int32[seen_ptr[n_users]], ascending per user;
+								 * from version 3 their varint gaps */
 	RS_SEC_INFO,				/* UTF-8 JSON written by the host: options, loss... */
-	RS_SEC_SEEN_VALUES,			/* float[seen_ptr[n_users]]: training values */
+	RS_SEC_SEEN_VALUES,			/* float[seen_ptr[n_users]]: training values;
+								 * from version 3 one float if all are equal */
 	RS_SEC_ITEM_GRAM,			/* float[factors][factors]: Y'Y, for fold-in */
 	RS_SEC_ITEM_POPULARITY,		/* float[n_items]: training users per item */
 	RS_SEC_MLP_SIZES,			/* int32[layers + 1]: features, hidden..., 1 */
@@ -146,6 +152,10 @@ typedef struct rs_model
 	const uint64_t *seen_ptr;
 	const int32_t *seen_items;
 	const float *seen_values;
+	/* a version 3 history as stored, until rs_model_expand_history */
+	const uint8_t *seen_coded;
+	uint64_t	seen_coded_size;
+	const float *seen_constant; /* the one value, if all are equal */
 	const float *item_gram;
 	const float *item_popularity;
 	const char *info;			/* not NUL-terminated */
@@ -179,11 +189,24 @@ size_t		rs_model_encoded_size(const rs_model *model);
 /* Writes the model into dst (any alignment, rs_model_encoded_size bytes). */
 void		rs_model_encode(const rs_model *model, void *dst);
 
+/* The same in format version 2 or 3, as older builds read and wrote them. */
+size_t		rs_model_encoded_size_as(const rs_model *model, int version);
+void		rs_model_encode_as(const rs_model *model, void *dst, int version);
+
 /*
  * Validates buf and fills *model with pointers into it.  buf must be 8-byte
  * aligned.  Returns NULL on success, or a reason for the rejection.
  */
 const char *rs_model_decode(const void *buf, size_t len, rs_model *model);
+
+/*
+ * A decoded model's compact training history (format version 3) must be
+ * expanded before the model is used: the bytes that takes (0 if none), and
+ * the expansion into buffer (8-byte aligned, that many bytes), which then
+ * holds seen_items and seen_values for as long as the model is used.
+ */
+size_t		rs_model_history_expansion(const rs_model *model);
+void		rs_model_expand_history(rs_model *model, void *buffer);
 
 /*
  * The item-model sections (neighbour CSR, item matrix) present in a header

@@ -6,6 +6,7 @@
 #include "model.h"
 
 #include "crc32c.h"
+#include "history_codec.h"
 #include "interactions.h"
 #include "kind.h"
 
@@ -120,9 +121,17 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 	}
 }
 
+/*
+ * The size of a section to write; coded is the training history's compact
+ * size (format version 3), or NULL to write it plainly (version 2).
+ */
 static uint64_t
-source_size(const rs_model *m, rs_section s)
+source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 {
+	if (coded && s == RS_SEC_SEEN_ITEMS)
+		return coded->items;
+	if (coded && s == RS_SEC_SEEN_VALUES)
+		return coded->values;
 	if (s == RS_SEC_MLP_SIZES)
 		return ((uint64_t) m->mlp_layers + 1) * 4;
 	if (s == RS_SEC_MLP_WEIGHTS)
@@ -155,7 +164,7 @@ rs_model_drop_users(rs_model *m)
 
 uint64_t
 rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
-					   uint64_t interactions, uint64_t factors)
+					   rs_history_size history, uint64_t factors)
 {
 	uint64_t	total = sizeof(rs_model_header);
 
@@ -168,7 +177,7 @@ rs_model_size_at_least(const rs_kind *kind, uint64_t users, uint64_t items,
 		if (!(kind->required_sections & BIT(s)))
 			continue;
 		if (s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES)
-			size = interactions * 4;
+			size = s == RS_SEC_SEEN_ITEMS ? history.items : history.values;
 		else if (size == UINT64_MAX)
 			continue;
 		if (size > UINT64_MAX / 2 - total)
@@ -197,15 +206,39 @@ model_checksum(const unsigned char *bytes, size_t len)
 	return rs_crc32c_two(bytes, crc_at, bytes + after, len - after);
 }
 
+/* The compact history's size, for a version that has one; else NULL. */
+static const rs_history_size *
+coded_history(const rs_model *m, int version, rs_history_size *size)
+{
+	if (version < 3 || !m->seen_ptr)
+		return NULL;
+	*size = rs_history_measure(m->seen_ptr, m->seen_items, m->seen_values, m->n_users);
+	return size;
+}
+
 size_t
 rs_model_encoded_size(const rs_model *m)
 {
+	return rs_model_encoded_size_as(m, RS_MODEL_FORMAT_VERSION);
+}
+
+void
+rs_model_encode(const rs_model *m, void *dst)
+{
+	rs_model_encode_as(m, dst, RS_MODEL_FORMAT_VERSION);
+}
+
+size_t
+rs_model_encoded_size_as(const rs_model *m, int version)
+{
 	uint64_t	total = sizeof(rs_model_header);
+	rs_history_size history;
+	const rs_history_size *coded = coded_history(m, version, &history);
 
 	for (int s = 0; s < RS_SEC_COUNT; s++)
 		if (section_wanted(m, s))
 		{
-			uint64_t	size = source_size(m, s);
+			uint64_t	size = source_size(m, s, coded);
 
 			/* an item matrix alone can come near 2^64 bytes */
 			total = ALIGN8(total);
@@ -220,15 +253,17 @@ rs_model_encoded_size(const rs_model *m)
 }
 
 void
-rs_model_encode(const rs_model *m, void *dst)
+rs_model_encode_as(const rs_model *m, void *dst, int version)
 {
 	unsigned char *out = dst;
 	rs_model_header h;
 	uint64_t	pos = sizeof(rs_model_header);
+	rs_history_size history;
+	const rs_history_size *coded = coded_history(m, version, &history);
 
 	memset(&h, 0, sizeof(h));
 	h.magic = RS_MODEL_MAGIC;
-	h.format_version = RS_MODEL_FORMAT_VERSION;
+	h.format_version = (uint16_t) version;
 	h.algorithm = (uint16_t) m->algorithm;
 	memcpy(h.model_id, m->model_id, RS_MODEL_ID_BYTES);
 	h.header_size = sizeof(rs_model_header);
@@ -252,12 +287,14 @@ rs_model_encode(const rs_model *m, void *dst)
 
 		if (!section_wanted(m, s))
 			continue;
-		size = source_size(m, s);
+		size = source_size(m, s, coded);
 		memset(out + pos, 0, ALIGN8(pos) - pos);
 		pos = ALIGN8(pos);
 		h.sections[s].offset = pos;
 		h.sections[s].size = size;
-		if (size > 0)
+		if (coded && s == RS_SEC_SEEN_ITEMS)
+			rs_history_encode(m->seen_ptr, m->seen_items, m->n_users, out + pos);
+		else if (size > 0)		/* a constant history value: its first */
 			memcpy(out + pos, section_source(m, s), size);
 		pos += size;
 	}
@@ -283,7 +320,7 @@ rs_model_read_identity(const void *buf, size_t len, rs_model_header *h)
 		return "it does not start with the recsys model signature";
 	if (h->format_version > RS_MODEL_FORMAT_VERSION)
 		return rs_model_newer_format;
-	if (h->format_version != 1 && h->format_version != RS_MODEL_FORMAT_VERSION)
+	if (h->format_version == 0)
 		return "its format version is not supported by this build";
 	if (rs_kind_of(h->algorithm) == NULL)
 		return "its algorithm is unknown to this build";
@@ -300,16 +337,26 @@ strictly_ascending(const int64_t *ids, int32_t n)
 }
 
 static const char *
-check_seen(const rs_model *m)
+check_seen_ptr(const rs_model *m)
 {
 	const uint64_t *ptr = m->seen_ptr;
 
 	if (ptr[0] != 0)
 		return "its training-interaction index is inconsistent";
 	for (int32_t u = 0; u < m->n_users; u++)
-	{
 		if (ptr[u + 1] < ptr[u] || ptr[u + 1] > ptr[m->n_users])
 			return "its training-interaction index is inconsistent";
+	return NULL;
+}
+
+/* A plain history (format versions 1 and 2), its index checked. */
+static const char *
+check_seen_items(const rs_model *m)
+{
+	const uint64_t *ptr = m->seen_ptr;
+
+	for (int32_t u = 0; u < m->n_users; u++)
+	{
 		for (uint64_t r = ptr[u]; r < ptr[u + 1]; r++)
 		{
 			int32_t		item = m->seen_items[r];
@@ -320,6 +367,77 @@ check_seen(const rs_model *m)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The training history: plain (versions 1 and 2, used in place) or compact
+ * (version 3, to expand): values stored in full, or once when every one is
+ * the same.
+ */
+static const char *
+check_seen(const rs_model_header *h, rs_model *m)
+{
+	uint64_t	items_size = h->sections[RS_SEC_SEEN_ITEMS].size,
+				values_size = h->sections[RS_SEC_SEEN_VALUES].size,
+				n;
+	const char *reason;
+
+	if ((reason = check_seen_ptr(m)) != NULL)
+		return reason;
+	n = m->seen_ptr[m->n_users];
+	if (h->format_version < 3)
+	{
+		if (n != items_size / 4 || n != values_size / 4)
+			return "its training-interaction index is inconsistent";
+		return check_seen_items(m);
+	}
+	/* every interaction takes a byte at least */
+	if (n > items_size || (values_size != n * 4 && !(n > 1 && values_size == 4)))
+		return "its training-interaction index is inconsistent";
+	if ((reason = rs_history_check(m->seen_ptr, m->n_users, m->n_items,
+								   (const uint8_t *) m->seen_items, items_size)) != NULL)
+		return reason;
+	m->seen_coded = (const uint8_t *) m->seen_items;
+	m->seen_coded_size = items_size;
+	m->seen_items = NULL;
+	if (n > 1 && values_size == 4)
+	{
+		m->seen_constant = m->seen_values;
+		m->seen_values = NULL;
+	}
+	return NULL;
+}
+
+size_t
+rs_model_history_expansion(const rs_model *m)
+{
+	uint64_t	n;
+
+	if (!m->seen_coded || m->seen_items)
+		return 0;
+	n = m->seen_ptr[m->n_users];
+	return ALIGN8(n * sizeof(int32_t)) + (m->seen_values ? 0 : ALIGN8(n * sizeof(float)));
+}
+
+void
+rs_model_expand_history(rs_model *m, void *buffer)
+{
+	uint64_t	n;
+	int32_t    *items = buffer;
+
+	if (rs_model_history_expansion(m) == 0)
+		return;
+	n = m->seen_ptr[m->n_users];
+	rs_history_decode(m->seen_ptr, m->n_users, m->seen_coded, items);
+	m->seen_items = items;
+	if (!m->seen_values)
+	{
+		float	   *values = (float *) ((unsigned char *) buffer + ALIGN8(n * sizeof(int32_t)));
+
+		for (uint64_t k = 0; k < n; k++)
+			values[k] = *m->seen_constant;
+		m->seen_values = values;
+	}
 }
 
 const char *
@@ -450,7 +568,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 		want = expected_size(s, users, items, factors);
 		if (want != UINT64_MAX && ref.size != want)
 			return "a section's size does not match the model's dimensions";
-		if ((s == RS_SEC_SEEN_ITEMS || s == RS_SEC_SEEN_VALUES) && ref.size % 4 != 0)
+		if (((s == RS_SEC_SEEN_ITEMS && h.format_version < 3) || s == RS_SEC_SEEN_VALUES) &&
+			ref.size % 4 != 0)
 			return "a section's size does not match the model's dimensions";
 	}
 
@@ -489,14 +608,8 @@ rs_model_decode(const void *buf, size_t len, rs_model *m)
 	if (!strictly_ascending(m->user_ids, m->n_users) ||
 		!strictly_ascending(m->item_ids, m->n_items))
 		return "its id lists are not sorted";
-	if (m->seen_ptr)
-	{
-		if (m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_ITEMS].size / 4 ||
-			m->seen_ptr[m->n_users] != h.sections[RS_SEC_SEEN_VALUES].size / 4)
-			return "its training-interaction index is inconsistent";
-		if ((reason = check_seen(m)) != NULL)
-			return reason;
-	}
+	if (m->seen_ptr && (reason = check_seen(&h, m)) != NULL)
+		return reason;
 	if (m->info && memchr(m->info, '\0', m->info_size))
 		return "its description is not text";
 	if ((reason = rs_model_check_neighbors(&h, bytes, m)) != NULL)

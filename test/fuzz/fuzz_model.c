@@ -382,7 +382,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	alloc_limit = 64 * size + (1u << 20) +
 		sizeof(float) * (RS_MODEL_MAX_FACTORS + 1) * (RS_MODEL_MAX_FACTORS + 1);
 	if (rs_model_decode(buf, size, &m) == NULL)
-		serve(&m);
+	{
+		/* a compact history expands as a server expands it */
+		size_t		expansion = rs_model_history_expansion(&m);
+		void	   *history = expansion ? malloc(expansion) : NULL;
+
+		if (history)
+			rs_model_expand_history(&m, history);
+		if (expansion == 0 || history)
+			serve(&m);
+		free(history);
+	}
 	free(words);
 	return 0;
 }

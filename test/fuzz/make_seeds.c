@@ -146,6 +146,21 @@ write_model(rs_model *m, const char *name)
 			fail("an encoded seed does not decode");
 		write_file(name, v, bytes, size);
 	}
+	free(bytes);
+	/* as version 2 wrote it (the history plain), and version 1 from that */
+	size = rs_model_encoded_size_as(m, 2);
+	if (size == 0 || (bytes = malloc(size)) == NULL)
+		fail("cannot encode a model");
+	rs_model_encode_as(m, bytes, 2);
+	{
+		rs_model	check_back;
+		char		v2_name[64];
+
+		if (rs_model_decode(bytes, size, &check_back) != NULL)
+			fail("a version 2 seed does not decode");
+		snprintf(v2_name, sizeof(v2_name), "%s_v2", name);
+		write_file(v2_name, 0, bytes, size);
+	}
 	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE)
 		write_version_1(bytes, size, name);
 	free(bytes);

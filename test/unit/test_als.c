@@ -290,7 +290,7 @@ test_planted(void)
 		bool		same = true;
 
 		rs_model_encode(&m, buf);
-		reason = rs_model_decode(buf, len, &d);
+		reason = unit_decode(buf, len, &d);
 		if (CHECK(reason == NULL, "decoding a trained model: %s", reason))
 		{
 			for (size_t k = 0; k < P.n_test; k += 7)

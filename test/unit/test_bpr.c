@@ -151,7 +151,7 @@ test_planted(void)
 		len = rs_model_encoded_size(&m);
 		buf = malloc(len);
 		rs_model_encode(&m, buf);
-		reason = rs_model_decode(buf, len, &d);
+		reason = unit_decode(buf, len, &d);
 		if (CHECK(reason == NULL, "decoding a trained model: %s", reason))
 		{
 			for (int32_t u = 0; u < USERS; u += 7)

@@ -229,6 +229,33 @@ inside(const void *p, size_t size, const unsigned char *buf, size_t len)
 			SAME_ARRAY(field, bytes); \
 	} while (0)
 
+/* The varint gaps of the history, counted here independently of the codec. */
+static size_t
+coded_bytes(const rs_model *m)
+{
+	size_t		bytes = 0;
+
+	for (int32_t u = 0; u < m->n_users; u++)
+		for (uint64_t r = m->seen_ptr[u]; r < m->seen_ptr[u + 1]; r++)
+		{
+			uint32_t	gap = (uint32_t) (m->seen_items[r] - (r > m->seen_ptr[u] ?
+															  m->seen_items[r - 1] + 1 : 0));
+
+			bytes += gap < (1u << 7) ? 1 : gap < (1u << 14) ? 2 : gap < (1u << 21) ? 3 :
+				gap < (1u << 28) ? 4 : 5;
+		}
+	return bytes;
+}
+
+static bool
+all_equal(const float *values, size_t n)
+{
+	for (size_t k = 1; k < n; k++)
+		if (values[k] != values[0])
+			return false;
+	return n > 1;
+}
+
 /* buf, of the given format version, decodes to m. */
 static void
 check_round_trip(const rs_model *m, const unsigned char *buf, size_t len, int version)
@@ -241,7 +268,7 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len, int ve
 				seen = m->seen_ptr[u];
 
 	memset(&d, 0xA5, sizeof(d));
-	reason = rs_model_decode(buf, len, &d);
+	reason = unit_decode(buf, len, &d);
 	if (!CHECK(reason == NULL, "%s: decoding a fresh encoding failed: %s",
 			   rs_algorithm_name(m->algorithm), reason))
 		return;
@@ -298,10 +325,21 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len, int ve
 		CHECK(d.mlp_layers == 0 && d.ncf_output_gmf == NULL, "%s: a network decoded",
 			  rs_algorithm_name(m->algorithm));
 	SAME_ARRAY(seen_ptr, (u + 1) * sizeof(uint64_t));
-	if (seen > 0)
+	if (seen > 0 && version < 3)
 	{
 		SAME_ARRAY(seen_items, seen * sizeof(int32_t));
 		SAME_ARRAY(seen_values, seen * sizeof(float));
+	}
+	else if (seen > 0)
+	{
+		/* compact in the buffer, expanded beside it */
+		CHECK(inside(d.seen_coded, d.seen_coded_size, buf, len) &&
+			  d.seen_coded_size == coded_bytes(m), "%s: the coded history is not in place",
+			  rs_algorithm_name(m->algorithm));
+		CHECK(d.seen_items && memcmp(d.seen_items, m->seen_items, seen * sizeof(int32_t)) == 0,
+			  "%s: seen_items do not round-trip", rs_algorithm_name(m->algorithm));
+		CHECK(d.seen_values && memcmp(d.seen_values, m->seen_values, seen * sizeof(float)) == 0,
+			  "%s: seen_values do not round-trip", rs_algorithm_name(m->algorithm));
 	}
 	CHECK(d.info_size == m->info_size, "info_size %zu, want %zu", d.info_size, m->info_size);
 	if (m->info_size > 0)
@@ -320,7 +358,7 @@ check_round_trip(const rs_model *m, const unsigned char *buf, size_t len, int ve
 
 /* Header plus each used section rounded up to 8 bytes, computed by hand. */
 static size_t
-expected_encoded_size(const rs_model *m)
+expected_encoded_size(const rs_model *m, int version)
 {
 	size_t		u = (size_t) m->n_users,
 				i = (size_t) m->n_items,
@@ -336,9 +374,9 @@ expected_encoded_size(const rs_model *m)
 	sizes[RS_SEC_USER_BIAS] = 4 * u;
 	sizes[RS_SEC_ITEM_BIAS] = 4 * i;
 	sizes[RS_SEC_SEEN_PTR] = 8 * (u + 1);
-	sizes[RS_SEC_SEEN_ITEMS] = 4 * seen;
+	sizes[RS_SEC_SEEN_ITEMS] = version < 3 ? 4 * seen : coded_bytes(m);
 	sizes[RS_SEC_INFO] = m->info_size;
-	sizes[RS_SEC_SEEN_VALUES] = 4 * seen;
+	sizes[RS_SEC_SEEN_VALUES] = version < 3 || !all_equal(m->seen_values, seen) ? 4 * seen : 4;
 	sizes[RS_SEC_ITEM_GRAM] = 4 * f * f;
 	sizes[RS_SEC_ITEM_POPULARITY] = 4 * i;
 	if (m->algorithm == RS_ALGO_NCF)
@@ -368,9 +406,9 @@ stored_checksum(const unsigned char *buf, size_t len)
 }
 
 static unsigned char *
-encode(const rs_model *m, size_t *len)
+encode_as(const rs_model *m, size_t *len, int version)
 {
-	size_t		size = rs_model_encoded_size(m);
+	size_t		size = rs_model_encoded_size_as(m, version);
 	unsigned char *buf;
 
 	*len = size;
@@ -378,8 +416,14 @@ encode(const rs_model *m, size_t *len)
 		  "encoded size %zu is not a whole number of 8-byte words past the header", size);
 	buf = malloc(size);
 	memset(buf, 0xEE, size);	/* padding must not keep this */
-	rs_model_encode(m, buf);
+	rs_model_encode_as(m, buf, version);
 	return buf;
+}
+
+static unsigned char *
+encode(const rs_model *m, size_t *len)
+{
+	return encode_as(m, len, RS_MODEL_FORMAT_VERSION);
 }
 
 /* Reference CRC-32C, one bit at a time. */
@@ -506,9 +550,17 @@ round_trip(rs_algorithm algorithm)
 	unsigned char *again;
 	unsigned char *odd = malloc(len + 8);
 
-	CHECK(len == expected_encoded_size(&m), "%s: encoded size %zu, want %zu", name, len,
-		  expected_encoded_size(&m));
+	CHECK(len == expected_encoded_size(&m, RS_MODEL_FORMAT_VERSION),
+		  "%s: encoded size %zu, want %zu", name, len,
+		  expected_encoded_size(&m, RS_MODEL_FORMAT_VERSION));
 	check_round_trip(&m, buf, len, RS_MODEL_FORMAT_VERSION);
+
+	/* as version 2 wrote it: the history plain, in place */
+	again = encode_as(&m, &len2, 2);
+	CHECK(len2 == expected_encoded_size(&m, 2), "%s: version 2 size %zu, want %zu", name, len2,
+		  expected_encoded_size(&m, 2));
+	check_round_trip(&m, again, len2, 2);
+	free(again);
 
 	/* deterministic bytes: padding is written, not left over */
 	again = malloc(len);
@@ -534,7 +586,7 @@ round_trip(rs_algorithm algorithm)
 		memcpy(&h, buf, sizeof(h));
 		CHECK(h.magic == RS_MODEL_MAGIC, "magic");
 		CHECK(memcmp(buf, "RSSM", 4) == 0, "signature bytes");
-		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION && h.format_version == 2,
+		CHECK(h.format_version == RS_MODEL_FORMAT_VERSION && h.format_version == 3,
 			  "format_version %d", h.format_version);
 		CHECK(h.algorithm == (uint16_t) algorithm, "%s: algorithm %d", name, h.algorithm);
 		CHECK(h.total_size == len, "total_size");
@@ -583,8 +635,8 @@ round_trip(rs_algorithm algorithm)
 		unsigned char *ebuf;
 
 		ebuf = encode(&e, &len2);
-		CHECK(len2 == expected_encoded_size(&e), "%s: empty model of %zu bytes, want %zu",
-			  name, len2, expected_encoded_size(&e));
+		CHECK(len2 == expected_encoded_size(&e, RS_MODEL_FORMAT_VERSION), "%s: empty model of %zu bytes, want %zu",
+			  name, len2, expected_encoded_size(&e, RS_MODEL_FORMAT_VERSION));
 		check_round_trip(&e, ebuf, len2, RS_MODEL_FORMAT_VERSION);
 		free(ebuf);
 	}
@@ -672,7 +724,7 @@ lengths_and_alignment(rs_algorithm algorithm)
 	{
 		unsigned char *cut = aligned_copy(buf, n);
 
-		CHECK(rs_model_decode(cut, n, &d) != NULL, "%s: truncation to %zu of %zu bytes accepted",
+		CHECK(unit_decode(cut, n, &d) != NULL, "%s: truncation to %zu of %zu bytes accepted",
 			  name, n, len);
 		free(cut);
 	}
@@ -681,14 +733,14 @@ lengths_and_alignment(rs_algorithm algorithm)
 	memcpy(longer, buf, len);
 	memset(longer + len, 0, 8);
 	for (size_t extra = 1; extra <= 8; extra++)
-		CHECK(rs_model_decode(longer, len + extra, &d) != NULL,
+		CHECK(unit_decode(longer, len + extra, &d) != NULL,
 			  "%s: %zu trailing bytes accepted", name, extra);
 
 	/* misaligned copies */
 	for (size_t shift = 1; shift < 8; shift++)
 	{
 		memcpy(shifted + shift, buf, len);
-		CHECK(rs_model_decode(shifted + shift, len, &d) != NULL,
+		CHECK(unit_decode(shifted + shift, len, &d) != NULL,
 			  "%s: a copy at address offset %zu accepted", name, shift);
 	}
 	free(shifted);
@@ -769,7 +821,7 @@ byte_flips(rs_algorithm algorithm)
 				memcpy(copy, buf, len);
 				copy[off] ^= flips[p];
 				tried++;
-				if (rs_model_decode(copy, len, &d) == NULL && accepted++ == 0)
+				if (unit_decode(copy, len, &d) == NULL && accepted++ == 0)
 				{
 					first = off;
 					first_flip = flips[p];
@@ -788,7 +840,7 @@ byte_flips(rs_algorithm algorithm)
 		{
 			memcpy(copy, buf, len);
 			copy[off] ^= flips[p];
-			CHECK(rs_model_decode(copy, len, &d) != NULL,
+			CHECK(unit_decode(copy, len, &d) != NULL,
 				  "%s: payload byte %zu ^ 0x%02X accepted", name, off, flips[p]);
 		}
 	free(copy);
@@ -845,7 +897,7 @@ expect_rejected(unsigned char *copy, const char *what)
 	rs_model	d;
 
 	reseal(copy, model_len);
-	CHECK(rs_model_decode(copy, model_len, &d) != NULL, "%s: accepted %s", model_name, what);
+	CHECK(unit_decode(copy, model_len, &d) != NULL, "%s: accepted %s", model_name, what);
 	free(copy);
 }
 
@@ -948,7 +1000,7 @@ validation(rs_algorithm algorithm)
 
 	c = fresh();
 	reseal(c, model_len);
-	CHECK(rs_model_decode(c, model_len, &d) == NULL, "%s: resealing alone breaks the model",
+	CHECK(unit_decode(c, model_len, &d) == NULL, "%s: resealing alone breaks the model",
 		  model_name);
 	free(c);
 
@@ -960,21 +1012,57 @@ validation(rs_algorithm algorithm)
 	((int64_t *) section_at(c, RS_SEC_ITEM_IDS))[3] = 7;
 	expect_rejected(c, "a repeated item id");
 
+	/* the compact history's gaps: 1 2 | | 0 2 2 | 2 | 1 3 0 */
 	c = fresh();
-	((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[3] = N_ITEMS;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[0] = N_ITEMS;
 	expect_rejected(c, "a seen item past the last item");
 
 	c = fresh();
-	((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[0] = -1;
-	expect_rejected(c, "a negative seen item");
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[8] = 0x80;
+	expect_rejected(c, "a varint cut at the end of the history");
 
 	c = fresh();
-	((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[4] = 3;
-	expect_rejected(c, "a user's seen items repeating an item");
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[2] = 0x80;
+	expect_rejected(c, "a varint running into the next user's items");
 
 	c = fresh();
-	((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[0] = 5;
-	expect_rejected(c, "a user's seen items out of order");
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[1] = 0x82;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[2] = 0x00;
+	expect_rejected(c, "a varint of more bytes than its value needs");
+
+	c = fresh();
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[3] = 0xFF;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[4] = 0xFF;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[5] = 0xFF;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[6] = 0xFF;
+	((uint8_t *) section_at(c, RS_SEC_SEEN_ITEMS))[7] = 0xFF;
+	expect_rejected(c, "a varint of six bytes");
+
+	/* the plain history of format version 2 */
+	{
+		unsigned char *current = model_buf;
+		size_t		current_len = model_len;
+
+		model_buf = encode_as(&m, &model_len, 2);
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[3] = N_ITEMS;
+		expect_rejected(c, "a seen item past the last item (version 2)");
+
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[0] = -1;
+		expect_rejected(c, "a negative seen item");
+
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[4] = 3;
+		expect_rejected(c, "a user's seen items repeating an item");
+
+		c = fresh();
+		((int32_t *) section_at(c, RS_SEC_SEEN_ITEMS))[0] = 5;
+		expect_rejected(c, "a user's seen items out of order");
+		free(model_buf);
+		model_buf = current;
+		model_len = current_len;
+	}
 
 	c = fresh();
 	((uint64_t *) section_at(c, RS_SEC_SEEN_PTR))[0] = 1;
@@ -1121,7 +1209,7 @@ decode_ncf_shape(const int32_t *sizes, int n_sizes, int factors, int activation,
 	m.item_factors = items;
 	m.mlp_weights = weights;
 	buf = encode(&m, &len);
-	reason = rs_model_decode(buf, len, &d);
+	reason = unit_decode(buf, len, &d);
 	if (reason == NULL)
 		CHECK(d.mlp_layers == n_sizes - 1 && d.ncf_embedding == sizes[0] / 2 &&
 			  d.ncf_item_embeddings + (size_t) N_ITEMS * d.ncf_embedding ==
@@ -1255,7 +1343,7 @@ static const char *
 decode_exact(const unsigned char *buf, size_t len, rs_model *d)
 {
 	unsigned char *copy = aligned_copy(buf, len);
-	const char *reason = rs_model_decode(copy, len, d);
+	const char *reason = unit_decode(copy, len, d);
 
 	free(copy);
 	return reason;
@@ -1268,7 +1356,7 @@ version_1(const rs_model *m, const char *what)
 {
 	size_t		len,
 				v1_len;
-	unsigned char *buf = encode(m, &len);
+	unsigned char *buf = encode_as(m, &len, 2);
 	unsigned char *v1 = to_v1(buf, len, &v1_len);
 	unsigned char *c;
 	rs_model	d1,
@@ -1278,9 +1366,9 @@ version_1(const rs_model *m, const char *what)
 	int			accepted;
 
 	check_round_trip(m, v1, v1_len, 1);
-	reason = rs_model_decode(v1, v1_len, &d1);
+	reason = unit_decode(v1, v1_len, &d1);
 	if (CHECK(reason == NULL, "%s: version 1 rejected: %s", what, reason) &&
-		CHECK(rs_model_decode(buf, len, &d2) == NULL, "%s: version 2 rejected", what))
+		CHECK(unit_decode(buf, len, &d2) == NULL, "%s: version 2 rejected", what))
 	{
 		/* the same fields, and every array 256 bytes earlier */
 		CHECK(d1.algorithm == d2.algorithm &&
@@ -1349,7 +1437,7 @@ version_1(const rs_model *m, const char *what)
 		{
 			memcpy(c, v1, v1_len);
 			c[off] ^= flips[p];
-			accepted += rs_model_decode(c, v1_len, &d1) == NULL;
+			accepted += unit_decode(c, v1_len, &d1) == NULL;
 		}
 	CHECK(accepted == 0, "%s: %d byte flips of the version 1 header accepted", what, accepted);
 
@@ -1364,7 +1452,7 @@ version_1(const rs_model *m, const char *what)
 			memcpy(c, v1, v1_len);
 			memcpy(c + offsetof(rs_model_header, header_size), &sizes[k], 4);
 			reseal(c, v1_len);
-			CHECK(rs_model_decode(c, v1_len, &d1) != NULL,
+			CHECK(unit_decode(c, v1_len, &d1) != NULL,
 				  "%s: version 1 with a header of %u bytes accepted", what, (unsigned) sizes[k]);
 		}
 	}
@@ -1384,7 +1472,7 @@ no_v1_slot(rs_algorithm algorithm)
 	rs_model	m = make_model(algorithm);
 	const char *name = rs_algorithm_name(algorithm);
 	size_t		len;
-	unsigned char *buf = encode(&m, &len);
+	unsigned char *buf = encode_as(&m, &len, 2);
 	rs_section_ref factors = section_ref(buf, RS_SEC_ITEM_FACTORS);
 	uint64_t	matrix = (uint64_t) N_ITEMS * N_ITEMS * 4;
 	uint16_t	version = 1;
@@ -1396,13 +1484,13 @@ no_v1_slot(rs_algorithm algorithm)
 		return;
 	set_section(buf, RS_SEC_ITEM_MATRIX, factors.offset, matrix);
 	reseal(buf, len);
-	CHECK(rs_model_decode(buf, len, &d) != NULL,
+	CHECK(unit_decode(buf, len, &d) != NULL,
 		  "%s: version 2 with an item matrix it does not use accepted", name);
 
 	memcpy(buf + offsetof(rs_model_header, format_version), &version, sizeof(version));
 	memcpy(buf + offsetof(rs_model_header, header_size), &header_size, sizeof(header_size));
 	reseal(buf, len);
-	reason = rs_model_decode(buf, len, &d);
+	reason = unit_decode(buf, len, &d);
 	if (CHECK(reason == NULL, "%s: version 1 with bytes past its header rejected: %s", name,
 			  reason))
 		CHECK(d.format_version == 1 && d.item_matrix == NULL && d.neighbor_ptr == NULL,
@@ -1433,7 +1521,7 @@ test_version_1(void)
 			'R', 'S', 'S', 'M', (unsigned char) v, 0, RS_ALGO_BPR, 0
 		};
 		rs_model_header h;
-		bool		known = v == 1 || v == 2;
+		bool		known = v >= 1 && v <= 3;
 
 		CHECK((rs_model_read_identity(head, sizeof(head), &h) == NULL) == known,
 			  "identity of format version %d %s", v, known ? "refused" : "accepted");
@@ -1736,10 +1824,12 @@ test_size_at_least(void)
 	{
 		rs_model	m = make_model(algorithms[a]);
 		const rs_kind *k = rs_kind_of(algorithms[a]);
+		rs_history_size none = {0, 0},
+					history = m.seen_ptr ? rs_history_measure(m.seen_ptr, m.seen_items, m.seen_values,
+															  m.n_users) : none;
 		uint64_t	len = rs_model_encoded_size(&m),
 					bound = rs_model_size_at_least(k, (uint64_t) m.n_users, (uint64_t) m.n_items,
-												   m.seen_ptr ? m.seen_ptr[m.n_users] : 0,
-												   (uint64_t) m.factors);
+												   history, (uint64_t) m.factors);
 
 		CHECK(bound <= len, "%s: %llu bytes at least, %llu encoded", k->name,
 			  (unsigned long long) bound, (unsigned long long) len);
@@ -1749,9 +1839,108 @@ test_size_at_least(void)
 	}
 	/* a billion users of 1,024 factors: far beyond any limit, without overflow */
 	CHECK(rs_model_size_at_least(rs_kind_of(RS_ALGO_ALS_IMPLICIT), 1u << 30, 1u << 30,
-								 UINT64_MAX / 4, 1024) == UINT64_MAX, "overflow");
-	CHECK(rs_model_size_at_least(rs_kind_of(RS_ALGO_BPR), 1000000, 100000, 0, 64) >
+								 (rs_history_size) {UINT64_MAX / 4, UINT64_MAX / 4}, 1024) == UINT64_MAX,
+		  "overflow");
+	CHECK(rs_model_size_at_least(rs_kind_of(RS_ALGO_BPR), 1000000, 100000,
+								 (rs_history_size) {0, 0}, 64) >
 		  (uint64_t) 1100000 * 64 * 4, "a million users of 64 factors");
+}
+
+/*
+ * The compact history (format version 3) on histories of every shape: gaps
+ * of every varint length, empty users, values all equal (stored once) or
+ * not; it expands to the plain arrays, and takes the bytes it should.
+ */
+static void
+test_compact_history(void)
+{
+	enum
+	{
+		USERS = 40, ITEMS = 300000000
+	};
+	uint64_t	ptr[USERS + 1];
+	int32_t    *items = malloc(sizeof(int32_t) * USERS * 12);
+	float	   *values = malloc(sizeof(float) * USERS * 12);
+	rs_random	rng = {11};
+	size_t		n = 0;
+
+	ptr[0] = 0;
+	for (int u = 0; u < USERS; u++)
+	{
+		int64_t		item = -1;
+
+		for (int k = 0; k < u % 12; k++)
+		{
+			/* gaps of 1 to 30 bits: varints of 1 to 5 bytes */
+			uint64_t	gap = rs_random_next(&rng) >> (64 - 1 - (k * 7 + u) % 30);
+
+			if (item + 1 + (int64_t) gap >= ITEMS)
+				break;
+			item += 1 + (int64_t) gap;
+			items[n++] = (int32_t) item;
+		}
+		ptr[u + 1] = n;
+	}
+	for (int constant = 0; constant < 2; constant++)
+	{
+		rs_model	m = {0};
+		unsigned char *buf;
+		rs_history_size size;
+		const char *reason;
+
+		for (size_t k = 0; k < n; k++)
+			values[k] = constant ? 1.0f : (float) (k % 5);
+		m.n_users = USERS;
+		m.seen_ptr = ptr;
+		m.seen_items = items;
+		m.seen_values = values;
+		size = rs_history_measure(ptr, items, values, USERS);
+		CHECK(size.items == coded_bytes(&m), "compact history: %llu coded bytes, want %zu",
+			  (unsigned long long) size.items, coded_bytes(&m));
+		CHECK(size.values == (constant ? 4 : 4 * n), "compact history: %llu value bytes",
+			  (unsigned long long) size.values);
+		buf = malloc(size.items);
+		rs_history_encode(ptr, items, USERS, buf);
+		reason = rs_history_check(ptr, USERS, ITEMS, buf, size.items);
+		CHECK(reason == NULL, "compact history rejected: %s", reason);
+		CHECK(rs_history_check(ptr, USERS, items[n - 1], buf, size.items) != NULL,
+			  "compact history: an item past the catalogue accepted");
+		CHECK(rs_history_check(ptr, USERS, ITEMS, buf, size.items - 1) != NULL,
+			  "compact history: a byte short accepted");
+		{
+			int32_t    *back = malloc(sizeof(int32_t) * n);
+
+			rs_history_decode(ptr, USERS, buf, back);
+			CHECK(memcmp(back, items, sizeof(int32_t) * n) == 0,
+				  "compact history: decoding gives other items");
+			free(back);
+		}
+		free(buf);
+	}
+	/* a model whose values are all equal stores one, and decodes them all */
+	{
+		rs_model	m = make_model(RS_ALGO_ALS_IMPLICIT),
+					d;
+		float		ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+		size_t		len;
+		unsigned char *buf;
+
+		m.seen_values = ones;
+		buf = encode(&m, &len);
+		CHECK(section_ref(buf, RS_SEC_SEEN_VALUES).size == 4,
+			  "equal values: %llu bytes stored, want 4",
+			  (unsigned long long) section_ref(buf, RS_SEC_SEEN_VALUES).size);
+		CHECK(len == expected_encoded_size(&m, RS_MODEL_FORMAT_VERSION),
+			  "equal values: %zu bytes, want %zu", len,
+			  expected_encoded_size(&m, RS_MODEL_FORMAT_VERSION));
+		check_round_trip(&m, buf, len, RS_MODEL_FORMAT_VERSION);
+		CHECK(unit_decode(buf, len, &d) == NULL && rs_model_history_expansion(&d) == 0 &&
+			  d.seen_constant != NULL && *d.seen_constant == 1.0f,
+			  "equal values: not decoded as one value");
+		free(buf);
+	}
+	free(items);
+	free(values);
 }
 
 int
@@ -1768,5 +1957,6 @@ main(void)
 	test_version_1();
 	test_neighbors();
 	test_size_at_least();
+	test_compact_history();
 	return unit_done();
 }

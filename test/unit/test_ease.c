@@ -793,7 +793,7 @@ test_agreement(void)
 		if (CHECK(size > 0 && buf, "encoded size %zu", size))
 		{
 			rs_model_encode(&m, buf);
-			reason = rs_model_decode(buf, size, &back);
+			reason = unit_decode(buf, size, &back);
 			if (CHECK(reason == NULL, "config %zu not decoded: %s", k, reason))
 			{
 				CHECK(back.algorithm == RS_ALGO_EASE && back.n_items == n &&

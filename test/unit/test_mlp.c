@@ -395,7 +395,7 @@ test_codec(void)
 		size = rs_model_encoded_size(&m);
 		buf = calloc(size / 8 + 1, 8);
 		rs_model_encode(&m, buf);
-		reason = rs_model_decode(buf, size, &d);
+		reason = unit_decode(buf, size, &d);
 		if (CHECK(reason == NULL, "decode: %s", reason ? reason : ""))
 		{
 			CHECK(d.algorithm == RS_ALGO_MLP && d.mlp_layers == 3 &&
@@ -413,7 +413,7 @@ test_codec(void)
 			CHECK(strcmp(rs_algorithm_name(RS_ALGO_MLP), "mlp") == 0, "name");
 		}
 		for (size_t len = 0; len < size; len += 8)
-			CHECK(rs_model_decode(buf, len, &d) != NULL, "truncated to %zu accepted", len);
+			CHECK(unit_decode(buf, len, &d) != NULL, "truncated to %zu accepted", len);
 
 		/*
 		 * Shape damage, re-checksummed so validation is what rejects it: an
@@ -430,18 +430,18 @@ test_codec(void)
 			bad.mlp_sizes = sizes;
 			bad.mlp_layers = 2;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, rs_model_encoded_size(&bad), &d) != NULL,
+			CHECK(unit_decode(other, rs_model_encoded_size(&bad), &d) != NULL,
 				  "an output of width 4 accepted");
 			bad = m;
 			memcpy(scale, m.feature_scale, sizeof(scale));
 			scale[1] = -1.0f;
 			bad.feature_scale = scale;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "a negative scale accepted");
+			CHECK(unit_decode(other, size, &d) != NULL, "a negative scale accepted");
 			bad = m;
 			bad.activation = 3;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "activation 3 accepted");
+			CHECK(unit_decode(other, size, &d) != NULL, "activation 3 accepted");
 			/*
 			 * Users or items in the header of a model that has no id lists:
 			 * rejected before anything reads the (absent) lists.
@@ -449,15 +449,15 @@ test_codec(void)
 			bad = m;
 			bad.n_users = INT32_MAX;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "2^31 - 1 users accepted");
+			CHECK(unit_decode(other, size, &d) != NULL, "2^31 - 1 users accepted");
 			bad = m;
 			bad.n_users = 4;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "4 users without ids accepted");
+			CHECK(unit_decode(other, size, &d) != NULL, "4 users without ids accepted");
 			bad = m;
 			bad.n_items = 4;
 			rs_model_encode(&bad, other);
-			CHECK(rs_model_decode(other, size, &d) != NULL, "4 items without ids accepted");
+			CHECK(unit_decode(other, size, &d) != NULL, "4 items without ids accepted");
 			free(other);
 		}
 		free(buf);

@@ -384,7 +384,7 @@ check_encoding(const rs_ncf_result *r, const rs_interactions *d, const rs_model 
 	bytes = (unsigned char *) buf;
 	memset(buf, 0xEE, len);
 	rs_model_encode(&e, buf);
-	reason = rs_model_decode(buf, len, &x);
+	reason = unit_decode(buf, len, &x);
 	if (CHECK(reason == NULL, "%s: decoding a trained model: %s", what, reason))
 	{
 		CHECK(x.algorithm == RS_ALGO_NCF && x.n_users == d->n_users &&
@@ -432,7 +432,7 @@ check_encoding(const rs_ncf_result *r, const rs_interactions *d, const rs_model 
 		unsigned char *cut = aligned_copy(buf, n);
 
 		truncations++;
-		accepted += rs_model_decode(cut, n, &x) == NULL;
+		accepted += unit_decode(cut, n, &x) == NULL;
 		free(cut);
 	}
 	CHECK(accepted == 0, "%s: %ld of %ld truncations accepted", what, accepted, truncations);
@@ -449,7 +449,7 @@ check_encoding(const rs_ncf_result *r, const rs_interactions *d, const rs_model 
 
 			copy[off] ^= flip;
 			flips++;
-			if (rs_model_decode(copy, len, &x) == NULL && accepted++ == 0)
+			if (unit_decode(copy, len, &x) == NULL && accepted++ == 0)
 				fprintf(stderr, "%s: byte %zu ^ 0x%02X accepted\n", what, off, flip);
 			copy[off] ^= flip;
 		}

@@ -78,7 +78,7 @@ round_trip(const rs_model *m, uint64_t **buf, rs_model *decoded)
 
 	*buf = malloc(len);
 	rs_model_encode(m, *buf);
-	reason = rs_model_decode(*buf, len, decoded);
+	reason = unit_decode(*buf, len, decoded);
 	return CHECK(reason == NULL, "%s: decoding a trained model: %s",
 				 rs_algorithm_name(m->algorithm), reason);
 }

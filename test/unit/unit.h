@@ -10,6 +10,7 @@
 #ifndef RECSYS_UNIT_H
 #define RECSYS_UNIT_H
 
+#include "core/model.h"
 #include "core/runtime.h"
 
 #include <math.h>
@@ -322,6 +323,31 @@ unit_fail_each_allocation(const char *what, unit_fit_fn fit, void *ctx, int thre
 			  calls, c.outstanding);
 	}
 	return calls;
+}
+
+#define UNIT_DECODED_HISTORIES 16
+
+/*
+ * rs_model_decode, then the compact training history expanded as a server
+ * does: the expansion lives until UNIT_DECODED_HISTORIES later decodes.
+ */
+static inline const char *
+unit_decode(const void *buf, size_t len, rs_model *m)
+{
+	static void *histories[UNIT_DECODED_HISTORIES];
+	static int	next;
+	const char *reason = rs_model_decode(buf, len, m);
+	size_t		expansion;
+
+	if (reason != NULL || (expansion = rs_model_history_expansion(m)) == 0)
+		return reason;
+	free(histories[next]);
+	histories[next] = malloc(expansion);
+	if (histories[next] == NULL)
+		abort();
+	rs_model_expand_history(m, histories[next]);
+	next = (next + 1) % UNIT_DECODED_HISTORIES;
+	return NULL;
 }
 
 #endif
