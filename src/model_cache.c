@@ -32,19 +32,15 @@
 #define EXTERNAL_SIZE(toast) ((Size) (toast).va_extsize)
 #endif
 
-typedef struct model_key
-{
-	uint8		id[RS_MODEL_ID_BYTES];
-	uint64		size;
-	uint32		crc;
-} model_key;
+typedef recsys_model_key model_key;
 
 typedef struct cached_model
 {
 	dlist_node	lru;			/* most recently used first */
 	model_key	key;
 	MemoryContext context;		/* holds the entry and its bytes */
-	rs_model	model;			/* points into bytes */
+	rs_model	model;			/* points into bytes, or into shared memory */
+	int			shared_slot;	/* the shared copy it pins, or -1 */
 	Size		footprint;
 	int			pins;
 } cached_model;
@@ -111,6 +107,8 @@ evict_over_budget(void)
 			continue;
 		dlist_delete(&entry->lru);
 		cache_bytes -= entry->footprint;
+		if (entry->shared_slot >= 0)
+			recsys_shared_models_unpin(entry->shared_slot);
 		MemoryContextDelete(entry->context);
 	}
 }
@@ -209,20 +207,51 @@ fetch_bytes(Datum datum, MemoryContext context, Size *len)
 	return bytes;
 }
 
-/* Reads, validates and decodes into a new cache entry. */
+/*
+ * A cache entry for the server's shared copy of a model (shared_models.c):
+ * the entry alone in its context.  It counts the shared bytes against this
+ * backend's budget all the same, so that models it no longer uses are let
+ * go of, and freed server-wide.
+ */
+static cached_model *
+new_shared_entry(const model_key *key, int slot, const rs_model *model)
+{
+	MemoryContext context = AllocSetContextCreate(cache_context, "recsys shared model",
+												  ALLOCSET_SMALL_SIZES);
+	cached_model *entry = MemoryContextAllocZero(context, sizeof(cached_model));
+
+	entry->key = *key;
+	entry->context = context;
+	entry->model = *model;
+	entry->shared_slot = slot;
+	entry->footprint = key->size;
+	dlist_push_head(&cache_lru, &entry->lru);
+	cache_bytes += entry->footprint;
+	return entry;
+}
+
+/*
+ * Reads, validates and decodes into a new cache entry - or, with the shared
+ * cache on, finds the server's copy, or makes this decode that copy.
+ */
 static cached_model *
 load(Datum datum, const model_key *key)
 {
 	MemoryContext context;
 	cached_model *entry;
 	void	   *bytes;
+	void	   *history = NULL;
 	Size		len,
 				expansion;
 	const char *reason;
+	rs_model	shared;
+	int			slot;
 
 	if (cache_context == NULL)
 		cache_context = AllocSetContextCreate(CacheMemoryContext, "recsys model cache",
 											  ALLOCSET_DEFAULT_SIZES);
+	if (recsys_shared_models_on() && (slot = recsys_shared_models_find(key, &shared)) >= 0)
+		return new_shared_entry(key, slot, &shared);
 	context = AllocSetContextCreate(cache_context, "recsys model", ALLOCSET_SMALL_SIZES);
 	bytes = fetch_bytes(datum, context, &len);
 	entry = MemoryContextAllocZero(context, sizeof(cached_model));
@@ -234,9 +263,8 @@ load(Datum datum, const model_key *key)
 	/* a compact training history is expanded beside the bytes */
 	if ((expansion = rs_model_history_expansion(&entry->model)) > 0)
 	{
-		void	   *history = MemoryContextAllocExtended(context, expansion,
-														 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-
+		history = MemoryContextAllocExtended(context, expansion,
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 		if (history == NULL)
 		{
 			MemoryContextDelete(context);
@@ -248,6 +276,14 @@ load(Datum datum, const model_key *key)
 		}
 		rs_model_expand_history(&entry->model, history);
 	}
+	if (recsys_shared_models_on() &&
+		(slot = recsys_shared_models_publish(key, &entry->model, bytes, len, history, expansion,
+											 &shared)) >= 0)
+	{
+		MemoryContextDelete(context);
+		return new_shared_entry(key, slot, &shared);
+	}
+	entry->shared_slot = -1;
 	entry->key = *key;
 	entry->context = context;
 	entry->footprint = len + expansion;

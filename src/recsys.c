@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -55,6 +56,16 @@ _PG_init(void)
 							RECSYS_MAX_MODEL_SIZE_KB, 1, RECSYS_MAX_MODEL_SIZE_KB,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	/* the shared cache is sized at server start, so only when preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("recsys.shared_cache_size",
+								"Shared memory for decoded models, one copy per server.",
+								"Set at server start, with recsys in shared_preload_libraries; 0 keeps each backend's models in its own cache.",
+								&recsys_shared_cache_size_mb,
+								256, 0, 1024 * 1024,
+								PGC_POSTMASTER, GUC_UNIT_MB,
+								NULL, NULL, NULL);
+	recsys_shared_models_init();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("recsys");
 #else

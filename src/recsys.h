@@ -102,6 +102,24 @@ extern void recsys_require_users(const rs_model *model, const char *function_nam
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);
 
+/* What identifies a model: its random id, size and checksum (model_cache.c). */
+typedef struct recsys_model_key
+{
+	uint8		id[RS_MODEL_ID_BYTES];
+	uint64		size;
+	uint32		crc;
+} recsys_model_key;
+
+/* shared_models.c: one decoded copy per server, with shared_preload_libraries */
+extern int	recsys_shared_cache_size_mb;
+extern void recsys_shared_models_init(void);
+extern bool recsys_shared_models_on(void);
+extern int	recsys_shared_models_find(const recsys_model_key *key, rs_model *model);
+extern int	recsys_shared_models_publish(const recsys_model_key *key, const rs_model *model,
+										 const void *bytes, Size len, const void *expansion,
+										 Size expansion_len, rs_model *shared);
+extern void recsys_shared_models_unpin(int slot);
+
 /* sql_values.c: a real or double precision argument as the engine's float */
 extern float4 recsys_value_as_real(float8 value, const char *what);
 

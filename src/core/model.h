@@ -232,6 +232,13 @@ int32_t		rs_model_user_index(const rs_model *model, int64_t user_id);
 int32_t		rs_model_item_index(const rs_model *model, int64_t item_id);
 
 /*
+ * Moves every pointer of a decoded model that lies in [from, from + len) to
+ * the same offset from to: a decoded model whose buffer (or expanded
+ * history) was copied elsewhere, as a server's shared cache copies it.
+ */
+void		rs_model_rebase(rs_model *model, const void *from, size_t len, const void *to);
+
+/*
  * The fold-in form of a factor model ("users": "fold_in"): the user side
  * (ids, factors, biases, training history) dropped, so that the model's
  * size follows the catalogue alone; every user is served from a history

@@ -148,6 +148,27 @@ source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 						 (uint64_t) m->factors);
 }
 
+/* Every pointer field of rs_model (model.h): rs_model_rebase moves them all. */
+#define MODEL_POINTERS(X) \
+	X(user_ids) X(item_ids) X(user_factors) X(item_factors) X(user_bias) X(item_bias) \
+	X(seen_ptr) X(seen_items) X(seen_values) X(seen_coded) X(seen_constant) \
+	X(item_gram) X(item_popularity) X(info) X(mlp_sizes) X(mlp_weights) \
+	X(feature_mean) X(feature_scale) X(ncf_output_gmf) X(ncf_user_embeddings) \
+	X(ncf_item_embeddings) X(neighbor_ptr) X(neighbor_items) X(neighbor_weights) \
+	X(item_matrix)
+
+void
+rs_model_rebase(rs_model *m, const void *from, size_t len, const void *to)
+{
+	uintptr_t	start = (uintptr_t) from;
+
+#define REBASE(field) \
+	if (m->field != NULL && (uintptr_t) m->field - start < len) \
+		m->field = (const void *) ((uintptr_t) to + ((uintptr_t) m->field - start));
+	MODEL_POINTERS(REBASE)
+#undef REBASE
+}
+
 void
 rs_model_drop_users(rs_model *m)
 {

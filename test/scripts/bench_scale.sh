@@ -98,6 +98,15 @@ EOF
 done
 
 pgbench=$(pg_config --bindir)/pgbench
+# latency NAME SCRIPT [OPTIONS...]: "p50_ms p99_ms" from pgbench's per-transaction log
+latency() {
+    local name=$1 script=$2; shift 2
+    (cd "$tmp" && "$pgbench" -n -M prepared -D served="$served" -l --log-prefix="$name" \
+        -f "$script" "$@" >"$tmp/$name.out" 2>&1) || { cat "$tmp/$name.out" >&2; return 1; }
+    cat "$tmp/$name".[0-9]* | awk '{ print $3 / 1000 }' | sort -g |
+        awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }'
+    rm -f "$tmp/$name".[0-9]*
+}
 serving=()
 if sql -At -c "SELECT count(*) FROM models WHERE name = 'fold_in'" | grep -q 1 && [ "$served" -gt 0 ]; then
     step "serving the fold-in model: recommend from the live history, 8 clients, 20 s"
@@ -113,15 +122,6 @@ FROM models m,
 WHERE m.name = 'fold_in';
 EOF
     echo 'SELECT 1;' >"$tmp/select1.pgbench"
-    # latency NAME SCRIPT [OPTIONS...]: "p50_ms p99_ms" from pgbench's per-transaction log
-    latency() {
-        local name=$1 script=$2; shift 2
-        (cd "$tmp" && "$pgbench" -n -M prepared -D served="$served" -l --log-prefix="$name" \
-            -f "$script" "$@" >"$tmp/$name.out" 2>&1) || { cat "$tmp/$name.out" >&2; return 1; }
-        cat "$tmp/$name".[0-9]* | awk '{ print $3 / 1000 }' | sort -g |
-            awk '{ v[NR] = $1 } END { printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1] }'
-        rm -f "$tmp/$name".[0-9]*
-    }
     read -r warm_p50 warm_p99 < <(latency history "$tmp/history.pgbench" -c 8 -j 2 -T 20)
     read -r one_p50 one_p99 < <(latency select1 "$tmp/select1.pgbench" -c 8 -j 2 -T 10)
     read -r new_p50 new_p99 < <(latency history_new "$tmp/history.pgbench" -c 2 -j 2 -T 20 -C)
@@ -130,6 +130,64 @@ EOF
     say "first query of a new connection: p50 $new_p50 ms (SELECT 1 on a new connection: $newone_p50 ms)"
     serving+=("| recommend from an 80-120-click history read in the same statement, $items items, 8 clients | p50 $warm_p50 ms, p99 $warm_p99 ms | SELECT 1: p50 $one_p50 ms, p99 $one_p99 ms |")
     serving+=("| the same as the first query of a new connection | p50 $new_p50 ms, p99 $new_p99 ms | SELECT 1 on a new connection: p50 $newone_p50 ms |")
+fi
+
+# The model that keeps its users, served by many connections: the server's
+# memory (its processes' private pages and the machine's shared memory, less
+# the same just after a restart) while 1 and 16 connections hold it, and the first
+# predict of a new connection; once with each backend decoding its own copy,
+# once with recsys preloaded and the one copy in shared memory.
+sharing=()
+if bytes=$(sql -At -c "SELECT length(model) FROM models WHERE name = 'keep'") && [ -n "$bytes" ]; then
+    shared_mb=$(( bytes / 1048576 * 5 / 4 + 64 ))
+    conf="$PGHOST/data/postgresql.conf"
+    # the server's memory: its processes' private pages, and all shared
+    # memory (Shmem: the main segment's touched pages, whoever touched them)
+    server_kb() {
+        local pid total postmaster
+        postmaster=$(head -1 "$PGHOST/data/postmaster.pid")
+        total=$(awk '/^Shmem:/ { print $2 }' /proc/meminfo)
+        for pid in "$postmaster" $(pgrep -P "$postmaster"); do
+            total=$(( total + $(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
+                "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0) ))
+        done
+        echo "$total"
+    }
+    # holding N: N sessions predict with the model, then wait; the growth in MiB
+    holding() {
+        local n=$1 pids=() k
+        for k in $(seq 1 "$n"); do
+            sql -c "SET recsys.model_cache_size = '4GB'" \
+                -c "SELECT recsys.predict(model, $k, 1) FROM models WHERE name = 'keep'" \
+                -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
+            pids+=($!)
+        done
+        until [ "$(sql -At -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'")" -ge "$n" ]; do
+            sleep 0.5
+        done
+        calc "($(server_kb) - $base_kb) / 1024" %.0f
+        sql -At -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'" >/dev/null
+        wait "${pids[@]}" 2>/dev/null || true
+    }
+    printf '%s\n' '\set u random(1, 100000)' \
+        "SELECT recsys.predict(model, :u, 1) FROM models WHERE name = 'keep';" >"$tmp/predict_keep.pgbench"
+    for mode in private shared; do
+        step "the $((bytes / 1048576)) MiB model that keeps its users, $mode cache"
+        as_pg sed -i '/^shared_preload_libraries\|^recsys.shared_cache_size/d' "$conf"
+        if [ "$mode" = shared ]; then
+            printf "shared_preload_libraries = 'recsys'\nrecsys.shared_cache_size = '%dMB'\n" "$shared_mb" |
+                as_pg tee -a "$conf" >/dev/null
+        fi
+        as_pg "$(pg_config --bindir)/pg_ctl" -D "$PGHOST/data" -l "$PGHOST/server.log" -w restart >/dev/null
+        base_kb=$(server_kb)
+        # a first session reads the model once (and, shared, copies it in)
+        sql -c "SELECT recsys.predict(model, 1, 1) FROM models WHERE name = 'keep'" >/dev/null
+        one=$(holding 1)
+        sixteen=$(holding 16)
+        read -r first_p50 first_p99 < <(latency "first_$mode" "$tmp/predict_keep.pgbench" -c 1 -j 1 -T 20 -C)
+        say "1 connection: $one MiB, 16 connections: $sixteen MiB; first predict of a new connection p50 $first_p50 ms"
+        sharing+=("| $mode | $one MiB | $sixteen MiB | $(calc "$sixteen / ($one > 0 ? $one : 1)" %.2f)× | p50 $first_p50 ms, p99 $first_p99 ms |")
+    done
 fi
 
 {
@@ -145,5 +203,16 @@ fi
         echo "| serving the fold-in model | measured | reference |"
         echo "|---|---|---|"
         printf '%s\n' "${serving[@]}"
+    fi
+    if [ ${#sharing[@]} -gt 0 ]; then
+        echo
+        echo "Serving the model that keeps its users ($((bytes / 1048576)) MiB): the server's memory"
+        echo "growth from a restart while connections hold it (its processes' private pages and"
+        echo "shared memory: the shared cache, and the buffers the model was read through), and"
+        echo "predict as the first query of a new connection (SELECT 1 on a new connection: p50 ${newone_p50:-—} ms)."
+        echo
+        echo "| model cache | 1 connection | 16 connections | 16 / 1 | first predict of a new connection |"
+        echo "|---|---|---|---|---|"
+        printf '%s\n' "${sharing[@]}"
     fi
 } | tee test/bench/scale.md

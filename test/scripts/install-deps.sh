@@ -23,7 +23,7 @@ fi
 # clang does not pull the runtimes in by itself.
 wanted=(gcc libc6-dev make perl "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
         libopenblas-dev libipc-run-perl python3-psycopg "postgresql-$PG_MAJOR-cron"
-        clang libclang-rt-dev "$@")
+        clang libclang-rt-dev procps "$@")
 
 missing=()
 for p in "${wanted[@]}"; do

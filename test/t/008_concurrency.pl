@@ -3,9 +3,11 @@
 # another session retrains it and upserts the new model five times, each in
 # its own transaction.  No client may fail, no statement may serve a model
 # that was not yet committed when it ran, none that started after a commit
-# may serve an older model than the one committed (the per-backend cache
-# keys on the model id, so a stale decoded model would show here), and every
-# answer must be the one the logged model gives.
+# may serve an older model than the one committed (the caches key on the
+# model id, so a stale decoded model would show here), and every answer must
+# be the one the logged model gives.  The server has recsys preloaded, so the
+# clients serve every model from the one copy in shared memory that the
+# first of them made, while the swaps free the ones nobody holds any more.
 
 use strict;
 use warnings;
@@ -18,6 +20,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('concurrency');
 $node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'recsys'");
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION recsys');
@@ -190,8 +193,9 @@ WHERE NOT EXISTS (SELECT FROM served s WHERE s.client = c - 1 AND s.model_id = w
                   AND s.started_at > w.visible)});
 is($missed, 0, 'each of the eight clients served each of the six models after its commit');
 
-# The answers are the logged model's: recomputed afterwards, each model
-# decoded afresh, with no cache.
+# The answers are the logged model's: recomputed afterwards in one session
+# without a private cache, from the archived bytes (the server's shared
+# copies answer as a private decode does: 015_shared_cache).
 my $wrong = $node->safe_psql(
 	'postgres', q{
 SET recsys.model_cache_size = 0;

@@ -554,6 +554,7 @@ round_trip(rs_algorithm algorithm)
 		  "%s: encoded size %zu, want %zu", name, len,
 		  expected_encoded_size(&m, RS_MODEL_FORMAT_VERSION));
 	check_round_trip(&m, buf, len, RS_MODEL_FORMAT_VERSION);
+	unit_check_rebase(buf, len, name);
 
 	/* as version 2 wrote it: the history plain, in place */
 	again = encode_as(&m, &len2, 2);

@@ -793,6 +793,7 @@ test_agreement(void)
 		if (CHECK(size > 0 && buf, "encoded size %zu", size))
 		{
 			rs_model_encode(&m, buf);
+			unit_check_rebase(buf, size, "ease");
 			reason = unit_decode(buf, size, &back);
 			if (CHECK(reason == NULL, "config %zu not decoded: %s", k, reason))
 			{

@@ -979,6 +979,7 @@ test_codec_round_trip(void)
 		if (!CHECK(size > 0 && buf, "encoded size %zu", size))
 			continue;
 		rs_model_encode(&m, buf);
+		unit_check_rebase(buf, size, "knn");
 		reason = unit_decode(buf, size, &back);
 		if (!CHECK(reason == NULL, "%s model not decoded: %s",
 				   feedback ? "explicit" : "implicit", reason))

@@ -395,6 +395,7 @@ test_codec(void)
 		size = rs_model_encoded_size(&m);
 		buf = calloc(size / 8 + 1, 8);
 		rs_model_encode(&m, buf);
+		unit_check_rebase(buf, size, "mlp");
 		reason = unit_decode(buf, size, &d);
 		if (CHECK(reason == NULL, "decode: %s", reason ? reason : ""))
 		{

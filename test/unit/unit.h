@@ -350,4 +350,43 @@ unit_decode(const void *buf, size_t len, rs_model *m)
 	return NULL;
 }
 
+/*
+ * A decoded model moved with its buffer and its expanded history: decoding
+ * buf, copying both elsewhere and rebasing gives exactly what decoding the
+ * copy gives, so rs_model_rebase misses no pointer field.
+ */
+static inline void
+unit_check_rebase(const void *buf, size_t len, const char *what)
+{
+	void	   *one = malloc(len),
+			   *two = malloc(len);
+	rs_model	a,
+				b;
+	size_t		expansion;
+
+	memcpy(one, buf, len);
+	memcpy(two, buf, len);
+	if (CHECK(rs_model_decode(one, len, &a) == NULL && rs_model_decode(two, len, &b) == NULL,
+			  "%s: rebase: the copies do not decode", what))
+	{
+		rs_model_rebase(&a, one, len, two);
+		CHECK(memcmp(&a, &b, sizeof(rs_model)) == 0, "%s: rebase: a pointer was not moved", what);
+		if ((expansion = rs_model_history_expansion(&a)) > 0)
+		{
+			void	   *first = malloc(expansion),
+					   *second = malloc(expansion);
+
+			rs_model_expand_history(&a, first);
+			rs_model_expand_history(&b, second);
+			rs_model_rebase(&a, first, expansion, second);
+			CHECK(memcmp(&a, &b, sizeof(rs_model)) == 0,
+				  "%s: rebase: a pointer into the expanded history was not moved", what);
+			free(first);
+			free(second);
+		}
+	}
+	free(one);
+	free(two);
+}
+
 #endif
