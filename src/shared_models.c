@@ -197,6 +197,25 @@ slot_holding(slot_state state, const recsys_model_key *key)
 	return -1;
 }
 
+/*
+ * The ready slot of the model, or -1, with the lock held as on entry: while
+ * another backend copies the same model in, it waits for the copy rather
+ * than make a second (which, kept private, would stay a backend's own for
+ * as long as its cache held it).
+ */
+static int
+ready_slot(const recsys_model_key *key)
+{
+	while (slot_holding(SLOT_FILLING, key) >= 0)
+	{
+		LWLockRelease(&directory->lock);
+		pg_usleep(1000L);
+		CHECK_FOR_INTERRUPTS();
+		LWLockAcquire(&directory->lock, LW_EXCLUSIVE);
+	}
+	return slot_holding(SLOT_READY, key);
+}
+
 /* Frees the least recently used model nobody pins; false if there is none. */
 static bool
 evict_one(void)
@@ -229,7 +248,7 @@ recsys_shared_models_find(const recsys_model_key *key, rs_model *model)
 
 	attach_area();
 	LWLockAcquire(&directory->lock, LW_EXCLUSIVE);
-	if ((s = slot_holding(SLOT_READY, key)) >= 0)
+	if ((s = ready_slot(key)) >= 0)
 	{
 		pin(s);
 		*model = *(const rs_model *) dsa_get_address(area, directory->slots[s].data);
@@ -241,9 +260,9 @@ recsys_shared_models_find(const recsys_model_key *key, rs_model *model)
 /*
  * Copies a model this backend decoded (bytes, and its expanded history if
  * any, which the model points into) into shared memory, pinned, and fills
- * *shared with the copy.  Returns the slot, or -1 when it does not fit even
- * after freeing every model nobody pins, or another backend is copying the
- * same model in: the caller keeps its own copy then.
+ * *shared with the copy (or with another backend's copy of the same model,
+ * made meanwhile).  Returns the slot, or -1 when it does not fit even after
+ * freeing every model nobody pins: the caller keeps its own copy then.
  */
 int
 recsys_shared_models_publish(const recsys_model_key *key, const rs_model *model,
@@ -262,17 +281,12 @@ recsys_shared_models_publish(const recsys_model_key *key, const rs_model *model,
 		return -1;
 	LWLockAcquire(&directory->lock, LW_EXCLUSIVE);
 	/* another backend was quicker: no second copy */
-	if ((s = slot_holding(SLOT_READY, key)) >= 0)
+	if ((s = ready_slot(key)) >= 0)
 	{
 		pin(s);
 		*shared = *(const rs_model *) dsa_get_address(area, directory->slots[s].data);
 		LWLockRelease(&directory->lock);
 		return s;
-	}
-	if (slot_holding(SLOT_FILLING, key) >= 0)
-	{
-		LWLockRelease(&directory->lock);
-		return -1;
 	}
 	while (!DsaPointerIsValid(data = dsa_allocate_extended(area, total,
 														   DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM)) &&

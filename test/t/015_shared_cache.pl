@@ -11,6 +11,7 @@
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -131,6 +132,25 @@ for my $k (0 .. $#readers)
 		$old,
 		"reader $k still serves the replaced model as it was");
 }
+
+# Four new connections use a model nobody has loaded, at once: whichever
+# copies it in first, the others wait for its copy rather than keep one
+# of their own.
+$shared->safe_psql('postgres',
+	q{CREATE TABLE fresh AS SELECT recsys.train_als(u, i, v, '{"factors": 256, "iterations": 2}') AS model FROM ratings});
+my @outputs = ('') x 4;
+my @clients = map {
+	IPC::Run::start(
+		[
+			'psql', '-XAtq', '-d', $shared->connstr('postgres'),
+			'-c', q{SELECT recsys.predict(model, 7, 11) IS NOT NULL FROM fresh},
+			'-c', $memory
+		],
+		'>', \$outputs[$_])
+} 0 .. 3;
+$_->finish for @clients;
+is_deeply(\@outputs, [("t\n0|1\n") x 4],
+	'four connections loading one model at once hold no private copy of it');
 
 # More models than the directory's 64 slots, each used once with no
 # private cache to hold it: the least recently used are let go of, and
