@@ -14,8 +14,8 @@
 
 EXTENSION = recsys
 MODULE_big = recsys
-DATA = sql/recsys--0.5.0.sql sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql \
-	sql/recsys--0.3.0--0.4.0.sql sql/recsys--0.4.0--0.5.0.sql
+DATA = sql/recsys--0.6.0.sql sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql \
+	sql/recsys--0.3.0--0.4.0.sql sql/recsys--0.4.0--0.5.0.sql sql/recsys--0.5.0--0.6.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))

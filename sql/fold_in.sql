@@ -70,6 +70,21 @@ SELECT f.name, count(*) AS rows,
 FROM fold_lists f JOIN keep_lists k USING (name, user_id, rank)
 GROUP BY f.name ORDER BY f.name;
 
+-- Clicks need no values: recommend(model, item_ids, k) is the history with
+-- every value 1, for every user; a model of ratings needs its values.
+SELECT f.name, count(*) AS users, count(*) FILTER (WHERE a.list = b.list) AS same_lists
+FROM fold_models f, (SELECT DISTINCT user_id FROM planted) u,
+     LATERAL (SELECT array_agg(item_id ORDER BY item_id) AS items FROM planted p
+              WHERE p.user_id = u.user_id AND NOT held_out) h,
+     LATERAL (SELECT string_agg(r.item_id || ':' || r.score, ',') AS list
+              FROM recsys.recommend(f.model, h.items, 5) r) a,
+     LATERAL (SELECT string_agg(r.item_id || ':' || r.score, ',') AS list
+              FROM recsys.recommend(f.model, h.items, array_fill(1::real, ARRAY[cardinality(h.items)]), 5) r) b
+WHERE f.users = 'fold_in' AND f.name <> 'als' AND h.items IS NOT NULL
+GROUP BY f.name ORDER BY f.name;
+SELECT * FROM recsys.recommend((SELECT model FROM fold_models WHERE name = 'als' AND users = 'fold_in'),
+                               ARRAY[1, 2]::bigint[], 5);
+
 -- What needs the users says so, and what does not works.
 SELECT recsys.predict(model, 1, 1) FROM fold_models WHERE name = 'als' AND users = 'fold_in';
 SELECT * FROM recsys.recommend((SELECT model FROM fold_models WHERE name = 'implicit' AND users = 'fold_in'), 1);

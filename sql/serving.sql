@@ -63,7 +63,7 @@ FROM models m, recsys.recommend(m.model, -42, 5) r WHERE m.name = 'planted';
 -- k < 1 is an error; NULL arguments give no rows (STRICT).
 SELECT * FROM models m, recsys.recommend(m.model, 7, 0) WHERE m.name = 'planted';
 SELECT * FROM models m, recsys.recommend(m.model, 7, -5) WHERE m.name = 'planted';
-SELECT count(*) FROM models m, recsys.recommend(m.model, NULL, 5) WHERE m.name = 'planted';
+SELECT count(*) FROM models m, recsys.recommend(m.model, NULL::bigint, 5) WHERE m.name = 'planted';
 SELECT recsys.predict(NULL, 1, 1) IS NULL AS null_model;
 
 -- recommend scores all items at once (a matrix product), predict one pair

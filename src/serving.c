@@ -18,6 +18,7 @@ PG_FUNCTION_INFO_V1(recsys_predict);
 PG_FUNCTION_INFO_V1(recsys_predict_features);
 PG_FUNCTION_INFO_V1(recsys_recommend);
 PG_FUNCTION_INFO_V1(recsys_recommend_history);
+PG_FUNCTION_INFO_V1(recsys_recommend_items);
 PG_FUNCTION_INFO_V1(recsys_recommend_batch);
 PG_FUNCTION_INFO_V1(recsys_similar_items);
 
@@ -202,45 +203,52 @@ compare_history(const void *a, const void *b)
 
 /*
  * The history as ascending, distinct dense item indices with their values
- * (repeats averaged, as training does); ids the model lacks are dropped and
- * counted.
+ * (repeats averaged, as training does; every value 1 without values); ids
+ * the model lacks are dropped and counted.
  */
 static int
 read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 			 int32 **items_out, float **values_out, int *unknown)
 {
+	static const float4 one = 1.0f;
 	int			n = ArrayGetNItems(ARR_NDIM(item_ids), ARR_DIMS(item_ids));
-	int			n_values = ArrayGetNItems(ARR_NDIM(values), ARR_DIMS(values));
 	const int64 *ids;
-	const float4 *vals;
+	const float4 *vals = NULL;
 	history_entry *entries;
 	int			kept = 0,
 				out = 0;
 
 	recsys_check_array(item_ids, "item_ids", NULL);
-	recsys_check_array(values, "values", NULL);
-	if (n != n_values)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("item_ids and values must have the same length"),
-				 errdetail("item_ids has %d elements and values has %d.", n, n_values)));
+	if (values)
+	{
+		int			n_values = ArrayGetNItems(ARR_NDIM(values), ARR_DIMS(values));
+
+		recsys_check_array(values, "values", NULL);
+		if (n != n_values)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("item_ids and values must have the same length"),
+					 errdetail("item_ids has %d elements and values has %d.", n, n_values)));
+		vals = (const float4 *) ARR_DATA_PTR(values);
+	}
 	ids = (const int64 *) ARR_DATA_PTR(item_ids);
-	vals = (const float4 *) ARR_DATA_PTR(values);
 	entries = palloc(sizeof(history_entry) * (n + 1));
 	*unknown = 0;
 	for (int k = 0; k < n; k++)
 	{
 		int32		item;
 
-		if (!isfinite(vals[k]))
+		float4		value = vals ? vals[k] : one;
+
+		if (!isfinite(value))
 			recsys_not_finite("history values must be finite numbers",
-							  psprintf("Item " INT64_FORMAT " has value %g.", ids[k], vals[k]),
+							  psprintf("Item " INT64_FORMAT " has value %g.", ids[k], value),
 							  NULL);
-		if (vals[k] < 0 && rs_model_takes_strengths(model))
+		if (value < 0 && rs_model_takes_strengths(model))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("implicit feedback values must not be negative"),
-					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], vals[k])));
+					 errdetail("Item " INT64_FORMAT " has value %g.", ids[k], value)));
 		item = rs_model_item_index(model, ids[k]);
 		if (item < 0)
 		{
@@ -248,7 +256,7 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 			continue;
 		}
 		entries[kept].item = item;
-		entries[kept].value = vals[k];
+		entries[kept].value = value;
 		kept++;
 	}
 	qsort(entries, kept, sizeof(history_entry), compare_history);
@@ -271,13 +279,11 @@ read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 	return out;
 }
 
-/* recommend(model, item_ids bigint[], values real[], k): fold in a history */
-Datum
-recsys_recommend_history(PG_FUNCTION_ARGS)
+/* A user's top k from a history (values NULL: every value 1), folded in. */
+static void
+recommend_history(FunctionCallInfo fcinfo, ArrayType *item_ids, ArrayType *values, int32 k,
+				  const char *function_name)
 {
-	ArrayType  *item_ids = PG_GETARG_ARRAYTYPE_P(1);
-	ArrayType  *values = PG_GETARG_ARRAYTYPE_P(2);
-	int32		k = PG_GETARG_INT32(3);
 	const rs_model *model;
 	int32	   *items;
 	float	   *history_values;
@@ -289,7 +295,14 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_check_k(k);
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
-	recsys_require(model, score_history, "recommend(model, item_ids, values, k)");
+	recsys_require(model, score_history, function_name);
+	if (values == NULL && rs_model_predicts_unknown(model))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is not supported for %s models of ratings", function_name,
+						rs_algorithm_name(model->algorithm)),
+				 errdetail("A model of ratings needs the rating of every history item."),
+				 errhint("Pass them: recommend(model, item_ids, values, k).")));
 	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
@@ -300,6 +313,23 @@ recsys_recommend_history(PG_FUNCTION_ARGS)
 	recsys_raise_status(rs_score_history(model, items, history_values, n, &alloc, scores),
 						"scoring the history");
 	recsys_emit_top_k(fcinfo, model, scores, items, n, k);
+}
+
+/* recommend(model, item_ids bigint[], values real[], k): fold in a history */
+Datum
+recsys_recommend_history(PG_FUNCTION_ARGS)
+{
+	recommend_history(fcinfo, PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2),
+					  PG_GETARG_INT32(3), "recommend(model, item_ids, values, k)");
+	return (Datum) 0;
+}
+
+/* recommend(model, item_ids bigint[], k): a history of items alone */
+Datum
+recsys_recommend_items(PG_FUNCTION_ARGS)
+{
+	recommend_history(fcinfo, PG_GETARG_ARRAYTYPE_P(1), NULL, PG_GETARG_INT32(2),
+					  "recommend(model, item_ids, k)");
 	return (Datum) 0;
 }
 

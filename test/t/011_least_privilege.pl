@@ -220,6 +220,8 @@ my %served = (
 	'recommend' => "SELECT count(DISTINCT item_id) FROM recsys.recommend($model, 3, 5)",
 	'recommend, history' =>
 	  "SELECT count(DISTINCT item_id) FROM recsys.recommend($model, '{3, 6, 9}'::bigint[], '{5, 1, 4}'::real[], 5)",
+	'recommend, items' =>
+	  "SELECT count(DISTINCT item_id) FROM recsys.recommend((SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'bpr'), '{3, 6, 9}'::bigint[], 5)",
 	'similar_items' => "SELECT count(*) FROM recsys.similar_items($model, 3, 5)",
 	'explain' => "SELECT count(*) OPERATOR(pg_catalog.>) 0 FROM recsys.explain($model, 3, 6, 5)",
 	'user_vector' => "SELECT pg_catalog.array_length(recsys.user_vector($model, 3), 1)",
@@ -240,6 +242,7 @@ my %expected = (
 	'predict, features' => 't',
 	'recommend' => 5,
 	'recommend, history' => 5,
+	'recommend, items' => 5,
 	'similar_items' => 5,
 	'explain' => 't',
 	'user_vector' => 4,

@@ -1,4 +1,4 @@
--- recsys 0.5.0: recommendation models trained by aggregates and served in
+-- recsys 0.6.0: recommendation models trained by aggregates and served in
 -- SQL.  The whole surface of this version; the upgrade scripts beside it
 -- (recsys--A--B.sql) bring an older install to the same objects.
 \echo Use "CREATE EXTENSION recsys" to load this file. \quit
@@ -250,6 +250,18 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10 COST 10000 SUPPORT recsys._row
 
 COMMENT ON FUNCTION recsys.recommend(bytea, bigint[], real[], int) IS
 'the k best items for a user given by a history of items and values: folded in at query time by the model''s own solve for a user, or for item models (item-kNN, EASE) scored directly; the history''s items are left out';
+
+-- A history of items alone, as clicks are: each counts as one interaction.
+-- (With both recommend(model, user_id bigint, ...) and this, a bare NULL or
+-- an untyped parameter in the second place is ambiguous: write NULL::bigint
+-- or $2::bigint.)
+CREATE FUNCTION recsys.recommend(model bytea, item_ids bigint[], k int DEFAULT 10)
+RETURNS TABLE (item_id bigint, score float8)
+AS 'MODULE_PATHNAME', 'recsys_recommend_items'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10 COST 10000 SUPPORT recsys._rows_support;
+
+COMMENT ON FUNCTION recsys.recommend(bytea, bigint[], int) IS
+'the k best items for a user given by the items of a history alone, each counting as one interaction (as recommend(model, item_ids, values, k) with every value 1); not for models of ratings; the history''s items are left out';
 
 CREATE FUNCTION recsys.similar_items(model bytea, item_id bigint, k int DEFAULT 10)
 RETURNS TABLE (item_id bigint, score float8)
