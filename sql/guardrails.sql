@@ -140,7 +140,7 @@ FROM planted;
 -- (terse: the size in the detail includes the description's timings)
 SET recsys.max_model_size = '100kB';
 \set VERBOSITY terse
-SELECT recsys.train_knn(user_id, item_id, 1) FROM planted;
+SELECT recsys.train_knn(user_id, item_id, 1, '{"neighbors": 50}') FROM planted;
 \set VERBOSITY default
 RESET statement_timeout;
 -- No more than a bytea holds.

@@ -20,6 +20,7 @@ SELECT 'explicit', recsys.train_knn(user_id, item_id, (1 + item_id % 5)::real,
                                     '{"feedback": "explicit", "similarity": "adjusted_cosine"}')
 FROM knn_clusters;
 
+-- Not given, the neighbour count is measured on held-out interactions.
 SELECT name, info ->> 'algorithm' AS algorithm, info -> 'users' AS users, info -> 'items' AS items,
        info -> 'options' ->> 'similarity' AS similarity, info -> 'options' -> 'neighbors' AS neighbors
 FROM (SELECT name, recsys.model_info(model) AS info FROM knn_models) s ORDER BY name;

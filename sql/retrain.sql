@@ -18,7 +18,7 @@ CALL recsys.retrain('"Serving"."Models"', 'it''s knn',
                     history => '"Serving".history',
                     holdout_query => 'SELECT user_id, item_id FROM eval_test;');
 CALL recsys.retrain('"Serving"."Models"', 'it''s knn',
-                    $$SELECT recsys.train_knn(user_id, item_id, 1, '{"neighbors": 10}') FROM eval_train$$,
+                    $$SELECT recsys.train_knn(user_id, item_id, 1, '{"neighbors": 20}') FROM eval_train$$,
                     history => '"Serving".history',
                     holdout_query => 'SELECT user_id, item_id FROM eval_test');
 CALL recsys.retrain('"Serving"."Models"', 'ease',

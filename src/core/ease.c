@@ -190,15 +190,6 @@ dense_rows(void *arg, int worker, size_t begin, size_t end)
 	}
 }
 
-static int
-by_index(const void *x, const void *y)
-{
-	int32_t		a = ((const rs_scored *) x)->index,
-				b = ((const rs_scored *) y)->index;
-
-	return (a > b) - (a < b);
-}
-
 /* Targets [begin, end): the k sources of largest |B_ij|, ascending, into their slots. */
 static void
 pruned_rows(void *arg, int worker, size_t begin, size_t end)
@@ -221,7 +212,7 @@ pruned_rows(void *arg, int worker, size_t begin, size_t end)
 			if (i != j && w != 0.0f)
 				rs_top_k_offer(heap, &size, job->k, (rs_scored) {fabsf(w), (int32_t) i});
 		}
-		qsort(heap, size, sizeof(rs_scored), by_index);
+		rs_top_k_sort_by_index(heap, size);
 		for (size_t t = 0; t < size; t++)
 		{
 			job->slot_items[j * job->k + t] = heap[t].index;

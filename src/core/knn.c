@@ -183,15 +183,6 @@ history_user_bias(double mu, const float *item_bias, int32_t n_items, double lam
 	return used > 0 ? deviation / (lambda + (double) used) : 0.0;
 }
 
-static int
-by_index(const void *x, const void *y)
-{
-	int32_t		a = ((const rs_scored *) x)->index,
-				b = ((const rs_scored *) y)->index;
-
-	return (a > b) - (a < b);
-}
-
 /* Computes item i's neighbours into its slot. */
 static void
 neighbour_row(const knn_job *job, knn_scratch *s, int32_t i)
@@ -271,7 +262,7 @@ neighbour_row(const knn_job *job, knn_scratch *s, int32_t i)
 		rs_top_k_offer(s->heap, &kept, (size_t) job->k, cand);
 	}
 
-	qsort(s->heap, kept, sizeof(rs_scored), by_index);
+	rs_top_k_sort_by_index(s->heap, kept);
 	for (size_t t = 0; t < kept; t++)
 	{
 		job->slot_items[job->slot_ptr[i] + t] = s->heap[t].index;
@@ -841,6 +832,7 @@ const rs_kind rs_knn_kind = {
 	/* the biases, for ratings only */
 	.optional_sections = BIT(RS_SEC_USER_BIAS) | BIT(RS_SEC_ITEM_BIAS),
 	.check_rows = check_rows,
+	.calibrate = rs_knn_choose_neighbors,
 	.fit = fit,
 	.fits_ratings = fits_ratings,
 	.predict = rs_knn_predict,

@@ -12,6 +12,7 @@
 #define RECSYS_KNN_H
 
 #include "interactions.h"
+#include "kind.h"
 #include "model.h"
 #include "options.h"
 
@@ -125,6 +126,15 @@ rs_status	rs_knn_score_items(const rs_model *model, const int32_t *items,
 rs_status	rs_knn_explain(const rs_model *model, const int32_t *items,
 						   const float *values, size_t n, int32_t item,
 						   double *contributions, double *baseline);
+
+/*
+ * The "neighbors" option when the user gives none: the count of those
+ * tried whose model ranks (or rates) held-out interactions best
+ * (knn_neighbors.c); *note says what was chosen.
+ */
+rs_status	rs_knn_choose_neighbors(double *options, const bool *given,
+									const rs_interactions *data, const rs_runtime *rt,
+									rs_report *note);
 
 /* The item's stored neighbour weights over all items (n_items), 0 elsewhere. */
 void		rs_knn_similar(const rs_model *model, int32_t item, float *scores);

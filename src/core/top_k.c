@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* a ranks below b: lower score, or equal score and higher index */
@@ -82,6 +83,21 @@ rs_top_k_sort(rs_scored *heap, size_t size)
 		heap[end - 1] = tmp;
 		sift_down(heap, end - 1, 0);
 	}
+}
+
+static int
+by_index(const void *x, const void *y)
+{
+	int32_t		a = ((const rs_scored *) x)->index,
+				b = ((const rs_scored *) y)->index;
+
+	return (a > b) - (a < b);
+}
+
+void
+rs_top_k_sort_by_index(rs_scored *entries, size_t size)
+{
+	qsort(entries, size, sizeof(rs_scored), by_index);
 }
 
 /*

@@ -33,6 +33,9 @@ size_t		rs_top_k(const float *scores, int32_t n, const int32_t *skip, size_t n_s
 void		rs_top_k_offer(rs_scored *heap, size_t *size, size_t k, rs_scored candidate);
 void		rs_top_k_sort(rs_scored *heap, size_t size);
 
+/* Orders kept entries by ascending index, as neighbour lists are stored. */
+void		rs_top_k_sort_by_index(rs_scored *entries, size_t size);
+
 /*
  * n rows of kept entries packed into CSR, in row order: row j's length[j]
  * entries stand in items and weights from slot_ptr[j] on, or without

@@ -10,7 +10,7 @@
 # of several ranks, densities, skews and noise levels.
 #
 # Prints two Markdown tables, also written to test/bench/defaults.md (the
-# README's Tuning section quotes it).  Takes about fifteen minutes on 2 cores.
+# README's Tuning section quotes it).  Takes about half an hour on 2 cores.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -70,7 +70,11 @@ ease AS (
     FROM unnest(ARRAY[30, 100, 300, 1000, 3000]) l),
 knn AS (
     SELECT max(held_out_ndcg('$s', 'train_knn', jsonb_build_object('neighbors', n))) AS best
-    FROM unnest(ARRAY[10, 25, 50, 100, 200, 400]) n)
+    FROM unnest(ARRAY[10, 25, 50, 100, 200, 400]) n),
+bpr AS (
+    SELECT max(held_out_ndcg('$s', 'train_bpr',
+                             jsonb_build_object('epochs', e, 'regularization', r, 'threads', 1))) AS best
+    FROM unnest(ARRAY[10, 20, 40, 80, 160]) e, unnest(ARRAY[0.001, 0.01]) r)
 SELECT '$s', to_char(users, 'FM999,999') || ' × ' || to_char(items, 'FM999,999'),
        to_char(n::float8 / users / items, 'FM0.0000'),
        to_char(held_out_ndcg('$s', 'train_als', '{"feedback": "implicit", "alpha": 40, "regularization": 400}'),
@@ -79,9 +83,13 @@ SELECT '$s', to_char(users, 'FM999,999') || ' × ' || to_char(items, 'FM999,999'
        to_char(ials.best, 'FM0.0000'),
        to_char(held_out_ndcg('$s', 'train_ease', '{"max_items": 4000}'), 'FM0.0000'),
        to_char(ease.best, 'FM0.0000'),
+       to_char(held_out_ndcg('$s', 'train_knn', '{"neighbors": 50}'), 'FM0.0000'),
        to_char(held_out_ndcg('$s', 'train_knn', '{}'), 'FM0.0000'),
-       to_char(knn.best, 'FM0.0000')
-FROM shape, ials, ease, knn;
+       to_char(knn.best, 'FM0.0000'),
+       to_char(held_out_ndcg('$s', 'train_bpr', '{"epochs": 40, "threads": 1}'), 'FM0.0000'),
+       to_char(held_out_ndcg('$s', 'train_bpr', '{"threads": 1}'), 'FM0.0000'),
+       to_char(bpr.best, 'FM0.0000')
+FROM shape, ials, ease, knn, bpr;
 EOF
 )
     echo "    $line"
@@ -130,11 +138,12 @@ done
 {
     echo "NDCG@10 of one held-out interaction per user (full ranking). Implicit ALS"
     echo "before: alpha 40, regularization 400; grid: alpha 1-80 x regularization"
-    echo "5-20 x (1 + alpha). EASE grid: lambda 30-3000. Item-kNN grid: neighbors"
-    echo "10-400."
+    echo "5-20 x (1 + alpha). EASE grid: lambda 30-3000. Item-kNN before: 50"
+    echo "neighbors; defaults: measured; grid: neighbors 10-400. BPR (one thread)"
+    echo "before: 40 epochs; grid: epochs 10-160 x regularization 0.001, 0.01."
     echo
-    echo "| data | users × items | density | implicit ALS before | implicit ALS defaults | implicit ALS best of grid | EASE default | EASE best of grid | item-kNN default | item-kNN best of grid |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| data | users × items | density | implicit ALS before | implicit ALS defaults | implicit ALS best of grid | EASE default | EASE best of grid | item-kNN before | item-kNN defaults | item-kNN best of grid | BPR before | BPR defaults | BPR best of grid |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
     echo "Explicit ALS, RMSE on a held-out tenth of the ratings. Before:"

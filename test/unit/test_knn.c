@@ -10,6 +10,7 @@
  */
 #include "core/knn.h"
 #include "core/random.h"
+#include "core/tuning.h"
 
 #include "unit.h"
 #include "planted.h"
@@ -1507,6 +1508,169 @@ test_options(void)
 		  "threads, verbose");
 }
 
+/*
+ * Clustered data of `classes` item classes over ITEMS items: a user of
+ * class c has each item of c with probability in_class, any other with
+ * off_class.
+ */
+static void
+clustered(int classes, double in_class, double off_class, uint64_t seed, rs_interactions *d)
+{
+	rs_random	rng = {seed};
+	rs_interaction_buffer buf = {0};
+
+	for (int u = 0; u < 1000; u++)
+		for (int i = 0; i < ITEMS; i++)
+			if (rs_random_uniform(&rng) < (i % classes == u % classes ? in_class : off_class))
+				append(&buf, u, i, 1.0f);
+	build(&buf, d);
+}
+
+static rs_status
+choose(const rs_interactions *d, double *opt, int threads, host *h, counter *c, rs_report *note)
+{
+	bool		given[RS_KNN_OPTION_COUNT] = {0};
+	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
+
+	return rs_knn_choose_neighbors(opt, given, d, &rt, note);
+}
+
+static rs_status
+choose_on_planted(void *ctx, int threads, host *h, counter *c)
+{
+	double		opt[RS_KNN_OPTION_COUNT];
+	rs_report	note;
+
+	memcpy(opt, ctx, sizeof(opt));
+	return choose(&P.train, opt, threads, h, c, &note);
+}
+
+/*
+ * The count chosen is the best of those a fit with each would give, scored
+ * by the held-out score "tune" uses on the same split; *best_score that
+ * count's score.
+ */
+static int
+best_fitted_count(const rs_interactions *d, const double *base, double *best_score)
+{
+	static const int tried[] = {10, 25, 50, 100, 200, 400};
+	bool		ratings = (int) base[RS_KNN_FEEDBACK] == RS_KNN_FEEDBACK_EXPLICIT;
+	rs_interaction_buffer rows = {0},
+				held = {0};
+	rs_interactions train;
+	counter		c = new_counter();
+	int			best = 0;
+
+	if (rs_holdout_split(d, ratings, 0, &rs_malloc_allocator, &rows, &held) != RS_OK)
+		return -1;
+	build(&rows, &train);
+	for (int t = 0; t < 6; t++)
+	{
+		double		opt[RS_KNN_OPTION_COUNT],
+					score;
+		rs_knn_result r;
+		rs_model	m;
+
+		memcpy(opt, base, sizeof(opt));
+		opt[RS_KNN_NEIGHBORS] = tried[t];
+		if (fit(&train, opt, 2, NULL, &c, &r) != RS_OK)
+			return -1;
+		rs_knn_model(&train, &r, &m);
+		if (rs_holdout_score(&m, &held, ratings, &rs_malloc_allocator, &score) != RS_OK)
+			return -1;
+		if (t == 0 || score > *best_score)
+		{
+			best = tried[t];
+			*best_score = score;
+		}
+		rs_knn_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
+	}
+	rs_interactions_free(&train, &rs_malloc_allocator);
+	rs_buffer_free(&held, &rs_malloc_allocator);
+	return best;
+}
+
+/* (9) the neighbour count measured on held-out interactions */
+static void
+test_chosen_neighbors(void)
+{
+	rs_interactions small_classes,
+				large_classes,
+				ratings;
+	const rs_interactions *sets[] = {&P.train, NULL, NULL};
+	int			chosen[3];
+	counter		c = new_counter();
+	host		h = new_host(0);
+	rs_report	note = {{0}};
+	bool		given[RS_KNN_OPTION_COUNT] = {0};
+	double		opt[RS_KNN_OPTION_COUNT];
+
+	clustered(40, 0.6, 0.01, 71, &small_classes);
+	clustered(2, 0.15, 0.005, 72, &large_classes);
+	make_random(&ratings, 73, 300, 120, 0.15, true);
+	sets[1] = &small_classes;
+	sets[2] = &large_classes;
+	for (int s = 0; s < 3; s++)
+	{
+		double		best_score = NAN,
+					again[RS_KNN_OPTION_COUNT];
+		int			best;
+		char		expected[32];
+
+		rs_status	status;
+
+		default_options(opt);
+		status = choose(sets[s], opt, 2, &h, &c, &note);
+		CHECK(status == RS_OK && c.outstanding == 0, "choose: status %d, %ld outstanding",
+			  (int) status, c.outstanding);
+		printf("data %d: %s\n", s, note.message);
+		chosen[s] = (int) opt[RS_KNN_NEIGHBORS];
+		best = best_fitted_count(sets[s], opt, &best_score);
+		snprintf(expected, sizeof(expected), "NDCG@10 %.4f ", best_score);
+		CHECK(chosen[s] == best && strstr(note.message, expected) != NULL,
+			  "chose %d, fits with each count: best %d at %.4f", chosen[s], best, best_score);
+		default_options(again);
+		choose(sets[s], again, 1, &h, &c, &note);
+		CHECK(again[RS_KNN_NEIGHBORS] == chosen[s], "the same data chose %d, then %g",
+			  chosen[s], again[RS_KNN_NEIGHBORS]);
+	}
+	CHECK(chosen[1] < chosen[2], "classes of 5 items chose %d neighbours, of 100 items %d",
+		  chosen[1], chosen[2]);
+
+	/* ratings are measured by RMSE, against the same fits */
+	{
+		double		best_score = NAN;
+		int			best;
+
+		default_options(opt);
+		opt[RS_KNN_FEEDBACK] = RS_KNN_FEEDBACK_EXPLICIT;
+		opt[RS_KNN_SIMILARITY] = RS_KNN_ADJUSTED_COSINE;
+		CHECK(choose(&ratings, opt, 2, &h, &c, &note) == RS_OK, "choose on ratings");
+		printf("ratings: %s\n", note.message);
+		best = best_fitted_count(&ratings, opt, &best_score);
+		CHECK((int) opt[RS_KNN_NEIGHBORS] == best && strstr(note.message, "RMSE") != NULL,
+			  "chose %g for ratings, the fits' best %d", opt[RS_KNN_NEIGHBORS], best);
+	}
+
+	/* given: nothing to measure */
+	default_options(opt);
+	given[RS_KNN_NEIGHBORS] = true;
+	opt[RS_KNN_NEIGHBORS] = 7;
+	note.message[0] = '\0';
+	CHECK(rs_knn_choose_neighbors(opt, given, &P.train,
+								  &(rs_runtime) {.alloc = rs_malloc_allocator, .threads = 1},
+								  &note) == RS_OK &&
+		  opt[RS_KNN_NEIGHBORS] == 7 && note.message[0] == '\0',
+		  "a given count was changed to %g", opt[RS_KNN_NEIGHBORS]);
+
+	default_options(opt);
+	unit_cancel_at_every_poll("KNN neighbors", choose_on_planted, NULL, opt, 4, 2, 5);
+	unit_fail_each_allocation("KNN neighbors", choose_on_planted, opt, 2, 10);
+	rs_interactions_free(&small_classes, &rs_malloc_allocator);
+	rs_interactions_free(&large_classes, &rs_malloc_allocator);
+	rs_interactions_free(&ratings, &rs_malloc_allocator);
+}
+
 int
 main(void)
 {
@@ -1523,6 +1687,7 @@ main(void)
 	test_degenerate();
 	test_cancel_and_memory();
 	test_threads_large();
+	test_chosen_neighbors();
 	rs_interactions_free(&P.train, &rs_malloc_allocator);
 	return unit_done();
 }
