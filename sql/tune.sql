@@ -149,8 +149,11 @@ SELECT recsys.train_als(user_id, movie_id, rating, '{"feedback": "implicit", "tu
 FROM mt_ratings;
 RESET statement_timeout;
 
+-- A network of one row has no row to validate on: the given setting stays.
+SELECT recsys.model_info(recsys.train_mlp(ARRAY[1, 2]::real[], 1, '{"tune": true}')) -> 'tuning' -> 'chosen'
+       AS chosen;
+
 -- Mistakes.
-SELECT recsys.train_mlp(ARRAY[1, 2]::real[], 1, '{"tune": true}');
 SELECT recsys.train_als(1, 2, 3, '{"tune": 5}');
 SELECT recsys.train_als(1, 2, 3, '{"tune": {"trials": 1}}');
 SELECT recsys.train_als(1, 2, 3, '{"tune": {"budget": 3}}');

@@ -212,6 +212,17 @@ check_model_size(const training *t)
 					 ", or store the items alone with \"users\": \"fold_in\"" : "")));
 }
 
+/* The search, when asked for, and then the fit's clock. */
+static void
+tune_and_start(training *t)
+{
+	initStringInfo(&t->tuning);
+	if (t->tune.on)
+		recsys_tune(t->kind, &t->input, t->options, t->given, &t->tune, t->runtime.threads,
+					t->runtime.progress != NULL, &t->tuning);
+	recsys_runtime_start_clock(&t->runtime);
+}
+
 /* Collected interactions arranged by user and item, before the fit. */
 static void
 begin_interactions(training *t, interactions_state *state)
@@ -244,11 +255,7 @@ begin_interactions(training *t, interactions_state *state)
 			ereport(NOTICE, (errmsg("%s", note.message)));
 	}
 	t->input.data = &t->data;
-	initStringInfo(&t->tuning);
-	if (t->tune.on)
-		recsys_tune(t->kind, &t->data, t->options, t->given, t->widths, t->n_widths, &t->tune,
-					t->runtime.threads, t->runtime.progress != NULL, &t->tuning);
-	recsys_runtime_start_clock(&t->runtime);
+	tune_and_start(t);
 }
 
 static void
@@ -349,6 +356,7 @@ recsys_train_final(PG_FUNCTION_ARGS)
 		t.input.labels = state->labels;
 		t.input.rows = state->count;
 		t.input.dims = state->dims;
+		tune_and_start(&t);
 	}
 	else
 	{

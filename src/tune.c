@@ -5,6 +5,9 @@
  * iterations, the best quarter of them and the first setting for all, and
  * the best of those wins.
  * Kinds trained in one pass (item models) try fewer settings, each once.
+ * Kinds of feature rows hold a share of the rows out inside each fit (their
+ * validation_option) and are scored by its best validation loss; the final
+ * fit then runs the epochs that loss was reached in.
  * A setting whose fit diverges loses; a cancel stops the search like any
  * fit.  The same data and seed give the same choice.
  */
@@ -21,6 +24,7 @@
 #define DEFAULT_TRIALS 6		/* iterative kinds: about 4 fits with the final one */
 #define DEFAULT_ONE_PASS_TRIALS 4
 #define MAX_TRIALS 64
+#define VALIDATION_FRACTION 0.2	/* rows of feature kinds held out, unless given */
 
 static void
 bad_tune(const char *function_name)
@@ -97,19 +101,23 @@ recsys_take_tune(Jsonb *options, const char *function_name, const rs_kind *kind,
 typedef struct search
 {
 	const rs_kind *kind;
+	rs_fit_input input;			/* the rows, or the training split of interactions */
 	rs_interactions train;
 	rs_interaction_buffer held;
 	bool		ratings;
-	const int  *widths;
-	int			n_widths;
+	bool		features;		/* scored by the fit's own validation loss */
 	int			threads;
 	bool		verbose;
 	MemoryContext context;
+	const char *metric;
 } search;
 
-/* One setting trained and scored, in a memory context freed after it. */
+/*
+ * One setting trained and scored, in a memory context freed after it;
+ * *best_iteration is when a validation loss was best (feature kinds).
+ */
 static double
-trial(search *s, const double *options, int number)
+trial(search *s, const double *options, int number, int *best_iteration)
 {
 	MemoryContext context = AllocSetContextCreate(s->context, "recsys tuning trial",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -121,23 +129,25 @@ trial(search *s, const double *options, int number)
 	double		started = rs_now();
 
 	recsys_runtime_init(&rt, context, s->threads, false, 1);
-	in.data = &s->train;
+	in = s->input;
 	in.options = options;
-	in.widths = s->widths;
-	in.n_widths = s->n_widths;
 	memset(&fit, 0, sizeof(fit));
 	status = s->kind->fit(&in, &rt, &fit);
 	/* a setting that diverges loses; any other failure ends the statement */
-	if (status == RS_OK)
+	if (status == RS_OK && s->features)
+	{
+		score = isfinite(fit.validation_loss) ? -fit.validation_loss : -INFINITY;
+		*best_iteration = fit.validation_iteration;
+	}
+	else if (status == RS_OK)
 		status = rs_holdout_score(&fit.model, &s->held, s->ratings, &rt.alloc, &score);
 	if (status != RS_NUMERICAL_FAILURE)
 		recsys_raise_status(status, "tuning");
 	MemoryContextDelete(context);
 	if (s->verbose)
 		ereport(NOTICE,
-				(errmsg("tuning trial %d: %s %.4f in %.3f s", number,
-						s->ratings ? "RMSE" : "NDCG@10", s->ratings ? -score : score,
-						rs_now() - started)));
+				(errmsg("tuning trial %d: %s %.4f in %.3f s", number, s->metric,
+						s->ratings || s->features ? -score : score, rs_now() - started)));
 	return score;
 }
 
@@ -202,9 +212,9 @@ by_score(const void *a, const void *b, void *arg)
 }
 
 void
-recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
-			const bool *given, const int *widths, int n_widths, const tune_request *request,
-			int threads, bool verbose, StringInfo report)
+recsys_tune(const rs_kind *kind, const rs_fit_input *input, double *options,
+			const bool *given, const tune_request *request, int threads, bool verbose,
+			StringInfo report)
 {
 	search		s = {kind};
 	rs_allocator a;
@@ -216,29 +226,47 @@ recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
 	double	   *settings = palloc(sizeof(double) * n * width);
 	double	   *score = palloc(sizeof(double) * n);
 	int		   *order = palloc(sizeof(int) * n);
+	int		   *best_iteration = palloc0(sizeof(int) * n);
 	int			alive = n;
 	int			trials = 0;
+	const char *metric_key;
 	double		started = rs_now();
 
 	s.context = AllocSetContextCreate(CurrentMemoryContext, "recsys tuning",
 									  ALLOCSET_DEFAULT_SIZES);
 	a = recsys_context_allocator(s.context);
-	s.ratings = kind->fits_ratings && kind->fits_ratings(options);
-	s.widths = widths;
-	s.n_widths = n_widths;
+	s.input = *input;
+	s.features = kind->input == RS_INPUT_FEATURES;
+	s.ratings = !s.features && kind->fits_ratings && kind->fits_ratings(options);
 	s.threads = threads;
 	s.verbose = verbose;
-	recsys_raise_status(rs_holdout_split(data, s.ratings, (uint64_t) request->seed, &a, &rows,
-										 &s.held), "tuning");
-	recsys_raise_status(rs_interactions_build(&rows, &a, &s.train), "tuning");
-	rs_buffer_free(&rows, &a);
-
+	s.metric = s.features ? "validation loss" : s.ratings ? "RMSE" : "NDCG@10";
+	metric_key = s.features ? "validation_loss" : s.ratings ? "rmse" : "ndcg@10";
 	rs_tune_candidates(kind, options, given, n, (uint64_t) request->seed, settings);
+	if (s.features)
+	{
+		double		share = options[kind->validation_option] > 0.0 ?
+			options[kind->validation_option] : VALIDATION_FRACTION;
+
+		/* the rows held out are the fit's own, the same for every setting */
+		for (int t = 0; t < n; t++)
+			settings[(size_t) t * width + kind->validation_option] = share;
+		appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
+						 metric_key, (size_t) (share * (double) input->rows));
+	}
+	else
+	{
+		recsys_raise_status(rs_holdout_split(input->data, s.ratings, (uint64_t) request->seed,
+											 &a, &rows, &s.held), "tuning");
+		recsys_raise_status(rs_interactions_build(&rows, &a, &s.train), "tuning");
+		rs_buffer_free(&rows, &a);
+		s.input.data = &s.train;
+		appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
+						 metric_key, s.held.count);
+	}
 	for (int t = 0; t < n; t++)
 		order[t] = t;
 
-	appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
-					 s.ratings ? "rmse" : "ndcg@10", s.held.count);
 	/* a quarter of the iterations for every setting, then all for the best quarter */
 	for (int rung = full > 1 ? 0 : 1; rung < 2; rung++)
 	{
@@ -251,18 +279,29 @@ recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
 
 			if (it >= 0)
 				setting[it] = iterations;
-			score[order[r]] = trial(&s, setting, ++trials);
+			score[order[r]] = trial(&s, setting, ++trials, &best_iteration[order[r]]);
 			appendStringInfo(report, "%s{\"setting\": ", trials > 1 ? ", " : "");
 			append_setting(report, kind, setting);
-			appendStringInfo(report, ", \"%s\": ", s.ratings ? "rmse" : "ndcg@10");
-			append_number(report, s.ratings ? -score[order[r]] : score[order[r]]);
+			appendStringInfo(report, ", \"%s\": ", metric_key);
+			append_number(report, s.ratings || s.features ? -score[order[r]] : score[order[r]]);
 			appendStringInfo(report, ", \"seconds\": %.3f}", rs_now() - trial_started);
 		}
 		qsort_arg(order, alive, sizeof(int), by_score, score);
 		if (rung == 0)
 			alive = keep_base(order, n, Max(2, (n + 3) / 4));
 	}
-	memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
+	if (s.features)
+	{
+		double		asked = options[kind->validation_option];
+
+		/* the final fit holds out what was asked, and stops where the search did */
+		memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
+		options[kind->validation_option] = asked;
+		if (!given[it] && best_iteration[order[0]] > 0)
+			options[it] = best_iteration[order[0]];
+	}
+	else
+		memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
 	appendStringInfoString(report, "], \"chosen\": ");
 	append_setting(report, kind, options);
 	appendStringInfo(report, ", \"seconds\": %.3f}", rs_now() - started);
@@ -270,4 +309,5 @@ recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
 	pfree(settings);
 	pfree(score);
 	pfree(order);
+	pfree(best_iteration);
 }

@@ -21,12 +21,12 @@ extern Jsonb *recsys_take_tune(Jsonb *options, const char *function_name, const 
 							   tune_request *request);
 
 /*
- * Searches the kind's parameters on a split of data; options end as the
- * best setting found, and report gets the search as a JSON object.
+ * Searches the kind's parameters on a split of the input (interactions),
+ * or on the rows its fit holds out (feature rows); options end as the best
+ * setting found, and report gets the search as a JSON object.
  */
-extern void recsys_tune(const rs_kind *kind, const rs_interactions *data, double *options,
-						const bool *given, const int *widths, int n_widths,
-						const tune_request *request, int threads, bool verbose,
-						StringInfo report);
+extern void recsys_tune(const rs_kind *kind, const rs_fit_input *input, double *options,
+						const bool *given, const tune_request *request, int threads,
+						bool verbose, StringInfo report);
 
 #endif

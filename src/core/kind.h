@@ -93,6 +93,9 @@ typedef struct rs_fit
 	rs_fit_series series[2];	/* unused ones have no name */
 	bool		warned;
 	rs_report	warning;
+	/* a fit that held rows out (validation_option): its best loss on them, and when */
+	double		validation_loss;
+	int			validation_iteration;
 } rs_fit;
 
 /*
@@ -136,6 +139,11 @@ typedef struct rs_kind
 	int			users_option;	/* "users": "keep" or "fold_in" (model.h), or -1 */
 	const rs_widths_spec *widths;	/* NULL: no list option */
 	rs_option_choice chosen_by;
+	/*
+	 * Kinds of feature rows: the option holding a share of the rows out for
+	 * a validation loss, which "tune" scores trials by (read for them alone)
+	 */
+	int			validation_option;
 	/* what "tune" searches (none: the kind cannot be tuned) */
 	rs_search_dim search[RS_MAX_SEARCH_DIMS];
 	int			n_search;

@@ -522,8 +522,17 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	out->loss = r.train_loss;
 	out->iterations = r.epochs;
 	out->series[0] = (rs_fit_series) {"layers", sizes, r.n_layers + 1};
+	out->validation_loss = NAN;
 	if (r.validation_loss)
+	{
 		out->series[1] = (rs_fit_series) {"validation_loss", r.validation_loss, r.epochs};
+		for (int e = 0; e < r.epochs; e++)
+			if (isfinite(r.validation_loss[e]) && !(r.validation_loss[e] >= out->validation_loss))
+			{
+				out->validation_loss = r.validation_loss[e];
+				out->validation_iteration = e + 1;
+			}
+	}
 	return RS_OK;
 }
 
@@ -554,6 +563,9 @@ const rs_kind rs_mlp_kind = {
 	.iterations_option = RS_MLP_EPOCHS,
 	.widths = &hidden_widths,
 	.chosen_by = {-1, 0},
+	.validation_option = RS_MLP_VALIDATION_FRACTION,
+	.search = {{RS_MLP_LEARNING_RATE, 0.0001, 0.01}, {RS_MLP_L2, 1e-6, 0.01}},
+	.n_search = 2,
 	.required_sections = BIT(RS_SEC_MLP_SIZES) | BIT(RS_SEC_MLP_WEIGHTS) |
 	BIT(RS_SEC_FEATURE_MEAN) | BIT(RS_SEC_FEATURE_SCALE) | BIT(RS_SEC_INFO),
 	.check_rows = check_rows,
