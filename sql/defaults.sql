@@ -36,17 +36,19 @@ SELECT d, 'ease', 'lambda ' || l, held_out_ndcg(d, 'train_ease', jsonb_build_obj
 FROM unnest(ARRAY['sparse', 'dense']) d, unnest(ARRAY[30, 100, 300, 1000, 3000]) l;
 INSERT INTO scores
 SELECT d, 'knn', s, held_out_ndcg(d, 'train_knn', o::jsonb)
-FROM unnest(ARRAY['sparse', 'dense']) d, (VALUES ('default', '{}'), ('tuned', '{"tune": true}')) v(s, o)
+FROM unnest(ARRAY['sparse', 'dense']) d,
+     (VALUES ('default', '{}'), ('tuned', '{"tune": true}'), ('before', '{"neighbors": 50}')) v(s, o)
 UNION ALL
 SELECT d, 'knn', format('neighbors %s', n), held_out_ndcg(d, 'train_knn', jsonb_build_object('neighbors', n))
 FROM unnest(ARRAY['sparse', 'dense']) d, unnest(ARRAY[10, 25, 50, 100, 200, 400]) n;
 INSERT INTO scores
 SELECT d, 'bpr', s, held_out_ndcg(d, 'train_bpr', '{"threads": 1}' || o::jsonb)
-FROM unnest(ARRAY['sparse', 'dense']) d, (VALUES ('default', '{}'), ('tuned', '{"tune": true}')) v(s, o)
+FROM unnest(ARRAY['sparse', 'dense']) d,
+     (VALUES ('default', '{}'), ('tuned', '{"tune": true}'), ('before', '{"epochs": 40}')) v(s, o)
 UNION ALL
-SELECT d, 'bpr', format('learning_rate %s, regularization %s', l, r),
-       held_out_ndcg(d, 'train_bpr', jsonb_build_object('threads', 1, 'learning_rate', l, 'regularization', r))
-FROM unnest(ARRAY['sparse', 'dense']) d, unnest(ARRAY[0.01, 0.05]) l, unnest(ARRAY[0.0003, 0.003]) r;
+SELECT d, 'bpr', format('epochs %s, learning_rate %s', e, l),
+       held_out_ndcg(d, 'train_bpr', jsonb_build_object('threads', 1, 'epochs', e, 'learning_rate', l))
+FROM unnest(ARRAY['sparse', 'dense']) d, unnest(ARRAY[10, 20, 40, 80, 160]) e, unnest(ARRAY[0.02, 0.05]) l;
 
 -- The defaults land within 10 % of the grid's best on both densities, and
 -- the search within 10 % too (all measured within 7 %).
@@ -57,10 +59,13 @@ SELECT data, trainer,
            >= 0.9 * max(ndcg) FILTER (WHERE setting NOT IN ('default', 'tuned', 'before')) AS tuned_near_best
 FROM scores GROUP BY data, trainer ORDER BY trainer, data DESC;
 
--- Implicit ALS's data-scaled defaults against the constants they replace
--- (alpha 40, regularization 400): better on both sets (1.9 and 1.8 times
--- the NDCG measured).
-SELECT data, (SELECT ndcg FROM scores s WHERE s.data = d.data AND trainer = 'implicit_als' AND setting = 'default')
-           / (SELECT ndcg FROM scores s WHERE s.data = d.data AND trainer = 'implicit_als' AND setting = 'before')
-           > 1.2 AS defaults_better
-FROM (VALUES ('sparse'), ('dense')) d(data) ORDER BY data DESC;
+-- The defaults against the constants they replace: implicit ALS's
+-- data-scaled alpha and regularization beat alpha 40 and regularization 400
+-- by far (1.9 and 1.8 times the NDCG measured); item-kNN's measured count
+-- and BPR's epochs that follow the data keep within 5 % of 50 neighbours
+-- and 40 epochs or beat them (measured 1.03 to 1.10 times, and 0.98 for
+-- BPR on the dense set).
+SELECT d.data, d.trainer,
+       d.ndcg / b.ndcg > CASE d.trainer WHEN 'implicit_als' THEN 1.2 ELSE 0.95 END AS defaults_hold
+FROM scores d JOIN scores b ON b.data = d.data AND b.trainer = d.trainer AND b.setting = 'before'
+WHERE d.setting = 'default' ORDER BY d.trainer, d.data DESC;
