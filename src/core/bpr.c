@@ -506,17 +506,21 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 
 /*
  * Epochs that follow the data (README, Tuning).  An epoch draws one
- * triple per interaction, so an item's factors take about interactions /
- * items steps of it; the best count of epochs fell like items /
- * interactions on every set of `make bench-defaults`, from 160 on
- * MovieTweetings (9 interactions an item) to 15 on planted data of 97
- * (held-out NDCG@10 lost up to 33 % at the fixed 40), keeping each item
- * near UPDATES_PER_ITEM steps.  Fewer than MIN_EPOCHS passes leave the
- * factors near their random start on some data: on the flat and noisy
- * planted sets 10 epochs gave 0.031-0.038 against 0.048-0.056 at 20; where
- * fewer would do (10 at 270 interactions an item) 20 lose 9 %.
+ * triple per interaction, so it gives an item's factors about interactions
+ * / items steps: the denser the data, the fewer epochs it needs.  The best
+ * count fell from 160 on MovieTweetings (9 interactions an item) to 40 on
+ * its densest core (69) and 10 on planted data of 268, and the fixed 40
+ * lost up to 33 % of the held-out NDCG@10.  Between the real sets it fell
+ * like the square root of items / interactions (80 at 19 interactions an
+ * item, 40 at 69), and EPOCH_SCALE times that root kept every set of
+ * `make bench-defaults` and the dense core within 10 % of its best; a
+ * count proportional to items / interactions (a fixed number of steps per
+ * item) fitted the planted sets better but lost 10 % on the dense core.
+ * Fewer than MIN_EPOCHS passes leave the factors near their random start
+ * on some data: on the flat and noisy planted sets 10 epochs gave
+ * 0.031-0.038 against 0.048-0.056 at 20.
  */
-#define UPDATES_PER_ITEM 1500.0
+#define EPOCH_SCALE 300.0
 #define MIN_EPOCHS 20
 #define MAX_EPOCHS 500
 
@@ -525,7 +529,7 @@ adapt_options(double *options, const bool *given, const rs_interactions *data)
 {
 	if (given[RS_BPR_EPOCHS] || data->nnz == 0)
 		return;
-	options[RS_BPR_EPOCHS] = fmin(fmax(round(UPDATES_PER_ITEM * data->n_items / (double) data->nnz),
+	options[RS_BPR_EPOCHS] = fmin(fmax(round(EPOCH_SCALE * sqrt(data->n_items / (double) data->nnz)),
 									   MIN_EPOCHS), MAX_EPOCHS);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How far the defaults are from the best setting of a grid, on data of very
 # different shapes: MovieTweetings 100K (real, very sparse), its dense core
-# (users with 20 ratings or more, items with 5 or more) and planted taste
+# (users with 20 ratings or more, items with 5 or more), a denser core
+# (items with 30 or more, users with 15 or more) and planted taste
 # clusters (test/bench/defaults.sql) at densities from 0.0005 to 0.04, flat
 # and steep popularity, clean and noisy.  Every model is scored by NDCG@10
 # of one held-out interaction per user (full ranking, training items left
@@ -38,6 +39,11 @@ DELETE FROM mt_core WHERE user_id IN (SELECT user_id FROM mt_core GROUP BY 1 HAV
 DELETE FROM mt_core WHERE item_id IN (SELECT item_id FROM mt_core GROUP BY 1 HAVING count(*) < 5);
 DELETE FROM mt_core WHERE user_id IN (SELECT user_id FROM mt_core GROUP BY 1 HAVING count(*) < 20);
 DELETE FROM mt_core WHERE item_id IN (SELECT item_id FROM mt_core GROUP BY 1 HAVING count(*) < 5);
+CREATE TABLE mt_dense_core AS SELECT * FROM mt;
+DELETE FROM mt_dense_core WHERE item_id IN (SELECT item_id FROM mt_dense_core GROUP BY 1 HAVING count(*) < 30);
+DELETE FROM mt_dense_core WHERE user_id IN (SELECT user_id FROM mt_dense_core GROUP BY 1 HAVING count(*) < 15);
+DELETE FROM mt_dense_core WHERE item_id IN (SELECT item_id FROM mt_dense_core GROUP BY 1 HAVING count(*) < 30);
+DELETE FROM mt_dense_core WHERE user_id IN (SELECT user_id FROM mt_dense_core GROUP BY 1 HAVING count(*) < 15);
 -- name, users, items, interactions drawn per user, skew, noise, seed
 CREATE TABLE planted_very_sparse AS SELECT * FROM planted_clicks(30000, 6000, 5, 3.0, 0.2, 12);
 CREATE TABLE planted_sparse AS SELECT * FROM planted_clicks(10000, 3000, 12, 2.5, 0.2, 2);
@@ -47,7 +53,7 @@ CREATE TABLE planted_flat AS SELECT * FROM planted_clicks(3000, 2000, 100, 1.0, 
 CREATE TABLE planted_noisy AS SELECT * FROM planted_clicks(3000, 2000, 100, 2.5, 0.6, 4);
 CREATE TABLE planted_ml1m AS SELECT * FROM planted_clicks(6000, 3700, 260, 2.5, 0.3, 5);
 EOF
-sets=(mt mt_core planted_very_sparse planted_sparse planted_mid planted_dense planted_flat
+sets=(mt mt_core mt_dense_core planted_very_sparse planted_sparse planted_mid planted_dense planted_flat
       planted_noisy planted_ml1m)
 for s in "${sets[@]}"; do sql -c "CALL split_one_per_user('$s')"; done
 
