@@ -290,18 +290,16 @@ recsys_tune(const rs_kind *kind, const rs_fit_input *input, double *options,
 		if (rung == 0)
 			alive = keep_base(order, n, Max(2, (n + 3) / 4));
 	}
-	if (s.features)
 	{
-		double		asked = options[kind->validation_option];
+		double		asked = s.features ? options[kind->validation_option] : 0.0;
 
-		/* the final fit holds out what was asked, and stops where the search did */
 		memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
-		options[kind->validation_option] = asked;
-		if (!given[it] && best_iteration[order[0]] > 0)
+		/* the final fit holds out what was asked, and stops where the search did */
+		if (s.features)
+			options[kind->validation_option] = asked;
+		if (s.features && it >= 0 && !given[it] && best_iteration[order[0]] > 0)
 			options[it] = best_iteration[order[0]];
 	}
-	else
-		memcpy(options, settings + (size_t) order[0] * width, sizeof(double) * width);
 	appendStringInfoString(report, "], \"chosen\": ");
 	append_setting(report, kind, options);
 	appendStringInfo(report, ", \"seconds\": %.3f}", rs_now() - started);

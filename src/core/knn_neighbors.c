@@ -13,7 +13,8 @@
  * k is scored with every item keeping its best k of them, which is exactly
  * what a fit with k keeps (the same order: weight, ties to the lower
  * index).  The best count wins, ties to the smaller.  A fit's time hardly
- * depends on k, so the measurement costs about one fit more.
+ * depends on k, but scoring the held-out users at the largest count does:
+ * the measurement costs a few fits (MovieTweetings 0.6 s, its fit 0.1 s).
  *
  * Preferences are scored by NDCG@10 of the held-out item among the items
  * the user has not, as evaluate computes it, through an index from each
@@ -225,7 +226,7 @@ score_counts(const rs_interactions *train, rs_knn_result *r, int largest, bool r
 	const rs_allocator *a = &rt->alloc;
 	int32_t		n_items = train->n_items;
 	uint64_t	n = r->neighbor_ptr[n_items];
-	rs_knn_result t = *r;
+	rs_knn_result t = {0};
 	rs_model	measured;
 	kept_by		b = {0};
 	double	   *sum = NULL;
@@ -234,7 +235,6 @@ score_counts(const rs_interactions *train, rs_knn_result *r, int largest, bool r
 	rs_scored  *scratch = rs_alloc(a, sizeof(rs_scored) * (size_t) counts[largest]);
 	rs_status	status = scratch ? RS_OK : RS_NO_MEMORY;
 
-	memset(&t, 0, sizeof(t));
 	if (status == RS_OK)
 		order_best_first(r, n_items, scratch);
 	if (status == RS_OK && ratings)
