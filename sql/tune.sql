@@ -30,8 +30,9 @@ FROM mt_ratings WHERE NOT held_out;
 
 -- Implicit ALS's defaults follow the data: alpha = 0.5 / (mean value *
 -- sqrt(density)), so that scaling the values changes nothing, and
--- regularization = 0.02 * 2 (users * items + alpha * sum of values) /
--- (users + items), a share of a row's confidence weight.
+-- regularization a multiple, measured on held-out interactions, of the rule
+-- 0.02 * 2 (users * items + alpha * sum of values) / (users + items), a
+-- share of a row's confidence weight; the path tries 1/8 to 16 times it.
 WITH d AS (SELECT count(DISTINCT user_id)::float8 AS users, count(DISTINCT movie_id)::float8 AS items,
                   count(*)::float8 AS n, sum(rating)::float8 AS total
            FROM (SELECT user_id, movie_id, avg(rating) AS rating FROM mt_ratings WHERE NOT held_out
@@ -41,18 +42,17 @@ WITH d AS (SELECT count(DISTINCT user_id)::float8 AS users, count(DISTINCT movie
            FROM tune_models WHERE name = 'implicit')
 SELECT round(alpha::numeric, 3) AS alpha,
        abs(alpha / (0.5 * n / (total * sqrt(n / (users * items)))) - 1) < 1e-6 AS alpha_follows_density,
-       abs(regularization / (0.02 * 2 * (users * items + alpha * total) / (users + items)) - 1) < 1e-6
-           AS regularization_follows_weight
+       regularization / (0.02 * 2 * (users * items + alpha * total) / (users + items))
+           BETWEEN 0.125 AND 16 AS regularization_follows_weight
 FROM d, o;
 
 -- What the search tried and chose: six settings at a quarter of the
 -- iterations, the best two at all of them; the setting given or defaulted
--- is the first tried (explicit ALS's measured regularization is left out:
--- its digits are the machine's); the chosen one has the best validation
--- score.
+-- is the first tried (ALS's measured regularization is left out: its
+-- digits are the machine's); the chosen one has the best validation score.
 SELECT name, t->>'metric' AS metric, (t->>'held_out')::int > 1000 AS held_out_enough,
        jsonb_array_length(t->'trials') AS trials,
-       (t->'trials'->0->'setting') - CASE WHEN name LIKE 'ratings%' THEN 'regularization' ELSE '' END
+       (t->'trials'->0->'setting') - 'regularization'
            AS first_setting,
        t->'chosen' = (SELECT s->'setting' FROM jsonb_array_elements(t->'trials') s
                       WHERE (s->'setting'->>(CASE WHEN name LIKE 'ease%' THEN 'lambda' ELSE 'iterations' END))::float8
@@ -80,10 +80,11 @@ FROM tune_models,
                              (SELECT array_agg(user_id ORDER BY user_id, movie_id) FROM mt_ratings WHERE held_out),
                              (SELECT array_agg(movie_id ORDER BY user_id, movie_id) FROM mt_ratings WHERE held_out)) e
 WHERE name LIKE 'implicit%';
--- The scaled default beats the unscaled alpha by far (0.118 against 0.088
--- when measured), and the search keeps within 5% of it.
+-- The scaled alpha beats alpha 40 even with the weight measured for each
+-- (0.119 against 0.110 when measured), and the search keeps within 5% of
+-- it.
 SELECT (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit')
-       > 1.2 * (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit alpha 40') AS scaled_alpha_better,
+       > 1.03 * (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit alpha 40') AS scaled_alpha_better,
        (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit tuned')
        > 0.95 * (SELECT ndcg FROM tune_ndcg WHERE name = 'implicit') AS tuned_no_worse;
 CREATE TABLE tune_rmse AS

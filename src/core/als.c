@@ -729,15 +729,20 @@ rs_als_solver_iterate(rs_als_solver *s, const double *opt, const rs_runtime *rt)
 		return RS_NUMERICAL_FAILURE;
 	for (int32_t u = 0; u < d->n_users; u++)
 		sse += s->user_sse[u];
-	if (r->iterations < s->loss_room)
-	{
-		r->loss[r->iterations] = sqrt(sse / (double) (d->nnz ? d->nnz : 1));
-		r->iterations++;
-		if (rt->progress)
-			rt->progress(rt->arg, r->iterations, r->loss[r->iterations - 1],
-						 rs_now() - iteration_started);
-	}
+	rs_als_record_iteration(r, s->loss_room, sqrt(sse / (double) (d->nnz ? d->nnz : 1)),
+							iteration_started, rt);
 	return RS_OK;
+}
+
+void
+rs_als_record_iteration(rs_als_result *r, int loss_room, double loss, double started,
+						const rs_runtime *rt)
+{
+	if (r->iterations >= loss_room)
+		return;
+	r->loss[r->iterations++] = loss;
+	if (rt->progress)
+		rt->progress(rt->arg, r->iterations, loss, rs_now() - started);
 }
 
 static rs_status

@@ -80,9 +80,17 @@ rs_status	rs_als_solver_iterate(rs_als_solver *solver, const double *options,
 void		rs_als_solver_end(rs_als_solver *solver, const rs_allocator *a);
 
 /*
- * Explicit feedback without a given "regularization": chooses it by the
- * held-out RMSE of a regularisation path (als_regularization.c) and sets
- * options[RS_ALS_REGULARIZATION]; *note says what was chosen.
+ * Either solver's bookkeeping after an iteration begun at started: the
+ * loss into r->loss while it has room (loss_room entries), and progress.
+ */
+void		rs_als_record_iteration(rs_als_result *r, int loss_room, double loss, double started,
+									const rs_runtime *rt);
+
+/*
+ * Without a given "regularization": chooses it by the held-out RMSE
+ * (explicit) or NDCG@10 (implicit) of a regularisation path
+ * (als_regularization.c) and sets options[RS_ALS_REGULARIZATION]; *note
+ * says what was chosen.
  */
 rs_status	rs_als_choose_regularization(double *options, const bool *given,
 										 const rs_interactions *data, const rs_runtime *rt,

@@ -419,123 +419,165 @@ gram_matrix(const float *factors, int32_t n, int f, float lambda, float *gram)
 	mirror_upper(gram, f);
 }
 
-static rs_status
-implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
-			 rs_als_result *r)
+/*
+ * A fit in progress: the result being improved and what its iterations
+ * need, so that a regularisation path (als_regularization.c) can go on from
+ * one setting's factors with the next.  alpha is the one of begin's options
+ * throughout.
+ */
+struct rs_implicit_als_solver
+{
+	const rs_interactions *d;
+	rs_als_result *r;
+	int			loss_room;		/* entries of r->loss */
+	float		alpha;
+	int			cg_steps;
+	bool		cholesky;
+	double		total_weight;	/* of all pairs' confidences: the loss's scale */
+	scratch    *scratch;
+	float	   *arena;
+	float	   *gram;
+	double	   *user_loss;
+	size_t	   *user_chunks;
+	size_t	   *last_user_chunks;	/* the last users' pass is exact */
+	size_t	   *item_chunks;
+	size_t		user_chunk_count;
+	size_t		last_user_chunk_count;
+	size_t		item_chunk_count;
+	rs_pool    *pool;
+};
+
+void
+rs_implicit_als_solver_end(rs_implicit_als_solver *s, const rs_allocator *a)
+{
+	if (s == NULL)
+		return;
+	rs_pool_destroy(s->pool, a);
+	rs_free(a, s->gram);
+	rs_free(a, s->user_loss);
+	rs_free(a, s->scratch);
+	rs_free(a, s->arena);
+	rs_free(a, s->user_chunks);
+	rs_free(a, s->last_user_chunks);
+	rs_free(a, s->item_chunks);
+	rs_free(a, s);
+}
+
+rs_status
+rs_implicit_als_solver_begin(const rs_interactions *d, const double *opt, int max_iterations,
+							 const rs_runtime *rt, rs_als_result *r,
+							 rs_implicit_als_solver **out)
 {
 	const rs_allocator *a = &rt->alloc;
 	int			f = (int) opt[RS_ALS_FACTORS];
-	int			iterations = (int) opt[RS_ALS_ITERATIONS];
-	float		lambda = (float) opt[RS_ALS_REGULARIZATION];
-	float		alpha = (float) opt[RS_ALS_ALPHA];
-	int			cg_steps = (int) opt[RS_ALS_CG_STEPS];
-	bool		cholesky = opt[RS_ALS_SOLVER] == RS_SOLVER_CHOLESKY;
 	rs_random	rng = {(uint64_t) opt[RS_ALS_SEED]};
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
 	size_t		per_thread = scratch_size(f);
-	size_t		user_chunk_count,
-				last_user_chunk_count,
-				item_chunk_count;
-	scratch    *scratch = NULL;
-	float	   *arena = NULL;
-	float	   *gram = NULL;
-	double	   *user_loss = NULL;
-	size_t	   *user_chunks = NULL;
-	size_t	   *last_user_chunks = NULL;	/* the last users' pass is exact */
-	size_t	   *item_chunks = NULL;
-	rs_pool    *pool = NULL;
-	rs_status	status = RS_OK;
-	double		total_weight = (double) d->n_users * (double) d->n_items;
+	rs_implicit_als_solver *s = rs_alloc(a, sizeof(*s));
 
 	memset(r, 0, sizeof(*r));
+	*out = NULL;
+	if (!s)
+		return RS_NO_MEMORY;
+	memset(s, 0, sizeof(*s));
+	s->d = d;
+	s->r = r;
+	s->loss_room = max_iterations;
+	s->alpha = (float) opt[RS_ALS_ALPHA];
+	s->cg_steps = (int) opt[RS_ALS_CG_STEPS];
+	s->cholesky = opt[RS_ALS_SOLVER] == RS_SOLVER_CHOLESKY;
 	r->factors = f;
 	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);
 	r->item_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_items * f);
 	r->item_gram = rs_alloc(a, sizeof(float) * (size_t) f * f);
 	r->item_popularity = rs_item_popularity(d, a);
-	r->loss = rs_alloc(a, sizeof(double) * (size_t) iterations);
-	gram = rs_alloc(a, sizeof(float) * (size_t) f * f);
-	user_loss = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
-	scratch = rs_alloc(a, sizeof(*scratch) * (size_t) threads);
-	arena = rs_alloc(a, sizeof(float) * per_thread * (size_t) threads);
-	user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
-	last_user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
-	item_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_items + 1));
+	r->loss = rs_alloc(a, sizeof(double) * (size_t) max_iterations);
+	s->gram = rs_alloc(a, sizeof(float) * (size_t) f * f);
+	s->user_loss = rs_alloc(a, sizeof(double) * (size_t) d->n_users);
+	s->scratch = rs_alloc(a, sizeof(*s->scratch) * (size_t) threads);
+	s->arena = rs_alloc(a, sizeof(float) * per_thread * (size_t) threads);
+	s->user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
+	s->last_user_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_users + 1));
+	s->item_chunks = rs_alloc(a, sizeof(size_t) * ((size_t) d->n_items + 1));
+	s->pool = rs_pool_create(threads, a);
 	if (!r->user_factors || !r->item_factors || !r->item_gram || !r->item_popularity ||
-		!r->loss || !gram || !user_loss || !scratch || !arena || !user_chunks || !last_user_chunks ||
-		!item_chunks)
+		!r->loss || !s->gram || !s->user_loss || !s->scratch || !s->arena || !s->user_chunks ||
+		!s->last_user_chunks || !s->item_chunks || !s->pool)
 	{
-		status = RS_NO_MEMORY;
-		goto done;
+		rs_implicit_als_solver_end(s, a);
+		rs_als_result_free(r, a);
+		return RS_NO_MEMORY;
 	}
 	for (int w = 0; w < threads; w++)
-		scratch[w] = carve_scratch(arena + per_thread * (size_t) w, f);
-	user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, cholesky, cg_steps, user_chunks);
-	last_user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, true, cg_steps,
-										last_user_chunks);
-	item_chunk_count = plan_chunks(d->item_ptr, d->n_items, f, cholesky, cg_steps, item_chunks);
+		s->scratch[w] = carve_scratch(s->arena + per_thread * (size_t) w, f);
+	s->user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, s->cholesky, s->cg_steps,
+									  s->user_chunks);
+	s->last_user_chunk_count = plan_chunks(d->user_ptr, d->n_users, f, true, s->cg_steps,
+										   s->last_user_chunks);
+	s->item_chunk_count = plan_chunks(d->item_ptr, d->n_items, f, s->cholesky, s->cg_steps,
+									  s->item_chunks);
+	s->total_weight = (double) d->n_users * (double) d->n_items;
 	for (size_t k = 0; k < d->nnz; k++)
-		total_weight += alpha * d->user_values[k];
+		s->total_weight += s->alpha * d->user_values[k];
 	for (size_t k = 0; k < (size_t) d->n_users * f; k++)
 		r->user_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
 	for (size_t k = 0; k < (size_t) d->n_items * f; k++)
 		r->item_factors[k] = (float) (INIT_SCALE * rs_random_normal(&rng));
+	*out = s;
+	return RS_OK;
+}
 
-	pool = rs_pool_create(threads, a);
-	if (!pool)
-	{
-		status = RS_NO_MEMORY;
-		goto done;
-	}
+rs_status
+rs_implicit_als_solver_iterate(rs_implicit_als_solver *s, const double *opt, bool last,
+							   const rs_runtime *rt)
+{
+	const rs_interactions *d = s->d;
+	rs_als_result *r = s->r;
+	int			f = r->factors;
+	float		lambda = (float) opt[RS_ALS_REGULARIZATION];
+	double		iteration_started = rs_now();
+	half_step	items = {d->item_ptr, d->item_users, d->item_values, r->user_factors,
+		s->gram, r->item_factors, f, s->alpha, lambda, s->cg_steps, s->cholesky, s->scratch,
+	s->item_chunks, NULL, 0};
+	half_step	users = {d->user_ptr, d->user_items, d->user_values, r->item_factors,
+		s->gram, r->user_factors, f, s->alpha, lambda, s->cg_steps, s->cholesky || last,
+		s->scratch, last ? s->last_user_chunks : s->user_chunks, s->user_loss, 0};
+	double		total = 0.0;
+	rs_status	status;
 
-	for (int it = 0; it < iterations; it++)
-	{
-		double		iteration_started = rs_now();
-		bool		last = it == iterations - 1;
-		half_step	items = {d->item_ptr, d->item_users, d->item_values, r->user_factors,
-			gram, r->item_factors, f, alpha, lambda, cg_steps, cholesky, scratch,
-		item_chunks, NULL, 0};
-		half_step	users = {d->user_ptr, d->user_items, d->user_values, r->item_factors,
-			gram, r->user_factors, f, alpha, lambda, cg_steps, cholesky || last, scratch,
-		last ? last_user_chunks : user_chunks, user_loss, 0};
-		double		total = 0.0;
+	/* items, then users: users last, against the final items (see als.c) */
+	gram_matrix(r->user_factors, d->n_users, f, lambda, s->gram);
+	if ((status = rs_pool_run(s->pool, rt, s->item_chunk_count, 1, solve_rows, &items)) != RS_OK)
+		return status;
+	gram_matrix(r->item_factors, d->n_items, f, 0.0f, r->item_gram);
+	memcpy(s->gram, r->item_gram, sizeof(float) * f * f);
+	for (int k = 0; k < f; k++)
+		s->gram[(size_t) k * f + k] += lambda;
+	if ((status = rs_pool_run(s->pool, rt,
+							  last ? s->last_user_chunk_count : s->user_chunk_count, 1,
+							  solve_rows, &users)) != RS_OK)
+		return status;
+	if (atomic_load(&items.failed) || atomic_load(&users.failed))
+		return RS_NUMERICAL_FAILURE;
+	for (int32_t u = 0; u < d->n_users; u++)
+		total += s->user_loss[u];
+	rs_als_record_iteration(r, s->loss_room, total / s->total_weight, iteration_started, rt);
+	return RS_OK;
+}
 
-		/* items, then users: users last, against the final items (see als.c) */
-		gram_matrix(r->user_factors, d->n_users, f, lambda, gram);
-		if ((status = rs_pool_run(pool, rt, item_chunk_count, 1, solve_rows, &items)) != RS_OK)
-			goto done;
-		gram_matrix(r->item_factors, d->n_items, f, 0.0f, r->item_gram);
-		memcpy(gram, r->item_gram, sizeof(float) * f * f);
-		for (int k = 0; k < f; k++)
-			gram[(size_t) k * f + k] += lambda;
-		mirror_upper(gram, f);
-		if ((status = rs_pool_run(pool, rt, last ? last_user_chunk_count : user_chunk_count, 1,
-								  solve_rows, &users)) != RS_OK)
-			goto done;
-		if (atomic_load(&items.failed) || atomic_load(&users.failed))
-		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
-		}
-		for (int32_t u = 0; u < d->n_users; u++)
-			total += user_loss[u];
-		r->loss[it] = total / total_weight;
-		r->iterations = it + 1;
-		if (rt->progress)
-			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - iteration_started);
-	}
+static rs_status
+implicit_als_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
+				 rs_als_result *r)
+{
+	int			iterations = (int) opt[RS_ALS_ITERATIONS];
+	rs_implicit_als_solver *solver;
+	rs_status	status = rs_implicit_als_solver_begin(d, opt, iterations, rt, r, &solver);
 
-done:
-	rs_pool_destroy(pool, a);
-	rs_free(a, gram);
-	rs_free(a, user_loss);
-	rs_free(a, scratch);
-	rs_free(a, arena);
-	rs_free(a, user_chunks);
-	rs_free(a, last_user_chunks);
-	rs_free(a, item_chunks);
+	for (int it = 0; status == RS_OK && it < iterations; it++)
+		status = rs_implicit_als_solver_iterate(solver, opt, it == iterations - 1, rt);
+	rs_implicit_als_solver_end(solver, &rt->alloc);
 	if (status != RS_OK)
-		rs_als_result_free(r, a);
+		rs_als_result_free(r, &rt->alloc);
 	return status;
 }
 
@@ -596,7 +638,7 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 
 /*
  * Defaults that follow the data (README, Tuning: measured on real and
- * planted data of densities 0.0005 to 0.04 by `make bench-defaults`).
+ * planted data of densities 0.0005 to 0.1 by `make bench-defaults`).
  *
  * alpha sets how much an observed pair outweighs an unobserved one.  Sparse
  * data needs it large, or the sea of unobserved pairs drowns the few
@@ -607,30 +649,51 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
  *
  * lambda is a penalty against the data's own weight: each row's solve
  * weighs about items (or users) unit confidences plus its observed extra
- * confidence, and the best lambda stayed near REGULARIZATION_SHARE of that
- * weight averaged over all rows, where a constant was 5 to 10 times off
- * between sets.
+ * confidence, and the best lambda stayed within a factor of four of
+ * REGULARIZATION_SHARE of that weight averaged over all rows, where a
+ * constant was 5 to 10 times off between sets.  That is the rule; the
+ * default is the multiple of it measured on held-out interactions
+ * (als_regularization.c), as the best multiple's neighbours a factor of two
+ * heavier already collapse to popularity.
  */
 #define ALPHA_SCALE 0.5
 #define REGULARIZATION_SHARE 0.02
 
+static double
+value_sum(const rs_interactions *data)
+{
+	double		sum = 0.0;
+
+	for (size_t k = 0; k < data->nnz; k++)
+		sum += data->user_values[k];
+	return sum;
+}
+
+double
+rs_implicit_als_rule_regularization(const rs_interactions *data, double alpha)
+{
+	double		users = data->n_users,
+				items = data->n_items;
+
+	if (users + items == 0)
+		return 0.0;
+	return REGULARIZATION_SHARE * 2.0 * (users * items + alpha * value_sum(data)) /
+		(users + items);
+}
+
 static void
 adapt_options(double *options, const bool *given, const rs_interactions *data)
 {
-	double		users = data->n_users,
-				items = data->n_items,
-				value_sum = 0.0;
+	double		sum = value_sum(data);
 
 	if (data->nnz == 0)
 		return;
-	for (size_t k = 0; k < data->nnz; k++)
-		value_sum += data->user_values[k];
-	if (!given[RS_ALS_ALPHA] && value_sum > 0.0)
+	if (!given[RS_ALS_ALPHA] && sum > 0.0)
 		options[RS_ALS_ALPHA] = ALPHA_SCALE * (double) data->nnz /
-			(value_sum * sqrt((double) data->nnz / (users * items)));
+			(sum * sqrt((double) data->nnz / ((double) data->n_users * data->n_items)));
 	if (!given[RS_ALS_REGULARIZATION])
-		options[RS_ALS_REGULARIZATION] = REGULARIZATION_SHARE *
-			2.0 * (users * items + options[RS_ALS_ALPHA] * value_sum) / (users + items);
+		options[RS_ALS_REGULARIZATION] =
+			rs_implicit_als_rule_regularization(data, options[RS_ALS_ALPHA]);
 }
 
 #define BIT RS_SECTION_BIT
@@ -657,6 +720,7 @@ const rs_kind rs_implicit_als_kind = {
 	BIT(RS_SEC_ITEM_GRAM) | BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO),
 	.check_rows = rs_check_strengths,
 	.adapt_options = adapt_options,
+	.calibrate = rs_als_choose_regularization,
 	.fit = fit,
 	.predict = rs_factor_predict,
 	.takes_strengths = rs_kind_yes,

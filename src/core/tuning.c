@@ -51,36 +51,68 @@ rs_holdout_split(const rs_interactions *d, bool ratings, uint64_t seed, const rs
 	return RS_OK;
 }
 
+/* Users scored by one batch: about 64 MB of scores. */
+static size_t
+batch_users(int32_t n_items)
+{
+	size_t		n = ((size_t) 1 << 24) / ((size_t) n_items + 1);
+
+	return n < 1 ? 1 : n > 256 ? 256 : n;
+}
+
+/*
+ * Users are scored in batches, as a factor model's batch is one matrix
+ * product where one user at a time would read every item's factors per
+ * user.
+ */
 static rs_status
 ranking_score(const rs_model *m, const rs_interaction_buffer *h, const rs_allocator *a, double *score)
 {
-	float	   *scores = rs_alloc(a, sizeof(float) * ((size_t) m->n_items + 1));
+	size_t		batch = batch_users(m->n_items);
+	float	   *scores = rs_alloc(a, sizeof(float) * batch * ((size_t) m->n_items + 1));
+	int32_t    *users = rs_alloc(a, sizeof(int32_t) * batch);
+	size_t	   *pairs = rs_alloc(a, sizeof(size_t) * batch);
 	rs_scored	best[RS_TUNE_K];
 	int64_t		top[RS_TUNE_K];
 	double		sum = 0.0;
-	rs_status	status = scores ? RS_OK : RS_NO_MEMORY;
+	rs_status	status = scores && users && pairs ? RS_OK : RS_NO_MEMORY;
 
-	for (size_t p = 0; p < h->count && status == RS_OK; p++)
+	for (size_t p = 0; p < h->count && status == RS_OK;)
 	{
-		int32_t		user = rs_model_user_index(m, h->users[p]);
-		size_t		n_seen,
-					count;
-		const int32_t *seen;
-		rs_ranking_metrics metrics;
+		size_t		n = 0;
 
-		if (user < 0 || rs_model_item_index(m, h->items[p]) < 0)
-			continue;			/* the model cannot rank it: a miss */
-		seen = rs_seen_items(m, user, &n_seen);
-		if ((status = rs_score_items(m, user, a, scores)) != RS_OK)
-			break;
-		count = rs_top_k(scores, m->n_items, seen, n_seen, RS_TUNE_K, best);
-		for (size_t r = 0; r < count; r++)
-			top[r] = m->item_ids[best[r].index];
-		status = rs_ranking_metrics_compute(top, count, &h->items[p], 1, RS_TUNE_K, a,
-											&metrics);
-		sum += metrics.ndcg;
+		/* the next batch of pairs the model can rank; the others are misses */
+		for (; p < h->count && n < batch; p++)
+		{
+			int32_t		user = rs_model_user_index(m, h->users[p]);
+
+			if (user >= 0 && rs_model_item_index(m, h->items[p]) >= 0)
+			{
+				users[n] = user;
+				pairs[n++] = p;
+			}
+		}
+		if (n == 0 || (status = rs_score_items_batch(m, users, n, a, scores)) != RS_OK)
+			continue;
+		for (size_t r = 0; r < n && status == RS_OK; r++)
+		{
+			size_t		n_seen,
+						count;
+			const int32_t *seen = rs_seen_items(m, users[r], &n_seen);
+			rs_ranking_metrics metrics;
+
+			count = rs_top_k(scores + r * (size_t) m->n_items, m->n_items, seen, n_seen,
+							 RS_TUNE_K, best);
+			for (size_t k = 0; k < count; k++)
+				top[k] = m->item_ids[best[k].index];
+			status = rs_ranking_metrics_compute(top, count, &h->items[pairs[r]], 1, RS_TUNE_K,
+												a, &metrics);
+			sum += metrics.ndcg;
+		}
 	}
 	rs_free(a, scores);
+	rs_free(a, users);
+	rs_free(a, pairs);
 	*score = h->count ? sum / (double) h->count : 0.0;
 	return status;
 }

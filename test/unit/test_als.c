@@ -6,8 +6,10 @@
  * regularisation measured on held-out ratings when none is given.
  */
 #include "core/implicit_als.h"
+#include "core/kind.h"
 #include "core/random.h"
 #include "core/scoring.h"
+#include "core/tuning.h"
 
 #include "unit.h"
 
@@ -569,8 +571,8 @@ test_rmse(const rs_interactions *d, const double *opt)
 /*
  * Without a given regularization the weight is measured: clean ratings get
  * a far weaker one than the same ratings with noise, each near the best of
- * a grid; the same data give the same weight; a given weight, or implicit
- * feedback, is left alone; cancelling and running out of memory leak nothing.
+ * a grid; the same data give the same weight; a given weight is left
+ * alone; cancelling and running out of memory leak nothing.
  */
 static void
 test_chosen_regularization(void)
@@ -621,7 +623,7 @@ test_chosen_regularization(void)
 	CHECK(test_rmse(&P.train, clean) < 1.15 * best, "chosen %.4f, best %.4f",
 		  test_rmse(&P.train, clean), best);
 
-	/* given, or implicit: nothing to measure */
+	/* given: nothing to measure */
 	given[RS_ALS_REGULARIZATION] = true;
 	again[RS_ALS_REGULARIZATION] = 0.5;
 	note.message[0] = '\0';
@@ -630,16 +632,164 @@ test_chosen_regularization(void)
 										  &note);
 	CHECK(status == RS_OK && again[RS_ALS_REGULARIZATION] == 0.5 && note.message[0] == '\0',
 		  "a given weight was changed to %g", again[RS_ALS_REGULARIZATION]);
-	given[RS_ALS_REGULARIZATION] = false;
-	again[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
-	status = rs_als_choose_regularization(again, given, &P.train,
-										  &(rs_runtime) {.alloc = rs_malloc_allocator, .threads = 1},
-										  &note);
-	CHECK(status == RS_OK && again[RS_ALS_REGULARIZATION] == 0.5, "implicit feedback was measured");
-
 	unit_cancel_at_every_poll("ALS regularization", choose_on_planted, NULL, clean, 4, 2, 7);
 	unit_fail_each_allocation("ALS regularization", choose_on_planted, clean, 2, 4);
 	rs_interactions_free(&noisy_data, &rs_malloc_allocator);
+}
+
+/*
+ * Clicks of users on items in classes: a user clicks each item of their
+ * class with probability in_class, any other with off_class, more popular
+ * items (lower numbers) more often.
+ */
+static void
+clicks_in_classes(int users, int items, int classes, double in_class, double off_class,
+				  uint64_t seed, rs_interactions *out)
+{
+	rs_random	rng = {seed};
+	rs_interaction_buffer buf;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int u = 0; u < users; u++)
+		for (int i = 0; i < items; i++)
+		{
+			double		p = (u % classes == i % classes ? in_class : off_class) *
+				2.0 * (1.0 - (double) i / items);
+
+			if (rs_random_uniform(&rng) < p)
+				rs_buffer_append(&buf, &rs_malloc_allocator, 100 + u, 5000 - i, 1.0f);
+		}
+	if (rs_interactions_build(&buf, &rs_malloc_allocator, out) != RS_OK)
+	{
+		fprintf(stderr, "cannot build the clicks\n");
+		exit(2);
+	}
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+}
+
+/* The validation NDCG@10 of a fit from scratch on the measurement's split. */
+static double
+validation_ndcg(const rs_interactions *d, const double *opt)
+{
+	rs_interaction_buffer rows = {0},
+				held = {0};
+	rs_interactions train;
+	rs_als_result r;
+	rs_model	m;
+	counter		c = new_counter();
+	host		h = new_host(0);
+	double		score = NAN;
+
+	if (rs_holdout_split(d, false, (uint64_t) opt[RS_ALS_SEED], &rs_malloc_allocator, &rows,
+						 &held) != RS_OK ||
+		rs_interactions_build(&rows, &rs_malloc_allocator, &train) != RS_OK)
+	{
+		fprintf(stderr, "cannot split the clicks\n");
+		exit(2);
+	}
+	if (fit(&train, opt, 2, &h, &c, &r) == RS_OK)
+	{
+		rs_als_model(&train, &r, opt, &m);
+		rs_holdout_score(&m, &held, false, &rs_malloc_allocator, &score);
+		rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
+	}
+	rs_interactions_free(&train, &rs_malloc_allocator);
+	rs_buffer_free(&rows, &rs_malloc_allocator);
+	rs_buffer_free(&held, &rs_malloc_allocator);
+	return score;
+}
+
+/* Choosing implicit ALS's weight on clicks (ctx: the options). */
+static rs_status
+choose_on_clicks(void *ctx, int threads, host *h, counter *c)
+{
+	static rs_interactions clicks;
+	double		opt[RS_ALS_OPTION_COUNT];
+	rs_report	note;
+
+	if (clicks.nnz == 0)
+		clicks_in_classes(200, 120, 4, 0.3, 0.02, 5, &clicks);
+	memcpy(opt, ctx, sizeof(opt));
+	return choose(&clicks, opt, threads, h, c, &note);
+}
+
+/*
+ * Implicit feedback's weight is a measured multiple of the data's rule: on
+ * clicks in few classes and in many, the chosen weight's validation NDCG is
+ * within 0.02 of the best multiple's (fits from scratch, where the path goes
+ * on from the lighter weight's factors) and well above a weight 8 times the
+ * rule's, where the factors collapse; the same data choose the same; a
+ * given weight is left alone; cancelling and running out of memory leak
+ * nothing.
+ */
+static void
+test_chosen_implicit_regularization(void)
+{
+	rs_interactions sets[2];
+	counter		c = new_counter();
+	host		h = new_host(0);
+
+	clicks_in_classes(600, 300, 5, 0.25, 0.02, 11, &sets[0]);
+	clicks_in_classes(600, 300, 30, 0.5, 0.01, 12, &sets[1]);
+	for (int s = 0; s < 2; s++)
+	{
+		double		opt[RS_ALS_OPTION_COUNT],
+					again[RS_ALS_OPTION_COUNT],
+					rule,
+					chosen,
+					heavy,
+					best = -1.0;
+		bool		given[RS_ALS_OPTION_COUNT] = {0};
+		rs_report	note = {{0}};
+		rs_status	status;
+
+		default_options(opt);
+		opt[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
+		opt[RS_ALS_FACTORS] = 16;
+		rs_kind_of(RS_ALGO_ALS_IMPLICIT)->adapt_options(opt, given, &sets[s]);
+		rule = opt[RS_ALS_REGULARIZATION];
+		memcpy(again, opt, sizeof(opt));
+		status = choose(&sets[s], opt, 2, &h, &c, &note);
+		CHECK(status == RS_OK && c.outstanding == 0, "choose: status %d, %ld outstanding",
+			  (int) status, c.outstanding);
+		printf("clicks %d: %s\n", s, note.message);
+		CHECK(strstr(note.message, "NDCG@10") != NULL, "the note says what was chosen");
+		chosen = validation_ndcg(&sets[s], opt);
+		for (double multiple = 0.125; multiple <= 8; multiple *= 2)
+		{
+			double		grid[RS_ALS_OPTION_COUNT];
+
+			memcpy(grid, opt, sizeof(grid));
+			grid[RS_ALS_REGULARIZATION] = rule * multiple;
+			heavy = validation_ndcg(&sets[s], grid);	/* the last: 8 times */
+			best = fmax(best, heavy);
+		}
+		printf("clicks %d: validation NDCG@10 of the chosen weight %.4f, best multiple %.4f, 8 times the rule %.4f\n",
+			   s, chosen, best, heavy);
+		CHECK(chosen > best - 0.02 && chosen > heavy + 0.05,
+			  "chosen %.4f, best %.4f, heavy %.4f", chosen, best, heavy);
+		choose(&sets[s], again, 1, &h, &c, &note);
+		CHECK(again[RS_ALS_REGULARIZATION] == opt[RS_ALS_REGULARIZATION],
+			  "the same data chose %g, then %g", opt[RS_ALS_REGULARIZATION],
+			  again[RS_ALS_REGULARIZATION]);
+		given[RS_ALS_REGULARIZATION] = true;
+		again[RS_ALS_REGULARIZATION] = 3.0;
+		CHECK(rs_als_choose_regularization(again, given, &sets[s],
+										   &(rs_runtime) {.alloc = rs_malloc_allocator, .threads = 1},
+										   &note) == RS_OK && again[RS_ALS_REGULARIZATION] == 3.0,
+			  "a given weight was changed to %g", again[RS_ALS_REGULARIZATION]);
+		rs_interactions_free(&sets[s], &rs_malloc_allocator);
+	}
+	{
+		double		opt[RS_ALS_OPTION_COUNT];
+
+		default_options(opt);
+		opt[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
+		opt[RS_ALS_FACTORS] = 8;
+		opt[RS_ALS_REGULARIZATION] = 10;
+		unit_cancel_at_every_poll("implicit ALS regularization", choose_on_clicks, NULL, opt, 4, 2, 7);
+		unit_fail_each_allocation("implicit ALS regularization", choose_on_clicks, opt, 2, 4);
+	}
 }
 
 /* The option table: names, defaults inside their ranges, the two choices. */
@@ -693,6 +843,7 @@ main(void)
 	test_cancel();
 	test_out_of_memory();
 	test_chosen_regularization();
+	test_chosen_implicit_regularization();
 	rs_interactions_free(&P.train, &rs_malloc_allocator);
 	return unit_done();
 }
