@@ -22,14 +22,16 @@
  *
  * Ratings' weights double from a 256th of the ratings' standard deviation
  * (the factors' products are on the ratings' scale, so the weight that
- * balances them is too); the path stops two steps after the best.
- * Implicit weights go up by a factor of sqrt(2), finer for the cliff, from
- * an eighth of the data-scaled rule of implicit_als.c to 16 times it, and
- * the path stops two doublings after the best, as the held-out NDCG can be
- * flat below it to within its noise; the multiple of the rule that wins is
- * applied to the rule on all the data.  Data larger than
- * MEASURED_INTERACTIONS is measured on a sample of its users, so that the
- * path costs a few seconds whatever the size.
+ * balances them is too); each weight after the first, which starts from
+ * random factors for 8 iterations, has 3, and the path stops two steps
+ * after the best.  Implicit weights go up by a factor of sqrt(2), finer for
+ * the cliff, from a quarter of the data-scaled rule of implicit_als.c to 16
+ * times it, 5 iterations for the first and 2 for each next (a small step
+ * from a close start), and the path stops two doublings after the best, as
+ * the held-out NDCG can be flat below it to within its noise; the multiple
+ * of the rule that wins is applied to the rule on all the data.  Data
+ * larger than MEASURED_INTERACTIONS is measured on a sample of its users,
+ * so that the path costs seconds whatever the size.
  */
 #include "als.h"
 
@@ -42,9 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FIRST_ITERATIONS 8		/* iterations of the first weight, from random */
-#define STEP_ITERATIONS 3		/* iterations of each next weight */
-#define MAX_STEPS 15
+#define MAX_STEPS 13
 #define COLLAPSED 0.7			/* of the best NDCG: past the cliff, stop */
 #define MEASURED_INTERACTIONS ((size_t) 1 << 22)	/* a sample's, about */
 
@@ -56,6 +56,8 @@ typedef struct path_plan
 	double		octaves;		/* per step */
 	int			steps;
 	int			patience;		/* steps without improvement before stopping */
+	int			first_iterations;	/* of the first weight, from random */
+	int			step_iterations;	/* of each next weight */
 } path_plan;
 
 /* Either feedback's fit in steps. */
@@ -133,7 +135,7 @@ walk_path(const rs_interactions *train, const rs_interaction_buffer *held, doubl
 	rs_als_result r;
 	path_solver solver;
 	rs_status	status = solver_begin(train, opt,
-									  FIRST_ITERATIONS + plan->steps * STEP_ITERATIONS,
+									  plan->first_iterations + plan->steps * plan->step_iterations,
 									  rt, &r, &solver);
 	double		score[MAX_STEPS];
 	int			chosen = 0;
@@ -145,7 +147,8 @@ walk_path(const rs_interactions *train, const rs_interaction_buffer *held, doubl
 		rs_model	m;
 
 		opt[RS_ALS_REGULARIZATION] = plan->first * exp2(step * plan->octaves);
-		for (int it = 0; status == RS_OK && it < (step ? STEP_ITERATIONS : FIRST_ITERATIONS); it++)
+		for (int it = 0; status == RS_OK && it < (step ? plan->step_iterations : plan->first_iterations);
+			 it++)
 			status = solver_iterate(&solver, opt, rt);
 		if (status != RS_OK)
 			break;
@@ -239,12 +242,12 @@ rs_als_choose_regularization(double *opt, const bool *given, const rs_interactio
 	if (status == RS_OK && held.count > 0 && train.nnz > 0)
 	{
 		double		path_opt[RS_ALS_OPTION_COUNT];
-		path_plan	plan = {true, 1.0 / 256, 1.0, 12, 2};
+		path_plan	plan = {true, 1.0 / 256, 1.0, 12, 2, 8, 3};
 
 		if (implicit)
 		{
 			unit = rs_implicit_als_rule_regularization(&train, opt[RS_ALS_ALPHA]);
-			plan = (path_plan) {false, unit / 8, 0.5, MAX_STEPS, 4};
+			plan = (path_plan) {false, unit / 4, 0.5, MAX_STEPS, 4, 5, 2};
 		}
 		else
 			plan.first *= rating_deviation(&train);

@@ -712,7 +712,7 @@ const rs_kind rs_implicit_als_kind = {
 	.verbose_option = RS_ALS_VERBOSE,
 	.iterations_option = RS_ALS_ITERATIONS,
 	.chosen_by = {RS_ALS_FEEDBACK, RS_FEEDBACK_IMPLICIT},
-	.search = {{RS_ALS_REGULARIZATION, 0.125, 8, true}, {RS_ALS_ALPHA, 0.125, 8, true}},
+	.search = {{RS_ALS_REGULARIZATION, 0.5, 2, true}, {RS_ALS_ALPHA, 0.125, 8, true}},
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) |
