@@ -167,17 +167,16 @@ sub cancel_all
 
 		# --- pg_cancel_backend, once the fit is under way: after its first
 		# iteration's NOTICE for the iterative trainers; the one-pass trainers
-		# report only at the end, so they are cancelled 1.5 seconds in.
+		# report no iterations, so right after the NOTICE that the rows are
+		# collected and laid out (a wait of fixed seconds would depend on
+		# the CPU: a fast one finishes first).
 		$victim->{stderr} = '';
 		$victim->{stdin} .= "$long;\n";
 		$victim->{run}->pump_nb;
 		if ($name =~ /knn|ease/)
 		{
-			ok( $node->poll_query_until(
-					'postgres',
-					"SELECT state = 'active' FROM pg_stat_activity WHERE pid = $pid"),
-				"round $round, $name: the long training runs");
-			sleep 1.5;
+			ok(wait_stderr($victim, qr/NOTICE:  00000: collected \d+ rows/),
+				"round $round, $name: the long training has its rows");
 		}
 		else
 		{
