@@ -224,7 +224,8 @@ rs_als_choose_regularization(double *opt, const bool *given, const rs_interactio
 				unit = 1.0,
 				started = rs_now();
 	int			steps = 0;
-	size_t		held_out = 0;
+	size_t		held_out = 0,
+				sampled = 0;
 	rs_status	status;
 
 	if (given[RS_ALS_REGULARIZATION] || d->nnz == 0)
@@ -236,6 +237,8 @@ rs_als_choose_regularization(double *opt, const bool *given, const rs_interactio
 								  &held);
 	if (status == RS_OK)
 		status = rs_interactions_build(&rows, a, &train);
+	if (measured != d)
+		sampled = measured->nnz;
 	rs_buffer_free(&rows, a);
 	rs_interactions_free(&sample, a);
 	/* too little data to hold any out: keep the option's default */
@@ -276,6 +279,13 @@ rs_als_choose_regularization(double *opt, const bool *given, const rs_interactio
 		snprintf(note->message, sizeof(note->message),
 				 "regularization %.4g chosen by the held-out RMSE %.4f of %zu ratings, %d weights tried in %.3f s",
 				 best, -best_score, held_out, steps, rs_now() - started);
+	}
+	if (sampled > 0)
+	{
+		size_t		length = strlen(note->message);
+
+		snprintf(note->message + length, sizeof(note->message) - length,
+				 " (on a sample of %zu of the %zu interactions)", sampled, d->nnz);
 	}
 	return RS_OK;
 }

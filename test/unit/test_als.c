@@ -792,6 +792,47 @@ test_chosen_implicit_regularization(void)
 	}
 }
 
+/*
+ * Data larger than the measurement's budget (4M interactions) is measured
+ * on a sample of its users, and the multiple of the rule chosen there is
+ * applied to the rule of all the data.
+ */
+static void
+test_implicit_regularization_on_a_sample(void)
+{
+	rs_interactions big;
+	double		opt[RS_ALS_OPTION_COUNT],
+				multiple = NAN;
+	bool		given[RS_ALS_OPTION_COUNT] = {0};
+	counter		c = new_counter();
+	host		h = new_host(0);
+	rs_report	note = {{0}};
+	size_t		sampled = 0,
+				all = 0;
+	const char *sample;
+
+	clicks_in_classes(12500, 1000, 2, 0.9, 0.01, 21, &big);
+	default_options(opt);
+	opt[RS_ALS_FEEDBACK] = RS_FEEDBACK_IMPLICIT;
+	opt[RS_ALS_FACTORS] = 4;
+	rs_kind_of(RS_ALGO_ALS_IMPLICIT)->adapt_options(opt, given, &big);
+	CHECK(choose(&big, opt, 2, &h, &c, &note) == RS_OK && c.outstanding == 0,
+		  "choose on %zu interactions: %ld outstanding", big.nnz, c.outstanding);
+	printf("%zu interactions: %s\n", big.nnz, note.message);
+	sample = strstr(note.message, "(on a sample of ");
+	CHECK(big.nnz > ((size_t) 1 << 22) && sample != NULL &&
+		  sscanf(sample, "(on a sample of %zu of the %zu interactions)", &sampled, &all) == 2 &&
+		  all == big.nnz && sampled > ((size_t) 7 << 19) && sampled < ((size_t) 9 << 19),
+		  "%zu of %zu interactions measured", sampled, all);
+	CHECK(sscanf(note.message, "regularization %*g (%lf times", &multiple) == 1 &&
+		  fabs(opt[RS_ALS_REGULARIZATION] /
+			   rs_implicit_als_rule_regularization(&big, opt[RS_ALS_ALPHA]) - multiple) < 0.006,
+		  "weight %g, %g times the rule of all the data, the note %g", opt[RS_ALS_REGULARIZATION],
+		  opt[RS_ALS_REGULARIZATION] / rs_implicit_als_rule_regularization(&big, opt[RS_ALS_ALPHA]),
+		  multiple);
+	rs_interactions_free(&big, &rs_malloc_allocator);
+}
+
 /* The option table: names, defaults inside their ranges, the two choices. */
 static void
 test_option_table(void)
@@ -844,6 +885,7 @@ main(void)
 	test_out_of_memory();
 	test_chosen_regularization();
 	test_chosen_implicit_regularization();
+	test_implicit_regularization_on_a_sample();
 	rs_interactions_free(&P.train, &rs_malloc_allocator);
 	return unit_done();
 }
