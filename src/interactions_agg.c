@@ -43,9 +43,9 @@ recsys_interactions_state(FunctionCallInfo fcinfo)
 }
 
 /*
- * The type of the rows' value: (state, user, item, value [, options]), the
- * value real or double precision, or (state, user, item [, options]) with
- * none (InvalidOid).  Looked up once per call site, not per row.
+ * The type of the rows' value: (state, user, item, value, ...), the value
+ * real or double precision, or (state, user, item [, options]) with none
+ * (InvalidOid).  Looked up once per call site, not per row.
  */
 static Oid
 row_value_type(FunctionCallInfo fcinfo)
@@ -61,30 +61,19 @@ row_value_type(FunctionCallInfo fcinfo)
 	return *(Oid *) fcinfo->flinfo->fn_extra;
 }
 
-/*
- * (state, user_id bigint, item_id bigint, value real or double precision
- * [, options jsonb]), or without the value (interactions of weight 1): the
- * SQL declarations tell the forms apart by the type of the fourth argument.
- */
-Datum
-recsys_interactions_trans(PG_FUNCTION_ARGS)
+bool
+recsys_interactions_take_row(interactions_state *state, FunctionCallInfo fcinfo,
+							 MemoryContext context)
 {
-	MemoryContext context = recsys_aggregate_context(fcinfo);
-	interactions_state *state = PG_ARGISNULL(0) ? NULL :
-		(interactions_state *) PG_GETARG_POINTER(0);
 	Oid			value_type = row_value_type(fcinfo);
 	bool		has_value = OidIsValid(value_type);
 	rs_allocator alloc;
 	float4		value = 1.0f;
 
-	if (state == NULL)
-		state = new_state(context);
-	recsys_row_options_take(&state->options, fcinfo, has_value ? 4 : 3, context);
-
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || (has_value && PG_ARGISNULL(3)))
 	{
 		state->buffer.skipped++;
-		PG_RETURN_POINTER(state);
+		return false;
 	}
 	if (value_type == FLOAT4OID)
 		value = PG_GETARG_FLOAT4(3);
@@ -100,7 +89,38 @@ recsys_interactions_trans(PG_FUNCTION_ARGS)
 	alloc = recsys_context_allocator(context);
 	if (!rs_buffer_append(&state->buffer, &alloc, PG_GETARG_INT64(1), PG_GETARG_INT64(2), value))
 		out_of_memory(state->buffer.count);
+	return true;
+}
+
+/*
+ * (state, user_id bigint, item_id bigint, value real or double precision
+ * [, options jsonb]), or without the value (interactions of weight 1): the
+ * SQL declarations tell the forms apart by the type of the fourth argument.
+ */
+Datum
+recsys_interactions_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = recsys_aggregate_context(fcinfo);
+	interactions_state *state = PG_ARGISNULL(0) ? NULL :
+		(interactions_state *) PG_GETARG_POINTER(0);
+
+	if (state == NULL)
+		state = new_state(context);
+	recsys_row_options_take(&state->options, fcinfo,
+							OidIsValid(row_value_type(fcinfo)) ? 4 : 3, context);
+	recsys_interactions_take_row(state, fcinfo, context);
 	PG_RETURN_POINTER(state);
+}
+
+void
+recsys_interactions_merge(interactions_state *into, const interactions_state *from,
+						  MemoryContext context)
+{
+	rs_allocator alloc = recsys_context_allocator(context);
+
+	recsys_row_options_combine(&into->options, &from->options, context);
+	if (!rs_buffer_append_buffer(&into->buffer, &alloc, &from->buffer))
+		out_of_memory(into->buffer.count);
 }
 
 Datum
@@ -109,7 +129,6 @@ recsys_interactions_combine(PG_FUNCTION_ARGS)
 	MemoryContext context = recsys_aggregate_context(fcinfo);
 	interactions_state *into = PG_ARGISNULL(0) ? NULL : (interactions_state *) PG_GETARG_POINTER(0);
 	interactions_state *from = PG_ARGISNULL(1) ? NULL : (interactions_state *) PG_GETARG_POINTER(1);
-	rs_allocator alloc = recsys_context_allocator(context);
 
 	if (from == NULL)
 	{
@@ -119,9 +138,7 @@ recsys_interactions_combine(PG_FUNCTION_ARGS)
 	}
 	if (into == NULL)
 		into = new_state(context);
-	recsys_row_options_combine(&into->options, &from->options, context);
-	if (!rs_buffer_append_buffer(&into->buffer, &alloc, &from->buffer))
-		out_of_memory(into->buffer.count);
+	recsys_interactions_merge(into, from, context);
 	PG_RETURN_POINTER(into);
 }
 
@@ -134,69 +151,72 @@ typedef struct serialized_header
 	uint32		options_seen;
 } serialized_header;
 
-Datum
-recsys_interactions_serialize(PG_FUNCTION_ARGS)
+#define ROW_BYTES (2 * sizeof(int64) + sizeof(float4))
+
+static char *
+put(char *p, const void *data, Size size)
 {
-	interactions_state *state = (interactions_state *) PG_GETARG_POINTER(0);
+	if (size > 0)
+		memcpy(p, data, size);
+	return p + size;
+}
+
+Size
+recsys_interactions_serialized_size(const interactions_state *state)
+{
+	Size		options_size = state->options.options ? VARSIZE(state->options.options) : 0;
+
+	return sizeof(serialized_header) + options_size + state->buffer.count * ROW_BYTES;
+}
+
+char *
+recsys_interactions_write(const interactions_state *state, char *p)
+{
 	serialized_header header = {0};
 	Size		rows = state->buffer.count;
-	Size		size;
-	bytea	   *out;
-	char	   *p;
 
-	recsys_aggregate_context(fcinfo);
 	header.count = rows;
 	header.skipped = state->buffer.skipped;
 	header.options_size = state->options.options ? VARSIZE(state->options.options) : 0;
 	header.options_seen = state->options.seen;
-	size = VARHDRSZ + sizeof(header) + header.options_size +
-		rows * (2 * sizeof(int64) + sizeof(float4));
-	recsys_check_serialized_size(size);
-	out = palloc(size);
-	SET_VARSIZE(out, size);
-	p = VARDATA(out);
-	memcpy(p, &header, sizeof(header));
-	p += sizeof(header);
-	if (header.options_size)
-		memcpy(p, state->options.options, header.options_size);
-	p += header.options_size;
-	if (rows > 0)
-	{
-		memcpy(p, state->buffer.users, rows * sizeof(int64));
-		p += rows * sizeof(int64);
-		memcpy(p, state->buffer.items, rows * sizeof(int64));
-		p += rows * sizeof(int64);
-		memcpy(p, state->buffer.values, rows * sizeof(float4));
-	}
-	PG_RETURN_BYTEA_P(out);
+	p = put(p, &header, sizeof(header));
+	p = put(p, state->options.options, header.options_size);
+	p = put(p, state->buffer.users, rows * sizeof(int64));
+	p = put(p, state->buffer.items, rows * sizeof(int64));
+	return put(p, state->buffer.values, rows * sizeof(float4));
 }
 
-Datum
-recsys_interactions_deserialize(PG_FUNCTION_ARGS)
+static void
+invalid(void)
 {
-	MemoryContext context = recsys_aggregate_context(fcinfo);
-	bytea	   *in = PG_GETARG_BYTEA_PP(0);
-	const char *p = VARDATA_ANY(in);
-	Size		len = VARSIZE_ANY_EXHDR(in);
+	elog(ERROR, "invalid serialized recsys aggregate state");
+}
+
+void
+recsys_interactions_read(interactions_state *state, const char *p, Size len,
+						 MemoryContext context)
+{
 	rs_allocator alloc = recsys_context_allocator(context);
-	interactions_state *state = new_state(context);
 	serialized_header header;
 	Size		rows;
 
 	if (len < sizeof(header))
-		elog(ERROR, "invalid serialized recsys aggregate state");
+		invalid();
 	memcpy(&header, p, sizeof(header));
 	rows = header.count;
 	if (header.options_size > len - sizeof(header) ||
-		rows > (len - sizeof(header) - header.options_size) / (2 * sizeof(int64) + sizeof(float4)) ||
-		len != sizeof(header) + header.options_size + rows * (2 * sizeof(int64) + sizeof(float4)))
-		elog(ERROR, "invalid serialized recsys aggregate state");
+		rows > (len - sizeof(header) - header.options_size) / ROW_BYTES ||
+		len != sizeof(header) + header.options_size + rows * ROW_BYTES ||
+		header.skipped < 0 || (header.options_size != 0 && header.options_size < VARHDRSZ))
+		invalid();
 	p += sizeof(header);
 	state->options.seen = header.options_seen != 0;
 	if (header.options_size)
 	{
 		state->options.options = MemoryContextAlloc(context, header.options_size);
 		memcpy(state->options.options, p, header.options_size);
+		if (VARSIZE(state->options.options) != header.options_size)
+			invalid();
 		p += header.options_size;
 	}
 	if (rows > 0)
@@ -211,5 +231,31 @@ recsys_interactions_deserialize(PG_FUNCTION_ARGS)
 	}
 	state->buffer.count = rows;
 	state->buffer.skipped = header.skipped;
+}
+
+Datum
+recsys_interactions_serialize(PG_FUNCTION_ARGS)
+{
+	interactions_state *state = (interactions_state *) PG_GETARG_POINTER(0);
+	Size		size;
+	bytea	   *out;
+
+	recsys_aggregate_context(fcinfo);
+	size = VARHDRSZ + recsys_interactions_serialized_size(state);
+	recsys_check_serialized_size(size);
+	out = palloc(size);
+	SET_VARSIZE(out, size);
+	recsys_interactions_write(state, VARDATA(out));
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+recsys_interactions_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext context = recsys_aggregate_context(fcinfo);
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	interactions_state *state = new_state(context);
+
+	recsys_interactions_read(state, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), context);
 	PG_RETURN_POINTER(state);
 }

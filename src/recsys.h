@@ -96,6 +96,14 @@ extern void recsys_emit_user_top_k(FunctionCallInfo fcinfo, int64 user_id,
 	recsys_require_operation((model), offsetof(rs_kind, op), (function_name))
 extern void recsys_require_operation(const rs_model *model, size_t offset,
 									 const char *function_name);
+/*
+ * serving.c: a history as ascending, distinct dense item indices with their
+ * values (repeats averaged, as training does; every value 1 without
+ * values); ids the model lacks are dropped and counted in *unknown.
+ */
+extern int	recsys_read_history(const rs_model *model, struct ArrayType *item_ids,
+								struct ArrayType *values, int32 **items, float **values_out,
+								int *unknown);
 /* serving.c: an error if the model keeps no users ("users": "fold_in") */
 extern void recsys_require_users(const rs_model *model, const char *function_name);
 

@@ -201,13 +201,8 @@ compare_history(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/*
- * The history as ascending, distinct dense item indices with their values
- * (repeats averaged, as training does; every value 1 without values); ids
- * the model lacks are dropped and counted.
- */
-static int
-read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
+int
+recsys_read_history(const rs_model *model, ArrayType *item_ids, ArrayType *values,
 			 int32 **items_out, float **values_out, int *unknown)
 {
 	static const float4 one = 1.0f;
@@ -303,7 +298,7 @@ recommend_history(FunctionCallInfo fcinfo, ArrayType *item_ids, ArrayType *value
 						rs_algorithm_name(model->algorithm)),
 				 errdetail("A model of ratings needs the rating of every history item."),
 				 errhint("Pass them: recommend(model, item_ids, values, k).")));
-	n = read_history(model, item_ids, values, &items, &history_values, &unknown);
+	n = recsys_read_history(model, item_ids, values, &items, &history_values, &unknown);
 	if (unknown > 0)
 		ereport(NOTICE,
 				(errmsg("%d of %d history items are not in the model and were ignored",

@@ -5,6 +5,7 @@
  * rows and the size, fits, and encodes the model with its description.
  */
 #include "features_agg.h"
+#include "hybrid_agg.h"
 #include "interactions_agg.h"
 #include "tune.h"
 
@@ -37,6 +38,9 @@ typedef struct training
 	rs_runtime	runtime;
 	rs_fit_input input;
 	rs_interactions data;
+	rs_tag_table user_tags;		/* tagged kinds */
+	rs_tag_table item_tags;
+	hybrid_tag_report tag_report;
 	int64		skipped;
 	size_t		rows;
 	double		started;
@@ -223,6 +227,29 @@ tune_and_start(training *t)
 	recsys_runtime_start_clock(&t->runtime);
 }
 
+/*
+ * The tags of the arranged users and items, for a tagged kind; a NOTICE
+ * when ids came with different tags in different rows, which keep the union.
+ */
+static void
+take_tags(training *t, hybrid_state *state)
+{
+	hybrid_tag_report *r = &t->tag_report;
+
+	recsys_hybrid_tag_tables(state, &t->data, &t->runtime.alloc, &t->user_tags, &t->item_tags, r);
+	t->input.user_tags = &t->user_tags;
+	t->input.item_tags = &t->item_tags;
+	if (r->users_with_varying_tags > 0 || r->items_with_varying_tags > 0)
+		ereport(NOTICE,
+				(errmsg("%s rows gave different tags for " INT64_FORMAT " users and " INT64_FORMAT " items",
+						t->trainer, r->users_with_varying_tags, r->items_with_varying_tags),
+				 errdetail("Each user and item has the union of the tags of its rows.")));
+	if (t->runtime.progress)
+		ereport(NOTICE,
+				(errmsg("%d user tags and %d item tags", t->user_tags.n_tags,
+						t->item_tags.n_tags)));
+}
+
 /* Collected interactions arranged by user and item, before the fit. */
 static void
 begin_interactions(training *t, interactions_state *state)
@@ -240,6 +267,8 @@ begin_interactions(training *t, interactions_state *state)
 						state->buffer.count, t->collect_seconds, rs_now() - t->started),
 				 errdetail("%d users, %d items, %zu distinct pairs.",
 						   t->data.n_users, t->data.n_items, t->data.nnz)));
+	if (t->kind->tagged)
+		take_tags(t, (hybrid_state *) state);
 	if (t->kind->check_size && !t->kind->check_size(&t->data, t->options, &why))
 		raise_report(ERROR, ERRCODE_PROGRAM_LIMIT_EXCEEDED, &why);
 	if (t->kind->adapt_options)
@@ -299,6 +328,15 @@ describe(StringInfo buf, const training *t, const rs_fit *fit)
 		appendStringInfo(buf, ", \"threads\": %d", t->runtime.threads);
 		appendStringInfo(buf, ", \"collect_seconds\": %.3f", t->collect_seconds);
 	}
+	if (t->kind->tagged)
+		appendStringInfo(buf, ", \"user_tags\": %d, \"item_tags\": %d"
+						 ", \"users_with_varying_tags\": " INT64_FORMAT
+						 ", \"items_with_varying_tags\": " INT64_FORMAT
+						 ", \"null_tags_skipped\": " INT64_FORMAT,
+						 t->user_tags.n_tags, t->item_tags.n_tags,
+						 t->tag_report.users_with_varying_tags,
+						 t->tag_report.items_with_varying_tags,
+						 t->tag_report.null_tags_skipped);
 	appendStringInfo(buf, ", \"skipped_rows\": " INT64_FORMAT, t->skipped);
 	appendStringInfo(buf, ", \"training_seconds\": %.3f", rs_now() - t->started);
 	appendStringInfo(buf, ", \"created\": \"%s\"}", created);

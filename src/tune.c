@@ -103,6 +103,8 @@ typedef struct search
 	const rs_kind *kind;
 	rs_fit_input input;			/* the rows, or the training split of interactions */
 	rs_interactions train;
+	rs_tag_table user_tags;		/* tagged kinds: the training part's rows */
+	rs_tag_table item_tags;
 	rs_interaction_buffer held;
 	bool		ratings;
 	bool		features;		/* scored by the fit's own validation loss */
@@ -211,6 +213,20 @@ by_score(const void *a, const void *b, void *arg)
 	return *(const int *) a - *(const int *) b;
 }
 
+/* The tags of the training part's users and items, rows in its order. */
+static void
+take_split_tags(search *s, const rs_fit_input *input, const rs_allocator *a)
+{
+	const rs_interactions *all = input->data;
+
+	recsys_raise_status(rs_tag_table_subset(input->user_tags, all->user_ids, s->train.user_ids,
+											s->train.n_users, a, &s->user_tags), "tuning");
+	recsys_raise_status(rs_tag_table_subset(input->item_tags, all->item_ids, s->train.item_ids,
+											s->train.n_items, a, &s->item_tags), "tuning");
+	s->input.user_tags = &s->user_tags;
+	s->input.item_tags = &s->item_tags;
+}
+
 void
 recsys_tune(const rs_kind *kind, const rs_fit_input *input, double *options,
 			const bool *given, const tune_request *request, int threads, bool verbose,
@@ -261,6 +277,8 @@ recsys_tune(const rs_kind *kind, const rs_fit_input *input, double *options,
 		recsys_raise_status(rs_interactions_build(&rows, &a, &s.train), "tuning");
 		rs_buffer_free(&rows, &a);
 		s.input.data = &s.train;
+		if (kind->tagged)
+			take_split_tags(&s, input, &a);
 		appendStringInfo(report, "{\"metric\": \"%s\", \"held_out\": %zu, \"trials\": [",
 						 metric_key, s.held.count);
 	}

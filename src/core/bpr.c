@@ -127,25 +127,6 @@ typedef struct epoch
 	chunk_loss *loss;			/* one per chunk */
 } epoch;
 
-/* A number in [0, n) (n > 0); the modulo bias is below n / 2^64. */
-static inline size_t
-draw_below(rs_random *rng, size_t n)
-{
-	return (size_t) (rs_random_next(rng) % n);
-}
-
-/* The generator of one chunk: splitmix hashes of seed, epoch and chunk. */
-static rs_random
-chunk_random(uint64_t seed, int epoch_number, size_t chunk)
-{
-	rs_random	r = {seed};
-
-	r.state = rs_random_next(&r) ^ (uint64_t) epoch_number;
-	r.state = rs_random_next(&r) ^ (uint64_t) chunk;
-	r.state = rs_random_next(&r);
-	return r;
-}
-
 /* A negative item for user u, or -1 if NEGATIVE_TRIES draws found none. */
 static inline int32_t
 draw_negative(const epoch *e, rs_random *rng, int32_t u)
@@ -159,9 +140,9 @@ draw_negative(const epoch *e, rs_random *rng, int32_t u)
 		int32_t		j;
 
 		if (e->negatives == RS_NEGATIVES_POPULARITY)
-			j = d->user_items[draw_below(rng, d->nnz)];
+			j = d->user_items[rs_random_below(rng, d->nnz)];
 		else
-			j = (int32_t) draw_below(rng, (size_t) d->n_items);
+			j = (int32_t) rs_random_below(rng, (size_t) d->n_items);
 		if (!rs_sorted_contains(seen, n_seen, j))
 			return j;
 	}
@@ -217,13 +198,13 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 	const epoch *e = arg;
 	const rs_interactions *d = e->data;
 	size_t		chunk = first / SAMPLES_PER_CHUNK;
-	rs_random	rng = chunk_random(e->seed, e->number, chunk);
+	rs_random	rng = rs_random_for(e->seed, e->number, chunk);
 	chunk_loss	loss = {0.0, 0};
 
 	(void) worker;
 	for (size_t s = first; s < last; s++)
 	{
-		size_t		k = draw_below(&rng, d->nnz);
+		size_t		k = rs_random_below(&rng, d->nnz);
 		int32_t		u = rs_row_of_position(d->user_ptr, d->n_users, k);
 		int32_t		i = d->user_items[k];
 		int32_t		j = draw_negative(e, &rng, u);
@@ -357,22 +338,23 @@ rs_bpr_model(const rs_interactions *d, const rs_bpr_result *r,
 
 /*
  * BPR has no closed-form user step: run its SGD on the user's factors alone,
- * items fixed, over the history's (positive, sampled negative) pairs.  The
- * generator is seeded from nothing but the history, so the same history
- * always gives the same factors.
+ * items fixed, over the history's (positive, sampled negative) pairs,
+ * regularised towards prior (NULL: 0).  The generator is seeded from nothing
+ * but the history, so the same history always gives the same factors.
  */
-static rs_status
-fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
-		const rs_allocator *a, float *x, float *bias)
+void
+rs_bpr_fold_in_from(const rs_model *m, const int32_t *items, size_t n, float rate,
+					float lambda, const float *prior, float *x)
 {
 	int			f = m->factors;
-	float		rate = m->params.learning_rate;
-	float		lambda = m->params.regularization;
 	rs_random	rng = {0x5eed ^ (uint64_t) n};
 
-	memset(x, 0, sizeof(float) * f);
+	if (prior)
+		memcpy(x, prior, sizeof(float) * f);
+	else
+		memset(x, 0, sizeof(float) * f);
 	if (n == 0 || (size_t) m->n_items <= n)
-		return RS_OK;
+		return;
 	for (size_t k = 0; k < n; k++)
 		rng.state = rng.state * 31 + (uint64_t) items[k];
 	for (int epoch = 0; epoch < FOLD_IN_EPOCHS; epoch++)
@@ -400,8 +382,15 @@ fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
 				- cblas_sdot(f, x, 1, yj, 1) - m->item_bias[j];
 			g = 1.0f / (1.0f + expf(diff));
 			for (int c = 0; c < f; c++)
-				x[c] += rate * (g * (yi[c] - yj[c]) - lambda * x[c]);
+				x[c] += rate * (g * (yi[c] - yj[c]) - lambda * (x[c] - (prior ? prior[c] : 0.0f)));
 		}
+}
+
+rs_status
+rs_bpr_fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
+			   const rs_allocator *a, float *x, float *bias)
+{
+	rs_bpr_fold_in_from(m, items, n, m->params.learning_rate, m->params.regularization, NULL, x);
 	return RS_OK;
 }
 
@@ -416,9 +405,9 @@ fold_in(const rs_model *m, const int32_t *items, const float *values, size_t n,
  * which a long history needs (its n x n system would take n^2 floats and n^3
  * time).  Both forms have the same trace, so the same eps.
  */
-static rs_status
-explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
-		double *contributions, double *baseline)
+rs_status
+rs_bpr_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator *a,
+			   double *contributions, double *baseline)
 {
 	int			f = m->factors;
 	size_t		n;
@@ -561,9 +550,9 @@ const rs_kind rs_bpr_kind = {
 	.score_items = rs_factor_score_items,
 	.score_items_batch = rs_factor_score_batch,
 	.score_history = rs_score_history_by_fold_in,
-	.fold_in = fold_in,
+	.fold_in = rs_bpr_fold_in,
 	.score_row = rs_factor_score_row,
-	.explain = explain,
+	.explain = rs_bpr_explain,
 	.explain_has_baseline = rs_kind_yes,
 	.similar = rs_factor_similar,
 	.user_vector = rs_factor_user_vector,

@@ -9,6 +9,7 @@
 #include "interactions.h"
 #include "model.h"
 #include "options.h"
+#include "runtime.h"
 
 /* Positions in rs_bpr_option_specs and in the values array fit() takes. */
 typedef enum rs_bpr_option
@@ -52,5 +53,17 @@ void		rs_bpr_result_free(rs_bpr_result *result, const rs_allocator *a);
 /* A model viewing the result and the data (training interactions as "seen"). */
 void		rs_bpr_model(const rs_interactions *data, const rs_bpr_result *result,
 						 const rs_model_params *params, rs_model *model);
+
+/*
+ * Operations of the kinds scoring as BPR does (x_u . y_i + b_i), shared
+ * with the hybrid model: fold-in of a history by BPR's SGD on the user's
+ * row alone, from prior (NULL: 0) and regularised towards it; and explain.
+ */
+void		rs_bpr_fold_in_from(const rs_model *model, const int32_t *items, size_t n,
+								float rate, float lambda, const float *prior, float *row);
+rs_status	rs_bpr_fold_in(const rs_model *model, const int32_t *items, const float *values,
+						   size_t n, const rs_allocator *a, float *row, float *bias);
+rs_status	rs_bpr_explain(const rs_model *model, int32_t user, int32_t item,
+						   const rs_allocator *a, double *contributions, double *baseline);
 
 #endif

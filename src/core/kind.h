@@ -18,6 +18,7 @@
 #include "model.h"
 #include "options.h"
 #include "runtime.h"
+#include "tags.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +70,9 @@ typedef struct rs_fit_input
 	const double *options;		/* in the kind's option table order */
 	const int  *widths;			/* the widths option's value, or its defaults */
 	int			n_widths;
+	/* tagged kinds: the features of data's users and items (NULL: none) */
+	const rs_tag_table *user_tags;
+	const rs_tag_table *item_tags;
 } rs_fit_input;
 
 /* A named list of numbers the model's description records. */
@@ -128,6 +132,7 @@ typedef struct rs_kind
 	const char *trainer;		/* the training aggregate */
 	const char *training;		/* what the fit does, for errors: "ALS training" */
 	rs_kind_input input;
+	bool		tagged;			/* its rows carry user and item tags (tags.h) */
 
 	/* options */
 	const rs_option_spec *options;
@@ -201,6 +206,11 @@ typedef struct rs_kind
 	size_t		(*similar) (const rs_model *model, int32_t item, float *scores);
 	const float *(*user_vector) (const rs_model *model, int32_t user, int *length);
 	const float *(*item_vector) (const rs_model *model, int32_t item, int *length);
+	/* kinds with features (hybrid.h says what each computes) */
+	int			(*row_of_tags) (const rs_model *model, bool of_user, const int32_t *tags,
+								int n, float *row, float *bias);
+	void		(*explain_features) (const rs_model *model, int32_t user, int32_t item,
+									 double *contributions, double *identity);
 } rs_kind;
 
 /*

@@ -13,7 +13,8 @@
 	X(mlp) \
 	X(ncf) \
 	X(knn) \
-	X(ease)
+	X(ease) \
+	X(hybrid)
 
 #define DECLARE(kind) extern const rs_kind rs_##kind##_kind;
 #define ENTRY(kind) &rs_##kind##_kind,

@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tags.h"
+
 #define RS_MODEL_MAGIC 0x4D535352u	/* "RSSM" read little-endian */
 #define RS_MODEL_FORMAT_VERSION 3
 #define RS_MODEL_V1_SECTIONS 16
@@ -47,6 +49,7 @@ typedef enum rs_algorithm
 	RS_ALGO_NCF = 5,			/* NeuMF: GMF and an MLP tower on embeddings */
 	RS_ALGO_KNN = 6,			/* item-kNN: sums over stored item neighbourhoods */
 	RS_ALGO_EASE = 7,			/* EASE: history times a closed-form item-item matrix */
+	RS_ALGO_HYBRID = 8,			/* features and identities: x_u . y_i + b_i (hybrid.h) */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -77,6 +80,15 @@ typedef enum rs_section
 								 * never the item itself */
 	RS_SEC_NEIGHBOR_WEIGHTS,	/* float[neighbor_ptr[n_items]]: similarity or weight */
 	RS_SEC_ITEM_MATRIX,			/* float[n_items][n_items]: a dense item-item matrix */
+	/* hybrid models (hybrid.h): each side's tags, tags.h's layout */
+	RS_SEC_USER_TAG_PTR,		/* uint64[n_users + 1]: CSR of each user's tags */
+	RS_SEC_USER_TAGS,			/* int32[user_tag_ptr[n_users]] */
+	RS_SEC_ITEM_TAG_PTR,		/* uint64[n_items + 1] */
+	RS_SEC_ITEM_TAGS,			/* int32[item_tag_ptr[n_items]] */
+	RS_SEC_USER_TAG_NAMES,		/* uint64 offsets[n_user_tags + 1], then the names */
+	RS_SEC_ITEM_TAG_NAMES,
+	RS_SEC_USER_TAG_VECTORS,	/* float[n_user_tags][factors + 1]: vector, then bias */
+	RS_SEC_ITEM_TAG_VECTORS,
 	RS_SEC_COUNT = 32			/* slots reserved in the header (16 in version 1) */
 } rs_section;
 
@@ -178,6 +190,14 @@ typedef struct rs_model
 	const int32_t *neighbor_items;
 	const float *neighbor_weights;
 	const float *item_matrix;
+	/*
+	 * hybrid: each side's tag dictionary and, for the ids the model keeps,
+	 * their tags; each tag's vector and bias, factors + 1 floats
+	 */
+	rs_tag_table user_tags;
+	rs_tag_table item_tags;
+	const float *user_tag_vectors;
+	const float *item_tag_vectors;
 	uint16_t	format_version; /* as read; encoding writes the current one */
 } rs_model;
 

@@ -20,7 +20,7 @@ _Static_assert(RS_MODEL_IDENTITY_SIZE == __builtin_offsetof(rs_model_header, hea
 _Static_assert(RS_MODEL_V1_HEADER_SIZE ==
 			   __builtin_offsetof(rs_model_header, sections) +
 			   sizeof(rs_section_ref) * RS_MODEL_V1_SECTIONS, "version 1 header layout");
-_Static_assert(RS_SEC_ITEM_MATRIX < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
+_Static_assert(RS_SEC_ITEM_TAG_VECTORS < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
 			   "sections fit the header and a uint32_t mask");
 
 #define ALIGN8(x) (((x) + 7) & ~(uint64_t) 7)
@@ -79,6 +79,22 @@ section_source(const rs_model *m, rs_section s)
 			return m->neighbor_weights;
 		case RS_SEC_ITEM_MATRIX:
 			return m->item_matrix;
+		case RS_SEC_USER_TAG_PTR:
+			return m->user_tags.ptr;
+		case RS_SEC_USER_TAGS:
+			return m->user_tags.tags;
+		case RS_SEC_ITEM_TAG_PTR:
+			return m->item_tags.ptr;
+		case RS_SEC_ITEM_TAGS:
+			return m->item_tags.tags;
+		case RS_SEC_USER_TAG_NAMES:
+			return m->user_tags.name_offsets;
+		case RS_SEC_ITEM_TAG_NAMES:
+			return m->item_tags.name_offsets;
+		case RS_SEC_USER_TAG_VECTORS:
+			return m->user_tag_vectors;
+		case RS_SEC_ITEM_TAG_VECTORS:
+			return m->item_tag_vectors;
 		default:
 			return NULL;
 	}
@@ -121,6 +137,42 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 	}
 }
 
+/* A hybrid model's tag sections (model.h) as they are to be written. */
+static uint64_t
+tag_section_size(const rs_model *m, rs_section s)
+{
+	bool		users = s == RS_SEC_USER_TAG_PTR || s == RS_SEC_USER_TAGS ||
+		s == RS_SEC_USER_TAG_NAMES || s == RS_SEC_USER_TAG_VECTORS;
+	const rs_tag_table *t = users ? &m->user_tags : &m->item_tags;
+	uint64_t	rows = (uint64_t) (users ? m->n_users : m->n_items);
+
+	switch (s)
+	{
+		case RS_SEC_USER_TAG_PTR:
+		case RS_SEC_ITEM_TAG_PTR:
+			return t->ptr ? (rows + 1) * 8 : 0;
+		case RS_SEC_USER_TAGS:
+		case RS_SEC_ITEM_TAGS:
+			return t->ptr ? t->ptr[rows] * 4 : 0;
+		case RS_SEC_USER_TAG_NAMES:
+		case RS_SEC_ITEM_TAG_NAMES:
+			return ((uint64_t) t->n_tags + 1) * 8 + t->name_offsets[t->n_tags];
+		default:
+			return (uint64_t) t->n_tags * ((uint64_t) m->factors + 1) * 4;
+	}
+}
+
+/* A dictionary's section: its offsets, then the names they point into. */
+static void
+write_tag_names(const rs_tag_table *t, unsigned char *out)
+{
+	uint64_t	offsets_size = ((uint64_t) t->n_tags + 1) * 8;
+
+	memcpy(out, t->name_offsets, offsets_size);
+	if (t->name_offsets[t->n_tags] > 0)
+		memcpy(out + offsets_size, t->names, t->name_offsets[t->n_tags]);
+}
+
 /*
  * The size of a section to write; coded is the training history's compact
  * size (format version 3), or NULL to write it plainly (version 2).
@@ -144,6 +196,8 @@ source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 		return m->neighbor_ptr ? m->neighbor_ptr[m->n_items] * 4 : 0;
 	if (s == RS_SEC_INFO)
 		return m->info_size;
+	if (s >= RS_SEC_USER_TAG_PTR && s <= RS_SEC_ITEM_TAG_VECTORS)
+		return tag_section_size(m, s);
 	return expected_size(s, (uint64_t) m->n_users, (uint64_t) m->n_items,
 						 (uint64_t) m->factors);
 }
@@ -155,7 +209,9 @@ source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 	X(item_gram) X(item_popularity) X(info) X(mlp_sizes) X(mlp_weights) \
 	X(feature_mean) X(feature_scale) X(ncf_output_gmf) X(ncf_user_embeddings) \
 	X(ncf_item_embeddings) X(neighbor_ptr) X(neighbor_items) X(neighbor_weights) \
-	X(item_matrix)
+	X(item_matrix) X(user_tags.name_offsets) X(user_tags.names) X(user_tags.ptr) \
+	X(user_tags.tags) X(item_tags.name_offsets) X(item_tags.names) X(item_tags.ptr) \
+	X(item_tags.tags) X(user_tag_vectors) X(item_tag_vectors)
 
 void
 rs_model_rebase(rs_model *m, const void *from, size_t len, const void *to)
@@ -181,6 +237,9 @@ rs_model_drop_users(rs_model *m)
 	m->seen_ptr = no_history;
 	m->seen_items = NULL;
 	m->seen_values = NULL;
+	m->user_tags.n_rows = 0;
+	m->user_tags.ptr = NULL;
+	m->user_tags.tags = NULL;
 }
 
 uint64_t
@@ -315,6 +374,9 @@ rs_model_encode_as(const rs_model *m, void *dst, int version)
 		h.sections[s].size = size;
 		if (coded && s == RS_SEC_SEEN_ITEMS)
 			rs_history_encode(m->seen_ptr, m->seen_items, m->n_users, out + pos);
+		else if (s == RS_SEC_USER_TAG_NAMES || s == RS_SEC_ITEM_TAG_NAMES)
+			write_tag_names(s == RS_SEC_USER_TAG_NAMES ? &m->user_tags : &m->item_tags,
+							out + pos);
 		else if (size > 0)		/* a constant history value: its first */
 			memcpy(out + pos, section_source(m, s), size);
 		pos += size;

@@ -117,25 +117,6 @@ typedef struct trainer
 	float	   *touched_grad;
 } trainer;
 
-/* A number in [0, n) (n > 0); the modulo bias is below n / 2^64. */
-static inline size_t
-draw_below(rs_random *rng, size_t n)
-{
-	return (size_t) (rs_random_next(rng) % n);
-}
-
-/* The generator of one batch: splitmix hashes of seed, epoch and batch. */
-static rs_random
-batch_random(uint64_t seed, int epoch, size_t batch)
-{
-	rs_random	r = {seed};
-
-	r.state = rs_random_next(&r) ^ (uint64_t) epoch;
-	r.state = rs_random_next(&r) ^ (uint64_t) batch;
-	r.state = rs_random_next(&r);
-	return r;
-}
-
 /* Forward and backward of one part of the batch (part_end is part + 1). */
 static void
 learn_part(void *arg, int worker, size_t part, size_t part_end)
@@ -262,7 +243,7 @@ draw_batch(trainer *t, const size_t *order, const int32_t *row_user, size_t begi
 		for (int s = 0; s < negatives; s++)
 			for (int tries = 0; tries < NEGATIVE_TRIES; tries++)
 			{
-				int32_t		j = (int32_t) draw_below(rng, (size_t) d->n_items);
+				int32_t		j = (int32_t) rs_random_below(rng, (size_t) d->n_items);
 
 				if (rs_sorted_contains(seen, n_seen, j))
 					continue;
@@ -529,7 +510,7 @@ ncf_fit(const rs_interactions *d, const int *layers, int n_layers, const double 
 		/* a new order of the positives every epoch */
 		for (size_t k = d->nnz; k > 1; k--)
 		{
-			size_t		j = draw_below(&rng, k);
+			size_t		j = rs_random_below(&rng, k);
 			size_t		swap = order[k - 1];
 
 			order[k - 1] = order[j];
@@ -538,7 +519,7 @@ ncf_fit(const rs_interactions *d, const int *layers, int n_layers, const double 
 		for (size_t begin = 0, number = 0; begin < d->nnz; begin += positives, number++)
 		{
 			size_t		end = d->nnz - begin < positives ? d->nnz : begin + positives;
-			rs_random	batch_rng = batch_random(seed, ep, number);
+			rs_random	batch_rng = rs_random_for(seed, ep, number);
 			size_t		parts;
 
 			draw_batch(&t, order, row_user, begin, end, negatives, &batch_rng);
@@ -782,7 +763,7 @@ rs_ncf_fold_in(const rs_model *m, const int32_t *items, size_t n, const rs_alloc
 			for (int s = 0; s < FOLD_IN_NEGATIVES; s++)
 				for (int tries = 0; tries < NEGATIVE_TRIES; tries++)
 				{
-					int32_t		j = (int32_t) draw_below(&rng, (size_t) m->n_items);
+					int32_t		j = (int32_t) rs_random_below(&rng, (size_t) m->n_items);
 
 					if (rs_sorted_contains(items, n, j))
 						continue;

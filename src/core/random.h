@@ -6,6 +6,7 @@
 #define RECSYS_RANDOM_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rs_random
@@ -38,6 +39,29 @@ rs_random_normal(rs_random *r)
 	double		u2 = rs_random_uniform(r);
 
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* A number in [0, n) (n > 0); the modulo bias is below n / 2^64. */
+static inline size_t
+rs_random_below(rs_random *r, size_t n)
+{
+	return (size_t) (rs_random_next(r) % n);
+}
+
+/*
+ * The generator of one piece of an epoch's work (a chunk of samples, a
+ * batch): splitmix hashes of seed, epoch and piece, so that a piece draws
+ * the same numbers whichever thread takes it.
+ */
+static inline rs_random
+rs_random_for(uint64_t seed, int epoch, size_t piece)
+{
+	rs_random	r = {seed};
+
+	r.state = rs_random_next(&r) ^ (uint64_t) epoch;
+	r.state = rs_random_next(&r) ^ (uint64_t) piece;
+	r.state = rs_random_next(&r);
+	return r;
 }
 
 #endif

@@ -14,6 +14,7 @@
  * queries: users, items, k and a short history.
  */
 #include "core/crc32c.h"
+#include "core/hybrid.h"
 #include "core/kind.h"
 #include "core/mlp.h"
 #include "core/model.h"
@@ -285,6 +286,64 @@ recommend_history(const rs_model *m, const uint8_t *p, int32_t k)
 	free(scores);
 }
 
+/*
+ * What a model of features serves (src/hybrid_serving.c): a user's and an
+ * item's row from tags, some of them known, one not; a known user's score
+ * for the item so given, its top k, and the item's features' shares.
+ */
+static void
+serve_tags(const rs_model *m, const uint8_t *p, int32_t user, int32_t item, int32_t k)
+{
+	const rs_kind *kind = rs_kind_of(m->algorithm);
+	int32_t		tags[3];
+	float	   *row,
+			   *folded,
+			   *scores;
+	float		bias;
+
+	if (!kind->row_of_tags)
+		return;
+	row = take(sizeof(float) * ((size_t) m->factors + 1));
+	folded = take(sizeof(float) * ((size_t) m->factors + 1));
+	for (int side = 0; side < 2; side++)
+	{
+		const rs_tag_table *t = side ? &m->item_tags : &m->user_tags;
+
+		tags[0] = t->n_tags > 0 ? p[6] % t->n_tags : -1;
+		tags[1] = t->n_tags > 0 ? rs_tag_find(t, t->names, t->name_offsets[1 % (t->n_tags + 1)]) : -1;
+		tags[2] = rs_tag_find(t, "no such tag", 11);
+		sink = kind->row_of_tags(m, side == 0, tags, 3, row, &bias) + bias;
+		consume_floats(row, (size_t) m->factors);
+	}
+	if (user >= 0)
+	{
+		double		score = bias;
+
+		for (int c = 0; c < m->factors; c++)
+			score += (double) m->user_factors[(size_t) user * m->factors + c] * row[c];
+		sink = score;
+	}
+	scores = take(sizeof(float) * ((size_t) m->n_items + 1));
+	rs_hybrid_fold_in_from(m, row, NULL, 0, folded);
+	if (rs_score_items_for(m, folded, 0.0f, &capped, scores) == RS_OK)
+		emit_top_k(m, scores, NULL, 0, k);
+	free(scores);
+	if (user >= 0 && item >= 0 && rs_model_keeps_users(m))
+	{
+		int			n;
+		double	   *contributions;
+		double		identity;
+
+		rs_hybrid_item_tags(m, item, &n);
+		contributions = take(sizeof(double) * ((size_t) n + 1));
+		kind->explain_features(m, user, item, contributions, &identity);
+		sink = identity + (n > 0 ? contributions[n - 1] : 0.0);
+		free(contributions);
+	}
+	free(row);
+	free(folded);
+}
+
 /* Ids to query: some the model has, some around and between them, some extreme. */
 static int
 pick_ids(const int64_t *ids, int32_t n, uint8_t a, uint8_t b, int64_t *out)
@@ -336,6 +395,7 @@ serve(const rs_model *m)
 			vectors(m, user, item);
 		}
 		recommend(m, user, k, (p[5] >> (u % 8)) & 1);
+		serve_tags(m, p, user, n_items > 2 ? rs_model_item_index(m, item_ids[2]) : -1, k);
 	}
 	recommend_batch(m, user_ids, n_users, k);
 	for (int i = 0; i < n_items; i++)

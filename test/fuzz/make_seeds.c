@@ -14,6 +14,8 @@
 #include "core/bpr.h"
 #include "core/crc32c.h"
 #include "core/ease.h"
+#include "core/hybrid.h"
+#include "core/kind.h"
 #include "core/interactions.h"
 #include "core/knn.h"
 #include "core/mlp.h"
@@ -161,7 +163,8 @@ write_model(rs_model *m, const char *name)
 		snprintf(v2_name, sizeof(v2_name), "%s_v2", name);
 		write_file(v2_name, 0, bytes, size);
 	}
-	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE)
+	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE &&
+		m->algorithm != RS_ALGO_HYBRID)
 		write_version_1(bytes, size, name);
 	free(bytes);
 }
@@ -282,6 +285,65 @@ ease(const rs_interactions *data, int prune)
 	rs_ease_result_free(&r, A);
 }
 
+/*
+ * Items tagged by their class ("c0".."c2") and parity ("even", "odd");
+ * users by their class ("u0".."u2"), but the last user has no tags.
+ */
+static void
+hybrid(const rs_interactions *data)
+{
+	static const char item_names[] = "c0c1c2evenodd";
+	static const uint64_t item_offsets[] = {0, 2, 4, 6, 10, 13};
+	static const char user_names[] = "u0u1u2";
+	static const uint64_t user_offsets[] = {0, 2, 4, 6};
+	uint64_t	item_ptr[ITEMS + 1],
+				user_ptr[USERS + 1];
+	int32_t		item_tags[2 * ITEMS],
+				user_tags[USERS];
+	rs_tag_table items = {5, item_offsets, item_names, data->n_items, item_ptr, item_tags};
+	rs_tag_table users = {3, user_offsets, user_names, data->n_users, user_ptr, user_tags};
+	double		opt[RS_HYBRID_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_fit_input in = {0};
+	rs_fit		f = {0};
+
+	item_ptr[0] = user_ptr[0] = 0;
+	for (int32_t i = 0; i < data->n_items; i++)
+	{
+		int64_t		id = data->item_ids[i];
+
+		item_tags[2 * i] = (int32_t) (((id % CLASSES) + CLASSES) % CLASSES);
+		item_tags[2 * i + 1] = (id & 1) ? 4 : 3;
+		item_ptr[i + 1] = item_ptr[i] + 2;
+	}
+	for (int32_t u = 0; u < data->n_users; u++)
+	{
+		user_ptr[u + 1] = user_ptr[u];
+		if (u + 1 < data->n_users)
+			user_tags[user_ptr[u + 1]++] = u % CLASSES;
+	}
+	for (int k = 0; k < RS_HYBRID_OPTION_COUNT; k++)
+		opt[k] = rs_hybrid_option_specs[k].default_value;
+	opt[RS_HYBRID_FACTORS] = FACTORS;
+	opt[RS_HYBRID_EPOCHS] = 3;
+	opt[RS_HYBRID_THREADS] = 1;
+	in.data = data;
+	in.options = opt;
+	in.user_tags = &users;
+	in.item_tags = &items;
+	check(rs_kind_of(RS_ALGO_HYBRID)->fit(&in, &rt, &f), "hybrid training");
+	write_model(&f.model, "hybrid");
+	free((void *) f.model.user_factors);
+	rs_model_drop_users(&f.model);
+	write_model(&f.model, "hybrid_fold_in");
+	free((void *) f.model.item_factors);
+	free((void *) f.model.item_bias);
+	free((void *) f.model.item_popularity);
+	free((void *) f.model.user_tag_vectors);
+	free((void *) f.model.item_tag_vectors);
+	free((void *) f.loss);
+}
+
 /* A label that depends on the features: their sum's sign. */
 static void
 mlp(int loss, int activation)
@@ -337,6 +399,7 @@ main(int argc, char **argv)
 	knn(&data, RS_KNN_FEEDBACK_EXPLICIT);
 	ease(&data, 0);
 	ease(&data, 2);
+	hybrid(&data);
 	mlp(RS_LOSS_CROSS_ENTROPY, RS_ACTIVATION_RELU);
 	mlp(RS_LOSS_MSE, RS_ACTIVATION_TANH);
 	rs_interactions_free(&data, A);

@@ -50,6 +50,9 @@ SELECT 'ease', recsys.train_ease(u, i, '{"lambda": 50}') FROM ratings
 UNION ALL
 SELECT 'ease_pruned', recsys.train_ease(u, i, '{"lambda": 50, "prune": 5}') FROM ratings
 UNION ALL
+SELECT 'hybrid', recsys.train_hybrid(u, i, 1, ARRAY['g' || u % 3], ARRAY['t' || i % 5, 'c' || i % 2],
+                                     '{"factors": 4, "epochs": 2}') FROM ratings
+UNION ALL
 SELECT 'ncf', recsys.train_ncf(u, i, '{"factors": 4, "layers": [8, 4], "epochs": 2}') FROM ratings
 UNION ALL
 SELECT 'mlp', recsys.train_mlp(f, label, '{"hidden": [8], "epochs": 2}') FROM rows;
@@ -59,7 +62,7 @@ my %size = split /[|\n]/,
   $node->safe_psql('postgres',
 	'SELECT kind, length(model) FROM models ORDER BY kind');
 note 'model sizes: ' . join(', ', map { "$_ $size{$_}" } sort keys %size);
-is(scalar(keys %size), 8, 'a model of each kind is trained');
+is(scalar(keys %size), 9, 'a model of each kind is trained');
 
 # Each call in a subtransaction: 'ok' for an answer, else the SQLSTATE.
 # A user and an item that the models know are asked about.
@@ -73,13 +76,17 @@ BEGIN
     WHEN 'explain' THEN PERFORM count(*) FROM recsys.explain(m, 3, 5);
     WHEN 'model_info' THEN PERFORM recsys.model_info(m)::text;
     WHEN 'predict_features' THEN PERFORM recsys.predict(m, ARRAY[0.5, 0.5, 1]::real[]);
+    WHEN 'predict_tags' THEN PERFORM recsys.predict(m, 3, ARRAY['t1', 'c0']);
+    WHEN 'recommend_tags' THEN PERFORM count(*) FROM recsys.recommend(m, ARRAY['g1'], 5);
+    WHEN 'explain_features' THEN PERFORM count(*) FROM recsys.explain_features(m, 3, 5);
     END CASE;
     RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE;
 END $$;
 CREATE TABLE fns (fn text);
-INSERT INTO fns VALUES ('predict'), ('recommend'), ('explain'), ('model_info'), ('predict_features');
+INSERT INTO fns VALUES ('predict'), ('recommend'), ('explain'), ('model_info'), ('predict_features'),
+                       ('predict_tags'), ('recommend_tags'), ('explain_features');
 });
 
 # What the intact models answer, to know which errors a kind gives anyway

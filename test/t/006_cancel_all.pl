@@ -85,6 +85,10 @@ my @trainers = (
 		q{SELECT length(recsys.train_ease(u, i, '{"verbose": true}')) FROM wide},
 		q{SELECT length(recsys.train_ease(u, i, '{"max_items": 200}')) > 0 FROM sparse}
 	],
+	[   'train_hybrid',
+		q{SELECT length(recsys.train_hybrid(u, i, 1, ARRAY['g' || u % 7], ARRAY['t' || i % 11, 'c' || i % 3], '{"epochs": 10000, "verbose": true}')) FROM sparse},
+		q{SELECT length(recsys.train_hybrid(u, i, 1, NULL, ARRAY['t' || i % 11], '{"factors": 8, "epochs": 2}')) > 0 FROM sparse}
+	],
 	[   'train_ncf',
 		q{SELECT length(recsys.train_ncf(u, i, '{"epochs": 10000, "verbose": true}')) FROM sparse},
 		q{SELECT length(recsys.train_ncf(u, i, '{"epochs": 1, "layers": [8, 4]}')) > 0 FROM sparse}

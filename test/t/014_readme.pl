@@ -67,7 +67,14 @@ FROM ratings WHERE user_id % 10 = 0;
 CREATE TABLE products AS SELECT movie_id AS id, title, in_stock FROM movies;
 CREATE TABLE session_clicks AS
 SELECT 'session-' || user_id AS session, movie_id AS item_id FROM ratings WHERE user_id % 50 = 0;
-CREATE TABLE users AS SELECT DISTINCT user_id, user_id % 4 = 0 AS active FROM ratings;
+CREATE TABLE users AS
+SELECT DISTINCT user_id, user_id % 4 = 0 AS active,
+       ARRAY['country:' || (ARRAY['FR', 'DE', 'US', 'BR'])[user_id % 4 + 1],
+             'age:' || (ARRAY['18-24', '25-34', '35-49'])[user_id % 3 + 1]] AS tags
+FROM ratings;
+CREATE TABLE new_items AS
+SELECT 10000000 + movie_id AS item_id, ARRAY(SELECT 'genre:' || g FROM unnest(genres) g) AS tags
+FROM movies WHERE movie_id % 20 = 0;
 CREATE TABLE held_out AS SELECT user_id, movie_id FROM ratings_test;
 ANALYZE;
 });

@@ -54,7 +54,10 @@ SELECT 'bpr', recsys.train_bpr(u, i, '{"factors": 8, "epochs": 5, "threads": 1, 
 UNION ALL
 SELECT 'knn', recsys.train_knn(u, i, v, '{"feedback": "explicit"}') FROM ratings
 UNION ALL
-SELECT 'ease', recsys.train_ease(u, i) FROM ratings;
+SELECT 'ease', recsys.train_ease(u, i) FROM ratings
+UNION ALL
+SELECT 'hybrid', recsys.train_hybrid(u, i, 1, ARRAY['g' || u % 3], ARRAY['t' || i % 5],
+                                     '{"factors": 8, "epochs": 5, "threads": 1}') FROM ratings;
 });
 my $copied = $shared->safe_psql('postgres',
 	q{SELECT string_agg(format('(%L, %L::bytea)', name, model), ',') FROM models});
@@ -99,7 +102,7 @@ for my $k (0 .. $#readers)
 	is($readers[$k]->query_safe($probe),
 		$expected, "reader $k answers as a server without the shared cache");
 	is($readers[$k]->query_safe($memory),
-		'0|5', "reader $k holds no private copy of the five models");
+		'0|6', "reader $k holds no private copy of the six models");
 }
 my $private_memory =
   (split /\n/, $private->safe_psql('postgres', "$probe; $memory"))[-1];
@@ -175,7 +178,7 @@ my $many_expected = $private->safe_psql('postgres', $many_probe);
 is($readers[0]->query_safe($many_probe),
 	$many_expected, 'seventy models through 64 slots, twice: every answer its own model\'s');
 is($readers[1]->query_safe($probe),
-	$expected, 'the five models still answer after the others cycled through');
+	$expected, 'the six models still answer after the others cycled through');
 
 # A backend that crashes while it holds shared models: the server restarts,
 # shared memory with it, and serves the same answers.
@@ -188,7 +191,7 @@ ok($shared->poll_query_until('postgres', 'SELECT 1', '1'),
 is($shared->safe_psql('postgres', $probe),
 	$expected, 'after the crash: the same answers');
 is((split /\n/, $shared->safe_psql('postgres', "$probe; $memory"))[-1],
-	'0|5', 'after the crash: served from shared memory again');
+	'0|6', 'after the crash: served from shared memory again');
 
 $shared->stop;
 $private->stop;

@@ -139,11 +139,13 @@ main(void)
 	CHECK(rs_kind_of_trainer("train_nothing") == NULL, "an unknown trainer has a kind");
 
 	rs_kinds_supporting(offsetof(rs_kind, explain), list, sizeof(list));
-	CHECK(strcmp(list, "als, implicit_als, bpr, knn and ease") == 0, "explain: %s", list);
+	CHECK(strcmp(list, "als, implicit_als, bpr, knn, ease and hybrid") == 0, "explain: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, predict_features), list, sizeof(list));
 	CHECK(strcmp(list, "mlp") == 0, "predict_features: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, user_vector), list, sizeof(list));
-	CHECK(strcmp(list, "als, implicit_als, bpr and ncf") == 0, "user_vector: %s", list);
+	CHECK(strcmp(list, "als, implicit_als, bpr, ncf and hybrid") == 0, "user_vector: %s", list);
+	rs_kinds_supporting(offsetof(rs_kind, row_of_tags), list, sizeof(list));
+	CHECK(strcmp(list, "hybrid") == 0, "row_of_tags: %s", list);
 	/* a buffer too small is cut, never overrun */
 	memset(list, 'x', sizeof(list));
 	rs_kinds_supporting(offsetof(rs_kind, explain), list, 8);
