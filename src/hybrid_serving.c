@@ -27,25 +27,30 @@ PG_FUNCTION_INFO_V1(recsys_recommend_user_tags);
 PG_FUNCTION_INFO_V1(recsys_recommend_user_tags_history);
 PG_FUNCTION_INFO_V1(recsys_explain_features);
 
-/* The dictionary's numbers of a text[]'s tags (-1 for unknown ones), NULLs left out. */
-static int
-tag_numbers(const rs_tag_table *dictionary, ArrayType *tags, int32 **numbers)
-{
-	Datum	   *elements;
-	bool	   *nulls;
-	int			n,
-				out = 0;
+#define STACK_TAGS 64			/* tags a row usually has at most */
 
-	deconstruct_array(tags, TEXTOID, -1, false, TYPALIGN_INT, &elements, &nulls, &n);
-	*numbers = palloc(sizeof(int32) * (n + 1));
+/*
+ * The dictionary's numbers of a text[]'s tags (-1 for unknown ones), NULLs
+ * left out, into numbers (room for STACK_TAGS) or, for more, palloc'd
+ * memory; returns how many.  predict calls it per row: the elements are
+ * read in place, nothing is copied.
+ */
+static int
+tag_numbers(const rs_tag_table *dictionary, ArrayType *tags, int32 *stack, int32 **numbers)
+{
+	int			n = ArrayGetNItems(ARR_NDIM(tags), ARR_DIMS(tags));
+	const bits8 *nulls = ARR_NULLBITMAP(tags);
+	const char *p = ARR_DATA_PTR(tags);
+	int			out = 0;
+
+	*numbers = n <= STACK_TAGS ? stack : palloc(sizeof(int32) * n);
 	for (int k = 0; k < n; k++)
 	{
-		text	   *tag;
-
-		if (nulls[k])
+		if (nulls && !(nulls[k / 8] & (1 << (k % 8))))
 			continue;
-		tag = DatumGetTextPP(elements[k]);
-		(*numbers)[out++] = rs_tag_find(dictionary, VARDATA_ANY(tag), VARSIZE_ANY_EXHDR(tag));
+		(*numbers)[out++] = rs_tag_find(dictionary, VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p));
+		p = att_addlength_pointer(p, -1, p);
+		p = (const char *) att_align_nominal(p, TYPALIGN_INT);
 	}
 	return out;
 }
@@ -59,8 +64,10 @@ static int
 row_of_tags(const rs_model *model, bool of_user, ArrayType *tags, float *row, float *bias,
 			int *given)
 {
+	int32		stack[STACK_TAGS];
 	int32	   *numbers;
-	int			n = tag_numbers(of_user ? &model->user_tags : &model->item_tags, tags, &numbers);
+	int			n = tag_numbers(of_user ? &model->user_tags : &model->item_tags, tags, stack,
+								&numbers);
 
 	*given = n;
 	return rs_kind_of(model->algorithm)->row_of_tags(model, of_user, numbers, n, row, bias);
@@ -82,7 +89,7 @@ recsys_predict_item_tags(PG_FUNCTION_ARGS)
 {
 	const rs_model *model = recsys_model_arg(fcinfo, 0);
 	int32		user;
-	float	   *row;
+	float		row[RS_MODEL_MAX_FACTORS];
 	float		bias;
 	int			given;
 
@@ -91,7 +98,6 @@ recsys_predict_item_tags(PG_FUNCTION_ARGS)
 	user = rs_model_user_index(model, PG_GETARG_INT64(1));
 	if (user < 0)
 		PG_RETURN_NULL();
-	row = palloc(sizeof(float) * model->factors);
 	if (row_of_tags(model, false, PG_GETARG_ARRAYTYPE_P(2), row, &bias, &given) == 0)
 		PG_RETURN_NULL();		/* nothing is known of the item */
 	{
