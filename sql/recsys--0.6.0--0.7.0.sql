@@ -125,7 +125,7 @@ AS 'MODULE_PATHNAME', 'recsys_predict_item_tags'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 
 COMMENT ON FUNCTION recsys.predict(bytea, bigint, text[]) IS
-'a hybrid model''s score for a known user and an item given by its tags (a new item): the mean of its known tags'' vectors; NULL when the user or every tag is unknown';
+'a hybrid model''s score for a known user and an item given by its tags (a new item): the sum of its known tags'' vectors and biases; NULL when the user or every tag is unknown';
 
 CREATE FUNCTION recsys.user_vector(model bytea, user_tags text[])
 RETURNS real[]
@@ -133,7 +133,7 @@ AS 'MODULE_PATHNAME', 'recsys_user_vector_tags'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 
 COMMENT ON FUNCTION recsys.user_vector(bytea, text[]) IS
-'the vector of a user given by tags in a hybrid model (the mean of the known tags'' vectors) as real[]; NULL when no tag is known';
+'the vector of a user given by tags in a hybrid model (the sum of the known tags'' vectors) as real[]; NULL when no tag is known';
 
 CREATE FUNCTION recsys.item_vector(model bytea, item_tags text[])
 RETURNS real[]
@@ -141,7 +141,7 @@ AS 'MODULE_PATHNAME', 'recsys_item_vector_tags'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 50;
 
 COMMENT ON FUNCTION recsys.item_vector(bytea, text[]) IS
-'the vector of an item given by tags in a hybrid model (the mean of the known tags'' vectors) as real[], for a vector index; NULL when no tag is known';
+'the vector of an item given by tags in a hybrid model (the sum of the known tags'' vectors) as real[], for a vector index; NULL when no tag is known';
 
 CREATE FUNCTION recsys.recommend(model bytea, user_tags text[], k int DEFAULT 10)
 RETURNS TABLE (item_id bigint, score float8)

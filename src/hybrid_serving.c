@@ -3,7 +3,7 @@
  * items given by their tags instead of their ids (a new item, a user who
  * just signed up), and which of an item's tags drive a score.
  *
- * Tags the model has never seen are left out: a newcomer is the mean of its
+ * Tags the model has never seen are left out: a newcomer is the sum of its
  * known tags (hybrid.h).  A tag list none of whose tags is known gives no
  * score (NULL) for predict and no vector; recommend then ranks by the item
  * biases alone and says so.
