@@ -27,6 +27,16 @@
  * relative to the mean value: 1 for every row of clicks, more for a
  * stronger signal, none for 0.
  *
+ * Identity dropout (after DropoutNet, Volkovs, Yu, Poutanen 2017): in a
+ * share identity_dropout of the samples an item that has tags is its tags
+ * alone, its identity neither read nor stepped.  A new item is nothing but
+ * its tags; trained only beside identities, which take up what is
+ * particular to each item, the tags learn less than they could alone.  On
+ * MovieTweetings with a fifth of the movies held out as new, 0.2 raised
+ * their HR@10 from 0.123 to 0.141 (AUC 0.758 to 0.775) and left the known
+ * movies' within the noise of Hogwild threads (0.137 against 0.135); 0.5
+ * raised it to 0.145 but cost the known movies 5 %.
+ *
  * Adagrad (Duchi, Hazan, Singer 2011), as LightFM uses it: each parameter
  * keeps the sum of its squared gradients, from 1, and steps by
  * learning_rate / sqrt(sum).  Rare features (a new item's tags, a user's
@@ -72,6 +82,7 @@ const rs_option_spec rs_hybrid_option_specs[RS_HYBRID_OPTION_COUNT] = {
 	[RS_HYBRID_MAX_SAMPLED] = {"max_sampled", RS_OPT_INT, 10, 1, 10000, false, NULL},
 	[RS_HYBRID_NEGATIVES] = {"negatives", RS_OPT_CHOICE, RS_NEGATIVES_UNIFORM, 0, 0, false, negatives_choices},
 	[RS_HYBRID_IDENTITY] = {"identity", RS_OPT_CHOICE, RS_IDENTITY_BOTH, 0, 0, false, identity_choices},
+	[RS_HYBRID_IDENTITY_DROPOUT] = {"identity_dropout", RS_OPT_REAL, 0.2, 0, 1, false, NULL},
 	[RS_HYBRID_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_HYBRID_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_HYBRID_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
@@ -118,6 +129,7 @@ typedef struct epoch
 	float		lambda;
 	int			max_sampled;
 	int			negatives;
+	float		dropout;		/* identity_dropout */
 	float		value_scale;	/* 1 / the mean value */
 	uint64_t	seed;
 	int			number;
@@ -126,10 +138,10 @@ typedef struct epoch
 
 /* out (f + 1 floats) = the weighted sum of entity e's rows. */
 static inline void
-compose(const side *s, int32_t e, int f, float *restrict out)
+compose(const side *s, int32_t e, int f, float *restrict out, int from)
 {
 	memset(out, 0, sizeof(float) * (f + 1));
-	for (size_t k = s->ptr[e]; k < s->ptr[e + 1]; k++)
+	for (size_t k = s->ptr[e] + from; k < s->ptr[e + 1]; k++)
 	{
 		const float *restrict row = s->params + (size_t) s->rows[k] * (f + 1);
 		float		w = s->weights[k];
@@ -144,9 +156,10 @@ compose(const side *s, int32_t e, int f, float *restrict out)
  * vector, and the bias when width is f + 1) of its sum.
  */
 static inline void
-learn(side *s, int32_t e, int f, int width, const float *restrict grad, float eta, float lambda)
+learn(side *s, int32_t e, int f, int width, const float *restrict grad, float eta, float lambda,
+	  int from)
 {
-	for (size_t k = s->ptr[e]; k < s->ptr[e + 1]; k++)
+	for (size_t k = s->ptr[e] + from; k < s->ptr[e + 1]; k++)
 	{
 		float	   *restrict row = s->params + (size_t) s->rows[k] * (f + 1);
 		float	   *restrict sq = s->squares + (size_t) s->rows[k] * (f + 1);
@@ -175,20 +188,34 @@ score(const float *x, const float *y, int f)
 /* The steps of one triple, c its weight (see the top of the file). */
 static void
 step(const epoch *e, int32_t u, int32_t i, int32_t j, const float *xu, const float *yi,
-	 const float *yj, float c, float *grad)
+	 const float *yj, float c, float *grad, int from_i, int from_j)
 {
 	int			f = e->f;
 
 	for (int k = 0; k < f; k++)
 		grad[k] = c * (yj[k] - yi[k]);
-	learn(e->users, u, f, f, grad, e->eta, e->lambda);
+	learn(e->users, u, f, f, grad, e->eta, e->lambda, 0);
 	for (int k = 0; k < f; k++)
 		grad[k] = -c * xu[k];
 	grad[f] = -c;
-	learn(e->items, i, f, f + 1, grad, e->eta, e->lambda);
+	learn(e->items, i, f, f + 1, grad, e->eta, e->lambda, from_i);
 	for (int k = 0; k <= f; k++)
 		grad[k] = -grad[k];
-	learn(e->items, j, f, f + 1, grad, e->eta, e->lambda);
+	learn(e->items, j, f, f + 1, grad, e->eta, e->lambda, from_j);
+}
+
+/*
+ * Where item e's features start for one sample: past its identity, with
+ * probability identity_dropout, when it has one and tags to stand for it.
+ */
+static inline int
+item_features_from(const epoch *e, int32_t item, rs_random *rng)
+{
+	const side *s = e->items;
+
+	if (e->dropout <= 0.0f || s->first_tag == 0 || s->ptr[item + 1] - s->ptr[item] < 2)
+		return 0;
+	return rs_random_uniform(rng) < e->dropout ? 1 : 0;
 }
 
 static void
@@ -216,12 +243,15 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 		size_t		n_seen = d->user_ptr[u + 1] - d->user_ptr[u];
 		int			tries = e->loss == RS_HYBRID_LOSS_WARP ? e->max_sampled : NEGATIVE_TRIES;
 		float		weight = d->user_values[k] * e->value_scale;
+		int			from_i,
+					from_j;
 		float		si;
 
 		if (n_seen >= (size_t) d->n_items || weight == 0.0f)
 			continue;
-		compose(e->users, u, f, xu);
-		compose(e->items, i, f, yi);
+		from_i = item_features_from(e, i, &rng);
+		compose(e->users, u, f, xu, 0);
+		compose(e->items, i, f, yi, from_i);
 		si = score(xu, yi, f);
 		for (int t = 1; t <= tries; t++)
 		{
@@ -233,7 +263,8 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 
 			if (rs_sorted_contains(seen, n_seen, j))
 				continue;
-			compose(e->items, j, f, yj);
+			from_j = item_features_from(e, j, &rng);
+			compose(e->items, j, f, yj, from_j);
 			sj = score(xu, yj, f);
 			if (e->loss == RS_HYBRID_LOSS_BPR)
 			{
@@ -244,7 +275,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 				c = weight * (x >= 0.0f ? z / (1.0f + z) : 1.0f / (1.0f + z));
 				loss.sum += weight * ((double) log1pf(z) + (x < 0.0f ? -(double) x : 0.0));
 				loss.samples++;
-				step(e, u, i, j, xu, yi, yj, c, grad);
+				step(e, u, i, j, xu, yi, yj, c, grad, from_i, from_j);
 				break;
 			}
 			if (sj > si - 1.0f)
@@ -252,7 +283,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 				c = weight * fminf(logf(fmaxf(floorf(rank_scale / (float) t), 1.0f)),
 								   MAX_WARP_WEIGHT);
 				loss.sum += (double) (c * (1.0f - si + sj));
-				step(e, u, i, j, xu, yi, yj, c, grad);
+				step(e, u, i, j, xu, yi, yj, c, grad, from_i, from_j);
 				break;
 			}
 		}
@@ -360,7 +391,7 @@ keep_side(const side *s, int f, float *factors, float *bias, float **tag_vectors
 
 	for (int32_t e = 0; e < s->n; e++)
 	{
-		compose(s, e, f, row);
+		compose(s, e, f, row, 0);
 		memcpy(factors + (size_t) e * f, row, sizeof(float) * f);
 		if (bias)
 			bias[e] = row[f];
@@ -418,7 +449,7 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 		epoch		e = {d, &users, &items, f, (int) opt[RS_HYBRID_LOSS],
 			(float) opt[RS_HYBRID_LEARNING_RATE], (float) opt[RS_HYBRID_REGULARIZATION],
 		(int) opt[RS_HYBRID_MAX_SAMPLED], (int) opt[RS_HYBRID_NEGATIVES],
-		value_sum > 0.0 ? (float) ((double) d->nnz / value_sum) : 0.0f, seed, it, losses};
+		(float) opt[RS_HYBRID_IDENTITY_DROPOUT], value_sum > 0.0 ? (float) ((double) d->nnz / value_sum) : 0.0f, seed, it, losses};
 		double		sum = 0.0;
 		size_t		samples = 0;
 
@@ -698,7 +729,7 @@ const rs_kind rs_hybrid_kind = {
 	.verbose_option = RS_HYBRID_VERBOSE,
 	.iterations_option = RS_HYBRID_EPOCHS,
 	.chosen_by = {-1, 0},
-	.search = {{RS_HYBRID_LEARNING_RATE, 0.01, 0.2}, {RS_HYBRID_REGULARIZATION, 1e-7, 1e-3}},
+	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1e-3}},
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |

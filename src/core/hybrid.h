@@ -41,6 +41,7 @@ typedef enum rs_hybrid_option
 	RS_HYBRID_MAX_SAMPLED,		/* WARP: negatives drawn per positive at most */
 	RS_HYBRID_NEGATIVES,		/* "uniform" or "popularity", as BPR's (bpr.h) */
 	RS_HYBRID_IDENTITY,			/* "both", "users", "items" or "none" */
+	RS_HYBRID_IDENTITY_DROPOUT, /* share of samples an item is its tags alone */
 	RS_HYBRID_SEED,
 	RS_HYBRID_THREADS,
 	RS_HYBRID_VERBOSE,
