@@ -22,7 +22,7 @@ CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease hybrid recommend_batch evaluate retrain guardrails fold_in movietweetings movietweetings_implicit tune defaults
+REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease hybrid recommend_batch evaluate retrain guardrails fold_in movietweetings movietweetings_implicit movietweetings_hybrid tune defaults
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

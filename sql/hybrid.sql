@@ -163,6 +163,9 @@ SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, NULL, '{"identity": true}'
 SELECT recsys.predict(model, 1, ARRAY['class:1']) FROM hy_models WHERE name = 'bpr';
 SELECT * FROM recsys.explain_features((SELECT model FROM hy_models WHERE name = 'bpr'), 1, 2);
 SELECT * FROM recsys.recommend((SELECT model FROM hy_models WHERE name = 'hybrid'), ARRAY['likes:1'], 0);
+-- Users with neither identities nor tags: a WARNING, every user ranked alike.
+SELECT length(recsys.train_hybrid(user_id, item_id, 1, NULL, NULL, '{"identity": "items", "epochs": 1}')) > 0
+FROM hy_clicks;
 -- NULL tag elements are left out and counted; NULL tag arrays are no tags.
 SELECT (recsys.model_info(recsys.train_hybrid(user_id, item_id, 1, ARRAY[NULL, 'a'], NULL,
                                               '{"factors": 2, "epochs": 1}'))->'null_tags_skipped')

@@ -495,6 +495,25 @@ done:
 	return status;
 }
 
+/*
+ * Users without identities or tags have no vector: every user then gets
+ * the same ranking, by the items' biases, which a user would not expect.
+ */
+static void
+warn_without_features(const rs_tag_table *user_tags, int identity, rs_fit *out)
+{
+	if (identity == RS_IDENTITY_BOTH || identity == RS_IDENTITY_USERS ||
+		(user_tags->ptr && user_tags->ptr[user_tags->n_rows] > 0))
+		return;
+	out->warned = true;
+	snprintf(out->warning.message, sizeof(out->warning.message),
+			 "train_hybrid learned nothing personal: its users have no features");
+	snprintf(out->warning.detail, sizeof(out->warning.detail),
+			 "\"identity\" leaves users out and no row gave user tags, so every user gets the same ranking.");
+	snprintf(out->warning.hint, sizeof(out->warning.hint),
+			 "Pass user tags, or train with \"identity\": \"both\" or \"users\".");
+}
+
 static rs_status
 fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 {
@@ -546,6 +565,7 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	m->item_tag_vectors = r.item_tag_vectors;
 	out->loss = r.loss;
 	out->iterations = r.epochs;
+	warn_without_features(input.user_tags, (int) in->options[RS_HYBRID_IDENTITY], out);
 	return RS_OK;
 }
 
