@@ -49,6 +49,7 @@
  */
 #include "bpr.h"
 
+#include "epoch_loss.h"
 #include "factor_model.h"
 #include "fp_mode.h"
 #include "interactions.h"
@@ -103,13 +104,6 @@ const rs_option_spec rs_bpr_option_specs[RS_BPR_OPTION_COUNT] = {
  */
 #define INIT_NORM 0.1
 
-/* What the triples of one chunk contributed to the loss. */
-typedef struct chunk_loss
-{
-	double		sum;			/* of -ln sigma(x_uij) */
-	size_t		triples;		/* drawn and not skipped */
-} chunk_loss;
-
 /* One epoch's work, shared by the threads. */
 typedef struct epoch
 {
@@ -124,7 +118,7 @@ typedef struct epoch
 	int			negatives;
 	uint64_t	seed;
 	int			number;
-	chunk_loss *loss;			/* one per chunk */
+	rs_chunk_loss *loss;		/* one per chunk: -ln sigma(x_uij) */
 } epoch;
 
 /* A negative item for user u, or -1 if NEGATIVE_TRIES draws found none. */
@@ -199,7 +193,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 	const rs_interactions *d = e->data;
 	size_t		chunk = first / SAMPLES_PER_CHUNK;
 	rs_random	rng = rs_random_for(e->seed, e->number, chunk);
-	chunk_loss	loss = {0.0, 0};
+	rs_chunk_loss loss = {0.0, 0};
 
 	(void) worker;
 	for (size_t s = first; s < last; s++)
@@ -212,7 +206,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 		if (j < 0)
 			continue;
 		loss.sum += step(e, u, i, j);
-		loss.triples++;
+		loss.samples++;
 	}
 	e->loss[chunk] = loss;
 }
@@ -240,7 +234,7 @@ bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	int			threads = rt->threads < 1 ? 1 : rt->threads;
 	size_t		chunks = (d->nnz + SAMPLES_PER_CHUNK - 1) / SAMPLES_PER_CHUNK;
 	double		sigma = INIT_NORM / sqrt((double) f);
-	chunk_loss *loss = NULL;
+	rs_chunk_loss *loss = NULL;
 	rs_pool    *pool = NULL;
 	rs_status	status = RS_OK;
 
@@ -251,7 +245,7 @@ bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 	r->item_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
 	r->item_popularity = rs_item_popularity(d, a);
 	r->loss = rs_alloc(a, sizeof(double) * (size_t) epochs);
-	loss = rs_alloc(a, sizeof(chunk_loss) * chunks);
+	loss = rs_alloc(a, sizeof(rs_chunk_loss) * chunks);
 	if (!r->user_factors || !r->item_factors || !r->item_bias || !r->item_popularity ||
 		!r->loss || !loss)
 	{
@@ -279,27 +273,11 @@ bpr_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 			(float) opt[RS_BPR_LEARNING_RATE], (float) opt[RS_BPR_REGULARIZATION],
 			(float) opt[RS_BPR_BIAS_REGULARIZATION],
 		(int) opt[RS_BPR_NEGATIVES], seed, it, loss};
-		double		sum = 0.0;
-		size_t		triples = 0;
 
-		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK)
+		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK ||
+			(status = rs_epoch_loss(loss, chunks, rt, it, epoch_started, &r->loss[it])) != RS_OK)
 			goto done;
-		/* summed in chunk order, so one thread gives the same loss every time */
-		for (size_t c = 0; c < chunks; c++)
-		{
-			sum += loss[c].sum;
-			triples += loss[c].triples;
-		}
-		r->loss[it] = triples ? sum / (double) triples : 0.0;
-		/* a learning rate too large for the data sends the factors to infinity */
-		if (!isfinite(r->loss[it]))
-		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
-		}
 		r->epochs = it + 1;
-		if (rt->progress)
-			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - epoch_started);
 	}
 
 done:

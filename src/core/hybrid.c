@@ -51,6 +51,7 @@
 #include "hybrid.h"
 
 #include "bpr.h"
+#include "epoch_loss.h"
 #include "factor_model.h"
 #include "fp_mode.h"
 #include "kind.h"
@@ -112,12 +113,6 @@ typedef struct side
 	float	   *squares;		/* Adagrad's sums, the same shape */
 } side;
 
-typedef struct chunk_loss
-{
-	double		sum;
-	size_t		samples;
-} chunk_loss;
-
 typedef struct epoch
 {
 	const rs_interactions *data;
@@ -133,7 +128,7 @@ typedef struct epoch
 	float		value_scale;	/* 1 / the mean value */
 	uint64_t	seed;
 	int			number;
-	chunk_loss *losses;
+	rs_chunk_loss *losses;		/* one per chunk */
 } epoch;
 
 /* out (f + 1 floats) = the weighted sum of entity e's rows. */
@@ -226,7 +221,7 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 	int			f = e->f;
 	size_t		chunk = first / SAMPLES_PER_CHUNK;
 	rs_random	rng = rs_random_for(e->seed, e->number, chunk);
-	chunk_loss	loss = {0.0, 0};
+	rs_chunk_loss loss = {0.0, 0};
 	float		xu[RS_MODEL_MAX_FACTORS + 1],
 				yi[RS_MODEL_MAX_FACTORS + 1],
 				yj[RS_MODEL_MAX_FACTORS + 1],
@@ -417,14 +412,16 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 	size_t		chunks = (d->nnz + SAMPLES_PER_CHUNK - 1) / SAMPLES_PER_CHUNK;
 	side		users,
 				items;
-	chunk_loss *losses = NULL;
+	rs_chunk_loss *losses = NULL;
 	rs_pool    *pool = NULL;
 	double		value_sum = 0.0;
+	float		value_scale;
 	rs_status	status;
 
 	memset(r, 0, sizeof(*r));
 	for (size_t k = 0; k < d->nnz; k++)
 		value_sum += d->user_values[k];
+	value_scale = value_sum > 0.0 ? (float) ((double) d->nnz / value_sum) : 0.0f;
 	memset(&users, 0, sizeof(users));
 	memset(&items, 0, sizeof(items));
 	if ((status = side_init(&users, in->user_tags, d->n_users,
@@ -435,7 +432,7 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 							f, &rng, a)) != RS_OK)
 		goto done;
 	r->loss = rs_alloc(a, sizeof(double) * (size_t) epochs);
-	losses = rs_alloc(a, sizeof(chunk_loss) * (chunks ? chunks : 1));
+	losses = rs_alloc(a, sizeof(rs_chunk_loss) * (chunks ? chunks : 1));
 	pool = rs_pool_create(rt->threads < 1 ? 1 : rt->threads, a);
 	if (!r->loss || !losses || !pool)
 	{
@@ -448,27 +445,13 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 		double		started = rs_now();
 		epoch		e = {d, &users, &items, f, (int) opt[RS_HYBRID_LOSS],
 			(float) opt[RS_HYBRID_LEARNING_RATE], (float) opt[RS_HYBRID_REGULARIZATION],
-		(int) opt[RS_HYBRID_MAX_SAMPLED], (int) opt[RS_HYBRID_NEGATIVES],
-		(float) opt[RS_HYBRID_IDENTITY_DROPOUT], value_sum > 0.0 ? (float) ((double) d->nnz / value_sum) : 0.0f, seed, it, losses};
-		double		sum = 0.0;
-		size_t		samples = 0;
+			(int) opt[RS_HYBRID_MAX_SAMPLED], (int) opt[RS_HYBRID_NEGATIVES],
+			(float) opt[RS_HYBRID_IDENTITY_DROPOUT], value_scale, seed, it, losses};
 
-		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK)
+		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK ||
+			(status = rs_epoch_loss(losses, chunks, rt, it, started, &r->loss[it])) != RS_OK)
 			goto done;
-		for (size_t c = 0; c < chunks; c++)
-		{
-			sum += losses[c].sum;
-			samples += losses[c].samples;
-		}
-		r->loss[it] = samples ? sum / (double) samples : 0.0;
-		if (!isfinite(r->loss[it]))
-		{
-			status = RS_NUMERICAL_FAILURE;
-			goto done;
-		}
 		r->epochs = it + 1;
-		if (rt->progress)
-			rt->progress(rt->arg, it + 1, r->loss[it], rs_now() - started);
 	}
 
 	r->user_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_users * f);

@@ -467,24 +467,13 @@ fit_and_free(void *ctx, int threads, host *h, counter *c)
 }
 
 static void
-fewer_epochs(void *ctx, const char *what, const host *full, const host *h, int stop_at,
-			 rs_status status)
-{
-	(void) ctx;
-	(void) status;
-	if (stop_at <= full->polls)
-		CHECK(h->reports < 3, "%s: stop at poll %d: %d epochs reported", what, stop_at,
-			  h->reports);
-}
-
-static void
 test_cancel_and_memory(void)
 {
 	double		opt[RS_HYBRID_OPTION_COUNT];
 
 	default_options(opt);
 	opt[RS_HYBRID_EPOCHS] = 3;
-	unit_cancel_at_every_poll("hybrid", fit_and_free, fewer_epochs, opt, 3 * 2, 3, 2);
+	unit_cancel_at_every_poll("hybrid", fit_and_free, unit_stops_within_3_epochs, opt, 3 * 2, 3, 2);
 	opt[RS_HYBRID_EPOCHS] = 1;
 	unit_fail_each_allocation("hybrid", fit_and_free, opt, 2, 10);
 }

@@ -215,6 +215,18 @@ typedef rs_status (*unit_fit_fn) (void *ctx, int threads, host *h, counter *c);
 typedef void (*unit_stop_fn) (void *ctx, const char *what, const host *full, const host *h,
 							  int stop_at, rs_status status);
 
+/* A unit_stop_fn for a 3-epoch fit cancelled on its own thread: it reports fewer than 3 epochs. */
+static inline void
+unit_stops_within_3_epochs(void *ctx, const char *what, const host *full, const host *h,
+						   int stop_at, rs_status status)
+{
+	(void) ctx;
+	(void) status;
+	if (stop_at <= full->polls)
+		CHECK(h->reports < 3, "%s: stop at poll %d: %d epochs reported", what, stop_at,
+			  h->reports);
+}
+
 /* A unit_stop_fn: a cancelled fit stops at that poll, having reported nothing. */
 static inline void
 unit_stops_at_once(void *ctx, const char *what, const host *full, const host *h, int stop_at,
