@@ -196,6 +196,9 @@ INSERT INTO models SELECT 'ease', recsys.train_ease(u, i, '{"lambda": 10}') FROM
 INSERT INTO models SELECT 'ease_plain', recsys.train_ease(u, i) FROM ratings;
 INSERT INTO models SELECT 'ncf', recsys.train_ncf(u, i, '{"factors": 4, "layers": [8, 4], "epochs": 1}') FROM ratings;
 INSERT INTO models SELECT 'ncf_plain', recsys.train_ncf(u, i) FROM ratings;
+INSERT INTO models SELECT 'hybrid', recsys.train_hybrid(u, i, v, '{g1}'::pg_catalog.text[], '{t1, t2}'::pg_catalog.text[],
+                                                         '{"factors": 4, "epochs": 2}') FROM ratings;
+INSERT INTO models SELECT 'hybrid_plain', recsys.train_hybrid(u, i, v, '{g1}'::pg_catalog.text[], '{t1, t2}'::pg_catalog.text[]) FROM ratings;
 INSERT INTO models SELECT 'mlp', recsys.train_mlp(features, label, '{"hidden": [4], "epochs": 2}') FROM examples;
 INSERT INTO models SELECT 'mlp_plain', recsys.train_mlp(features, label) FROM examples;
 CREATE TABLE public.history (name pg_catalog.text, version pg_catalog.int4, model pg_catalog.bytea,
@@ -207,12 +210,14 @@ CALL recsys.retrain('models', 'retrained',
 is( as_alice(
 		q{SELECT string_agg(name || ':' || (recsys.model_info(model)->>'algorithm'), ',' ORDER BY name) FROM models}
 	),
-	'als:als,bpr:bpr,bpr_plain:bpr,ease:ease,ease_plain:ease,knn:knn,knn_plain:knn,'
+	'als:als,bpr:bpr,bpr_plain:bpr,ease:ease,ease_plain:ease,hybrid:hybrid,hybrid_plain:hybrid,'
+	  . 'knn:knn,knn_plain:knn,'
 	  . 'mlp:mlp,mlp_plain:mlp,ncf:ncf,ncf_plain:ncf,plain:als,retrained:als',
 	'alice trains every kind of model');
 
 # Serving and metrics, every function, with answers checked.
 my $model = q{(SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'als')};
+my $hybrid = q{(SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'hybrid')};
 my %served = (
 	'predict' => "SELECT recsys.predict($model, 3, 3) OPERATOR(pg_catalog.>) 0",
 	'predict, features' =>
@@ -236,7 +241,18 @@ my %served = (
 	'recommend_batch' =>
 	  "SELECT count(DISTINCT user_id) FROM recsys.recommend_batch($model, '{3, 6, 9}'::bigint[], 5)",
 	'retrain history' =>
-	  "SELECT (info OPERATOR(pg_catalog.->) 'holdout' OPERATOR(pg_catalog.->>) 'users') FROM history",);
+	  "SELECT (info OPERATOR(pg_catalog.->) 'holdout' OPERATOR(pg_catalog.->>) 'users') FROM history",
+	'predict, item tags' => "SELECT recsys.predict($hybrid, 3, '{t1}'::pg_catalog.text[]) IS NOT NULL",
+	'recommend, user tags' =>
+	  "SELECT count(DISTINCT item_id) FROM recsys.recommend($hybrid, '{g1}'::pg_catalog.text[], 5)",
+	'recommend, user tags and history' =>
+	  "SELECT count(DISTINCT item_id) FROM recsys.recommend($hybrid, '{g1}'::pg_catalog.text[], '{3, 6, 9}'::bigint[], '{1, 1, 1}'::real[], 5)",
+	'user_vector, tags' =>
+	  "SELECT pg_catalog.array_length(recsys.user_vector($hybrid, '{g1}'::pg_catalog.text[]), 1)",
+	'item_vector, tags' =>
+	  "SELECT pg_catalog.array_length(recsys.item_vector($hybrid, '{t1, t2}'::pg_catalog.text[]), 1)",
+	'explain_features' =>
+	  "SELECT count(feature) FROM recsys.explain_features($hybrid, 3, 3, 5)",);
 my %expected = (
 	'predict' => 't',
 	'predict, features' => 't',
@@ -255,7 +271,13 @@ my %expected = (
 	'average_precision' => 0.5,
 	'evaluate' => 2,
 	'recommend_batch' => 3,
-	'retrain history' => 4,);
+	'retrain history' => 4,
+	'predict, item tags' => 't',
+	'recommend, user tags' => 5,
+	'recommend, user tags and history' => 5,
+	'user_vector, tags' => 4,
+	'item_vector, tags' => 4,
+	'explain_features' => 2,);
 
 # The data directory's files, except those the server rewrites on its own.
 my $pgdata = $node->data_dir;
