@@ -155,6 +155,34 @@ FROM (SELECT recsys.model_info(recsys.train_hybrid(c.user_id, c.item_id, 1, u.ta
                                  '{"factors": 8, "epochs": 4, "tune": true, "threads": 1}')) AS j
       FROM hy_clicks c JOIN hy_users u USING (user_id) JOIN hy_items i USING (item_id)) s;
 
+-- Ratings: "loss": "squared" trains a model of values (mu + b_u + b_i +
+-- x_u . y_i).  Users rate their own class 8 and the others 2.
+CREATE TABLE hy_ratings AS
+SELECT u.user_id, i.item_id, CASE WHEN u.class = i.class THEN 8 ELSE 2 END::real AS rating,
+       u.tags AS user_tags, i.tags AS item_tags
+FROM hy_users u JOIN hy_items i ON NOT i.cold
+WHERE hashint8(u.user_id * 1000 + i.item_id) % 100 < 10;
+CREATE TABLE hy_rating_model AS
+SELECT recsys.train_hybrid(user_id, item_id, rating, user_tags, item_tags,
+                           '{"loss": "squared", "factors": 8, "epochs": 20, "threads": 1}') AS model
+FROM hy_ratings;
+SELECT recsys.model_info(model)->>'algorithm' AS algorithm,
+       round((recsys.model_info(model)->>'global_mean')::numeric, 1) AS global_mean
+FROM hy_rating_model;
+-- new items by their tags, known users: their own class well above the others
+SELECT avg(recsys.predict(m.model, u.user_id, i.tags)) FILTER (WHERE i.class = u.class) >
+       avg(recsys.predict(m.model, u.user_id, i.tags)) FILTER (WHERE i.class <> u.class) + 3
+           AS own_class_rated_higher
+FROM hy_rating_model m, hy_users u, hy_items i WHERE i.cold AND u.user_id <= 50;
+-- a newcomer with a tag and two ratings, folded in; the shares add up
+SELECT count(*) FILTER (WHERE i.class = 3) >= 4 AS top_in_class, count(*) AS answers
+FROM hy_rating_model m,
+     recsys.recommend(m.model, ARRAY['likes:3'], ARRAY[18, 23]::bigint[], ARRAY[8, 8]::real[], 5) r
+     JOIN hy_items i ON i.item_id = r.item_id;
+SELECT abs(sum(e.contribution) - recsys.predict(m.model, 7, 12)) < 1e-3 AS adds_up
+FROM hy_rating_model m, recsys.explain_features(m.model, 7, 12) e GROUP BY m.model;
+SELECT * FROM recsys.explain((SELECT model FROM hy_rating_model), 7, 12);
+
 -- Bad input.
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, ARRAY['']) FROM hy_clicks;
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, ARRAY[repeat('x', 1025)]) FROM hy_clicks;

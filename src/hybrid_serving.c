@@ -104,6 +104,10 @@ recsys_predict_item_tags(PG_FUNCTION_ARGS)
 		const float *x = rs_factor_user_row(model, user);
 		double		score = bias;
 
+		/* a model of ratings adds the mean and the user's bias */
+		if (rs_model_predicts_unknown(model))
+			score += model->global_mean + model->user_bias[user];
+
 		for (int c = 0; c < model->factors; c++)
 			score += (double) x[c] * row[c];
 		PG_RETURN_FLOAT8(score);
@@ -159,7 +163,7 @@ recommend_user_tags(FunctionCallInfo fcinfo, ArrayType *item_ids, ArrayType *val
 	float	   *scores;
 	float		bias;
 	int32	   *items = NULL;
-	float	   *history_values;
+	float	   *history_values = NULL;
 	int			n = 0,
 				unknown_items = 0,
 				known,
@@ -188,9 +192,11 @@ recommend_user_tags(FunctionCallInfo fcinfo, ArrayType *item_ids, ArrayType *val
 		ereport(NOTICE,
 				(errmsg("%d of %d user tags are not in the model and were ignored",
 						given - known, given)));
-	rs_hybrid_fold_in_from(model, prior, items, (size_t) n, row);
+	recsys_raise_status(rs_hybrid_fold_in_from(model, prior, bias, items, history_values,
+											   (size_t) n, &alloc, row, &bias),
+						"folding in the history");
 	scores = palloc(sizeof(float) * ((size_t) model->n_items + 1));
-	recsys_raise_status(rs_score_items_for(model, row, 0.0f, &alloc, scores), "scoring the items");
+	recsys_raise_status(rs_score_items_for(model, row, bias, &alloc, scores), "scoring the items");
 	recsys_emit_top_k(fcinfo, model, scores, items, (size_t) n, k);
 }
 

@@ -55,6 +55,7 @@
 #include "factor_model.h"
 #include "fp_mode.h"
 #include "kind.h"
+#include "lapack.h"
 #include "random.h"
 #include "scoring.h"
 #include "thread_pool.h"
@@ -64,7 +65,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const loss_choices[] = {"warp", "bpr", NULL};
+static const char *const loss_choices[] = {"warp", "bpr", "squared", NULL};
 static const char *const identity_choices[] = {"both", "users", "items", "none", NULL};
 static const char *const negatives_choices[] = {"uniform", "popularity", NULL};
 
@@ -99,6 +100,12 @@ const rs_option_spec rs_hybrid_option_specs[RS_HYBRID_OPTION_COUNT] = {
 /* Fold-in of a newcomer (rs_hybrid_fold_in_from): BPR's SGD, plain steps */
 #define FOLD_IN_RATE 0.05f
 #define FOLD_IN_REGULARIZATION 0.01f
+/* and of a newcomer to a model of ratings: a ridge in rating units squared */
+#define FOLD_IN_RIDGE 1.0f
+
+static rs_status fold_in_ratings_from(const rs_model *m, const float *prior, float prior_bias,
+									  const int32_t *items, const float *values, size_t n,
+									  const rs_allocator *a, float *x, float *bias);
 
 /* One side's features and parameters during training. */
 typedef struct side
@@ -126,6 +133,7 @@ typedef struct epoch
 	int			negatives;
 	float		dropout;		/* identity_dropout */
 	float		value_scale;	/* 1 / the mean value */
+	float		mean;			/* of the values: ratings' global mean */
 	uint64_t	seed;
 	int			number;
 	rs_chunk_loss *losses;		/* one per chunk */
@@ -213,6 +221,29 @@ item_features_from(const epoch *e, int32_t item, rs_random *rng)
 	return rs_random_uniform(rng) < e->dropout ? 1 : 0;
 }
 
+/*
+ * Ratings: one Adagrad step on the squared error of mu + b_u + b_i +
+ * x_u . y_i for the rating r; returns the squared error before it.
+ */
+static double
+learn_rating(const epoch *e, int32_t u, int32_t i, float r, float *xu, float *yi, float *grad)
+{
+	int			f = e->f;
+	float		err;
+
+	compose(e->users, u, f, xu, 0);
+	compose(e->items, i, f, yi, 0);
+	err = e->mean + xu[f] + score(xu, yi, f) - r;
+	for (int k = 0; k < f; k++)
+		grad[k] = err * yi[k];
+	grad[f] = err;
+	learn(e->users, u, f, f + 1, grad, e->eta, e->lambda, 0);
+	for (int k = 0; k < f; k++)
+		grad[k] = err * xu[k];
+	learn(e->items, i, f, f + 1, grad, e->eta, e->lambda, 0);
+	return (double) err * err;
+}
+
 static void
 learn_chunk(void *arg, int worker, size_t first, size_t last)
 {
@@ -242,6 +273,12 @@ learn_chunk(void *arg, int worker, size_t first, size_t last)
 					from_j;
 		float		si;
 
+		if (e->loss == RS_HYBRID_LOSS_SQUARED)
+		{
+			loss.sum += learn_rating(e, u, i, d->user_values[k], xu, yi, grad);
+			loss.samples++;
+			continue;
+		}
 		if (n_seen >= (size_t) d->n_items || weight == 0.0f)
 			continue;
 		from_i = item_features_from(e, i, &rng);
@@ -356,6 +393,7 @@ typedef struct hybrid_result
 	float	   *item_factors;
 	float	   *item_bias;
 	float	   *item_popularity;
+	float	   *user_bias;		/* ratings */
 	float	   *user_tag_vectors;
 	float	   *item_tag_vectors;
 	double	   *loss;
@@ -369,6 +407,7 @@ result_free(hybrid_result *r, const rs_allocator *a)
 	rs_free(a, r->item_factors);
 	rs_free(a, r->item_bias);
 	rs_free(a, r->item_popularity);
+	rs_free(a, r->user_bias);
 	rs_free(a, r->user_tag_vectors);
 	rs_free(a, r->item_tag_vectors);
 	rs_free(a, r->loss);
@@ -415,6 +454,7 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 	rs_chunk_loss *losses = NULL;
 	rs_pool    *pool = NULL;
 	double		value_sum = 0.0;
+	bool		ratings = (int) opt[RS_HYBRID_LOSS] == RS_HYBRID_LOSS_SQUARED;
 	float		value_scale;
 	rs_status	status;
 
@@ -446,7 +486,8 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 		epoch		e = {d, &users, &items, f, (int) opt[RS_HYBRID_LOSS],
 			(float) opt[RS_HYBRID_LEARNING_RATE], (float) opt[RS_HYBRID_REGULARIZATION],
 			(int) opt[RS_HYBRID_MAX_SAMPLED], (int) opt[RS_HYBRID_NEGATIVES],
-			(float) opt[RS_HYBRID_IDENTITY_DROPOUT], value_scale, seed, it, losses};
+			(float) opt[RS_HYBRID_IDENTITY_DROPOUT], value_scale,
+			(float) (d->nnz ? value_sum / (double) d->nnz : 0.0), seed, it, losses};
 
 		if ((status = rs_pool_run(pool, rt, d->nnz, SAMPLES_PER_CHUNK, learn_chunk, &e)) != RS_OK ||
 			(status = rs_epoch_loss(losses, chunks, rt, it, started, &r->loss[it])) != RS_OK)
@@ -458,12 +499,16 @@ hybrid_fit(const rs_fit_input *in, const rs_runtime *rt, hybrid_result *r)
 	r->item_factors = rs_alloc(a, sizeof(float) * (size_t) d->n_items * f);
 	r->item_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_items);
 	r->item_popularity = rs_item_popularity(d, a);
-	if (!r->user_factors || !r->item_factors || !r->item_bias || !r->item_popularity)
+	if (ratings)
+		r->user_bias = rs_alloc(a, sizeof(float) * (size_t) d->n_users);
+	if (!r->user_factors || !r->item_factors || !r->item_bias || !r->item_popularity ||
+		(ratings && !r->user_bias))
 	{
 		status = RS_NO_MEMORY;
 		goto done;
 	}
-	if ((status = keep_side(&users, f, r->user_factors, NULL, &r->user_tag_vectors, a)) != RS_OK ||
+	if ((status = keep_side(&users, f, r->user_factors, r->user_bias, &r->user_tag_vectors,
+							a)) != RS_OK ||
 		(status = keep_side(&items, f, r->item_factors, r->item_bias, &r->item_tag_vectors,
 							a)) != RS_OK)
 		goto done;
@@ -476,6 +521,16 @@ done:
 	if (status != RS_OK)
 		result_free(r, a);
 	return status;
+}
+
+static double
+mean_of(const float *values, int32_t n)
+{
+	double		sum = 0.0;
+
+	for (int32_t k = 0; k < n; k++)
+		sum += values[k];
+	return n > 0 ? sum / n : 0.0;
 }
 
 /*
@@ -534,8 +589,20 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	if (status != RS_OK)
 		return status;
 
-	rs_model_of_interactions(in->data, RS_ALGO_HYBRID, m);
+	rs_model_of_interactions(in->data, r.user_bias ? RS_ALGO_HYBRID_RATINGS : RS_ALGO_HYBRID, m);
 	m->factors = (int32_t) in->options[RS_HYBRID_FACTORS];
+	if (r.user_bias)
+	{
+		double		sum = 0.0;
+
+		for (size_t k = 0; k < in->data->nnz; k++)
+			sum += in->data->user_values[k];
+		m->global_mean = in->data->nnz ? sum / (double) in->data->nnz : 0.0;
+		m->user_bias = r.user_bias;
+		/* a newcomer's bias: the mean of the known ones' */
+		m->new_user_bias = mean_of(r.user_bias, in->data->n_users);
+		m->new_item_bias = mean_of(r.item_bias, in->data->n_items);
+	}
 	m->params.learning_rate = FOLD_IN_RATE;
 	m->params.regularization = FOLD_IN_REGULARIZATION;
 	m->user_factors = r.user_factors;
@@ -581,12 +648,17 @@ rs_hybrid_row_of_tags(const rs_model *m, bool of_user, const int32_t *tags, int 
 	return known;
 }
 
-void
-rs_hybrid_fold_in_from(const rs_model *m, const float *prior, const int32_t *items, size_t n,
-					   float *row)
+rs_status
+rs_hybrid_fold_in_from(const rs_model *m, const float *prior, float prior_bias,
+					   const int32_t *items, const float *values, size_t n,
+					   const rs_allocator *a, float *row, float *bias)
 {
+	if (m->algorithm == RS_ALGO_HYBRID_RATINGS)
+		return fold_in_ratings_from(m, prior, prior_bias, items, values, n, a, row, bias);
 	rs_bpr_fold_in_from(m, items, n, m->params.learning_rate, m->params.regularization,
 						prior, row);
+	*bias = 0.0f;
+	return RS_OK;
 }
 
 const int32_t *
@@ -604,7 +676,7 @@ rs_hybrid_explain_features(const rs_model *m, int32_t user, int32_t item,
 	int			n;
 	const int32_t *tags = rs_hybrid_item_tags(m, item, &n);
 	const float *x = rs_factor_user_row(m, user);
-	double		rest = rs_factor_predict(m, user, item);
+	double		rest = rs_kind_of(m->algorithm)->predict(m, user, item);
 
 	for (int k = 0; k < n; k++)
 	{
@@ -753,6 +825,123 @@ const rs_kind rs_hybrid_kind = {
 	.score_row = rs_factor_score_row,
 	.explain = rs_bpr_explain,
 	.explain_has_baseline = rs_kind_yes,
+	.similar = rs_factor_similar,
+	.user_vector = rs_factor_user_vector,
+	.item_vector = rs_factor_item_vector,
+	.row_of_tags = rs_hybrid_row_of_tags,
+	.explain_features = rs_hybrid_explain_features,
+};
+
+/*
+ * A newcomer to a model of ratings, from its ratings of known items: the
+ * row and bias that fit r_j - mu - b_j by least squares with a ridge of
+ * FOLD_IN_RIDGE towards prior and prior_bias (NULL: 0), one (f + 1)-square
+ * Cholesky solve.  No history: the prior, so that a newcomer without
+ * one is mu + b_i.
+ */
+static rs_status
+fold_in_ratings_from(const rs_model *m, const float *prior, float prior_bias,
+					 const int32_t *items, const float *values, size_t n,
+					 const rs_allocator *a, float *x, float *bias)
+{
+	int			f = m->factors,
+				d = f + 1;
+	float	   *gram = rs_alloc(a, sizeof(float) * (size_t) d * d);
+	float	   *rhs = rs_alloc(a, sizeof(float) * (size_t) d);
+	float	   *z = rs_alloc(a, sizeof(float) * (size_t) d);
+	rs_status	status = RS_OK;
+
+	if (prior)
+		memcpy(x, prior, sizeof(float) * f);
+	else
+		memset(x, 0, sizeof(float) * f);
+	*bias = prior_bias;
+	if (!gram || !rhs || !z)
+	{
+		status = RS_NO_MEMORY;
+		goto done;
+	}
+	if (n == 0)
+		goto done;
+	memset(gram, 0, sizeof(float) * (size_t) d * d);
+	memset(rhs, 0, sizeof(float) * (size_t) d);
+	for (size_t k = 0; k < n; k++)
+	{
+		const float *y = rs_factor_item_row(m, items[k]);
+		float		target = values[k] - (float) m->global_mean - m->item_bias[items[k]] -
+			prior_bias - (prior ? cblas_sdot(f, prior, 1, y, 1) : 0.0f);
+
+		memcpy(z, y, sizeof(float) * f);
+		z[f] = 1.0f;
+		cblas_ssyr(CblasColMajor, CblasUpper, d, 1.0f, z, 1, gram, d);
+		cblas_saxpy(d, target, z, 1, rhs, 1);
+	}
+	for (int c = 0; c < d; c++)
+		gram[c * d + c] += FOLD_IN_RIDGE;
+	if (!rs_cholesky_solve(gram, d, rhs))
+	{
+		status = RS_NUMERICAL_FAILURE;
+		goto done;
+	}
+	cblas_saxpy(f, 1.0f, rhs, 1, x, 1);
+	*bias += rhs[f];
+
+done:
+	rs_free(a, gram);
+	rs_free(a, rhs);
+	rs_free(a, z);
+	return status;
+}
+
+static rs_status
+fold_in_ratings(const rs_model *m, const int32_t *items, const float *values, size_t n,
+				const rs_allocator *a, float *x, float *bias)
+{
+	return fold_in_ratings_from(m, NULL, 0.0f, items, values, n, a, x, bias);
+}
+
+/*
+ * "loss": "squared": the same model of ratings.  Newcomers get the mean
+ * biases, as explicit ALS's do, and a history is folded in by least
+ * squares; explain's items are BPR's ranking decomposition, so it is not
+ * offered.
+ */
+const rs_kind rs_hybrid_ratings_kind = {
+	.algorithm = RS_ALGO_HYBRID_RATINGS,
+	.name = "hybrid_ratings",
+	.trainer = "train_hybrid",
+	.training = "hybrid training",
+	.input = RS_INPUT_INTERACTIONS,
+	.tagged = true,
+	.options = rs_hybrid_option_specs,
+	.n_options = RS_HYBRID_OPTION_COUNT,
+	.threads_option = RS_HYBRID_THREADS,
+	.factors_option = RS_HYBRID_FACTORS,
+	.users_option = RS_HYBRID_USERS,
+	.verbose_option = RS_HYBRID_VERBOSE,
+	.iterations_option = RS_HYBRID_EPOCHS,
+	.chosen_by = {RS_HYBRID_LOSS, RS_HYBRID_LOSS_SQUARED},
+	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1e-3}},
+	.n_search = 2,
+	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
+	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
+	BIT(RS_SEC_SEEN_PTR) | BIT(RS_SEC_SEEN_ITEMS) | BIT(RS_SEC_SEEN_VALUES) |
+	BIT(RS_SEC_ITEM_POPULARITY) | BIT(RS_SEC_INFO) |
+	BIT(RS_SEC_ITEM_TAG_PTR) | BIT(RS_SEC_ITEM_TAGS) |
+	BIT(RS_SEC_USER_TAG_NAMES) | BIT(RS_SEC_ITEM_TAG_NAMES) |
+	BIT(RS_SEC_USER_TAG_VECTORS) | BIT(RS_SEC_ITEM_TAG_VECTORS),
+	.optional_sections = BIT(RS_SEC_USER_TAG_PTR) | BIT(RS_SEC_USER_TAGS) |
+	BIT(RS_SEC_USER_BIAS),
+	.check_sections = check_sections,
+	.fit = fit,
+	.fits_ratings = rs_kind_options_yes,
+	.predict = rs_factor_rating_predict,
+	.predicts_unknown = rs_kind_yes,
+	.score_items = rs_factor_score_items,
+	.score_items_batch = rs_factor_score_batch,
+	.score_history = rs_score_history_by_fold_in,
+	.fold_in = fold_in_ratings,
+	.score_row = rs_factor_score_row,
 	.similar = rs_factor_similar,
 	.user_vector = rs_factor_user_vector,
 	.item_vector = rs_factor_item_vector,

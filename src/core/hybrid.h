@@ -20,7 +20,9 @@
  *
  * Training is a ranking loss on sampled (user, positive, negative) triples
  * with Adagrad steps: WARP (Weston, Bengio, Usunier 2011) by default, or
- * BPR.
+ * BPR.  With "loss": "squared" the values are ratings, and the model (a
+ * kind of its own, hybrid_ratings) predicts mu + b_u + b_i + x_u . y_i,
+ * users' biases summed from their features as items' are.
  */
 #ifndef RECSYS_HYBRID_H
 #define RECSYS_HYBRID_H
@@ -35,7 +37,7 @@ typedef enum rs_hybrid_option
 {
 	RS_HYBRID_FACTORS,
 	RS_HYBRID_EPOCHS,
-	RS_HYBRID_LOSS,				/* "warp" or "bpr" */
+	RS_HYBRID_LOSS,				/* "warp", "bpr" or "squared" (ratings) */
 	RS_HYBRID_LEARNING_RATE,
 	RS_HYBRID_REGULARIZATION,
 	RS_HYBRID_MAX_SAMPLED,		/* WARP: negatives drawn per positive at most */
@@ -52,7 +54,8 @@ typedef enum rs_hybrid_option
 enum
 {
 	RS_HYBRID_LOSS_WARP,
-	RS_HYBRID_LOSS_BPR
+	RS_HYBRID_LOSS_BPR,
+	RS_HYBRID_LOSS_SQUARED
 };
 
 enum
@@ -75,12 +78,15 @@ int			rs_hybrid_row_of_tags(const rs_model *model, bool of_user, const int32_t *
 								  int n, float *row, float *bias);
 
 /*
- * A newcomer given by tags and a history: BPR's fold-in from the tags' row,
- * regularised towards it, so the history moves the user away from what the
- * tags say only as far as it has evidence to.  items ascending.
+ * A newcomer given by tags and a history (items ascending, their values):
+ * the history fitted from the tags' row and bias and held towards them, so
+ * that it moves the user only as far as it has evidence to.  A ranking
+ * model repeats BPR's fold-in from the row (the bias stays 0); a model of
+ * ratings solves least squares with a ridge towards them.
  */
-void		rs_hybrid_fold_in_from(const rs_model *model, const float *prior,
-								   const int32_t *items, size_t n, float *row);
+rs_status	rs_hybrid_fold_in_from(const rs_model *model, const float *prior, float prior_bias,
+								   const int32_t *items, const float *values, size_t n,
+								   const rs_allocator *a, float *row, float *bias);
 
 /*
  * How the features of an item make up a known user's score for it:

@@ -14,6 +14,7 @@
 	X(ncf) \
 	X(knn) \
 	X(ease) \
+	X(hybrid_ratings) \
 	X(hybrid)
 
 #define DECLARE(kind) extern const rs_kind rs_##kind##_kind;

@@ -50,6 +50,7 @@ typedef enum rs_algorithm
 	RS_ALGO_KNN = 6,			/* item-kNN: sums over stored item neighbourhoods */
 	RS_ALGO_EASE = 7,			/* EASE: history times a closed-form item-item matrix */
 	RS_ALGO_HYBRID = 8,			/* features and identities: x_u . y_i + b_i (hybrid.h) */
+	RS_ALGO_HYBRID_RATINGS = 9, /* the same of ratings: mu + b_u + b_i + x_u . y_i */
 	RS_ALGO_COUNT
 } rs_algorithm;
 

@@ -324,8 +324,8 @@ serve_tags(const rs_model *m, const uint8_t *p, int32_t user, int32_t item, int3
 		sink = score;
 	}
 	scores = take(sizeof(float) * ((size_t) m->n_items + 1));
-	rs_hybrid_fold_in_from(m, row, NULL, 0, folded);
-	if (rs_score_items_for(m, folded, 0.0f, &capped, scores) == RS_OK)
+	if (rs_hybrid_fold_in_from(m, row, bias, NULL, NULL, 0, &capped, folded, &bias) == RS_OK &&
+		rs_score_items_for(m, folded, bias, &capped, scores) == RS_OK)
 		emit_top_k(m, scores, NULL, 0, k);
 	free(scores);
 	if (user >= 0 && item >= 0 && rs_model_keeps_users(m))

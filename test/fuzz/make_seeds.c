@@ -164,7 +164,7 @@ write_model(rs_model *m, const char *name)
 		write_file(v2_name, 0, bytes, size);
 	}
 	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE &&
-		m->algorithm != RS_ALGO_HYBRID)
+		m->algorithm != RS_ALGO_HYBRID && m->algorithm != RS_ALGO_HYBRID_RATINGS)
 		write_version_1(bytes, size, name);
 	free(bytes);
 }
@@ -290,7 +290,7 @@ ease(const rs_interactions *data, int prune)
  * users by their class ("u0".."u2"), but the last user has no tags.
  */
 static void
-hybrid(const rs_interactions *data)
+hybrid(const rs_interactions *data, int loss)
 {
 	static const char item_names[] = "c0c1c2evenodd";
 	static const uint64_t item_offsets[] = {0, 2, 4, 6, 10, 13};
@@ -327,15 +327,18 @@ hybrid(const rs_interactions *data)
 	opt[RS_HYBRID_FACTORS] = FACTORS;
 	opt[RS_HYBRID_EPOCHS] = 3;
 	opt[RS_HYBRID_THREADS] = 1;
+	opt[RS_HYBRID_LOSS] = loss;
 	in.data = data;
 	in.options = opt;
 	in.user_tags = &users;
 	in.item_tags = &items;
 	check(rs_kind_of(RS_ALGO_HYBRID)->fit(&in, &rt, &f), "hybrid training");
-	write_model(&f.model, "hybrid");
+	write_model(&f.model, f.model.algorithm == RS_ALGO_HYBRID_RATINGS ? "hybrid_ratings" : "hybrid");
 	free((void *) f.model.user_factors);
+	free((void *) f.model.user_bias);
 	rs_model_drop_users(&f.model);
-	write_model(&f.model, "hybrid_fold_in");
+	write_model(&f.model, f.model.algorithm == RS_ALGO_HYBRID_RATINGS ?
+				"hybrid_ratings_fold_in" : "hybrid_fold_in");
 	free((void *) f.model.item_factors);
 	free((void *) f.model.item_bias);
 	free((void *) f.model.item_popularity);
@@ -399,7 +402,8 @@ main(int argc, char **argv)
 	knn(&data, RS_KNN_FEEDBACK_EXPLICIT);
 	ease(&data, 0);
 	ease(&data, 2);
-	hybrid(&data);
+	hybrid(&data, RS_HYBRID_LOSS_WARP);
+	hybrid(&data, RS_HYBRID_LOSS_SQUARED);
 	mlp(RS_LOSS_CROSS_ENTROPY, RS_ACTIVATION_RELU);
 	mlp(RS_LOSS_MSE, RS_ACTIVATION_TANH);
 	rs_interactions_free(&data, A);

@@ -143,9 +143,10 @@ main(void)
 	rs_kinds_supporting(offsetof(rs_kind, predict_features), list, sizeof(list));
 	CHECK(strcmp(list, "mlp") == 0, "predict_features: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, user_vector), list, sizeof(list));
-	CHECK(strcmp(list, "als, implicit_als, bpr, ncf and hybrid") == 0, "user_vector: %s", list);
+	CHECK(strcmp(list, "als, implicit_als, bpr, ncf, hybrid_ratings and hybrid") == 0,
+		  "user_vector: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, row_of_tags), list, sizeof(list));
-	CHECK(strcmp(list, "hybrid") == 0, "row_of_tags: %s", list);
+	CHECK(strcmp(list, "hybrid_ratings and hybrid") == 0, "row_of_tags: %s", list);
 	/* a buffer too small is cut, never overrun */
 	memset(list, 'x', sizeof(list));
 	rs_kinds_supporting(offsetof(rs_kind, explain), list, 8);
