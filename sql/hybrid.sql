@@ -187,6 +187,8 @@ SELECT * FROM recsys.explain((SELECT model FROM hy_rating_model), 7, 12);
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, ARRAY['']) FROM hy_clicks;
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, ARRAY[repeat('x', 1025)]) FROM hy_clicks;
 SELECT recsys.train_hybrid(user_id, item_id, -1, NULL, NULL) FROM hy_clicks;
+SELECT recsys.train_hybrid(user_id, item_id, 0, NULL, NULL) FROM hy_clicks;
+SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, NULL, '{"negatives": "rare"}') FROM hy_clicks;
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, NULL, '{"loss": "hinge"}') FROM hy_clicks;
 SELECT recsys.train_hybrid(user_id, item_id, 1, NULL, NULL, '{"identity": true}') FROM hy_clicks;
 SELECT recsys.predict(model, 1, ARRAY['class:1']) FROM hy_models WHERE name = 'bpr';

@@ -146,17 +146,24 @@ default_options(double *opt)
 }
 
 static rs_status
-fit(const double *opt, int threads, host *h, counter *c, rs_fit *out)
+fit_on(const rs_interactions *on, const double *opt, int threads, host *h, counter *c,
+	   rs_fit *out)
 {
 	rs_runtime	rt = unit_runtime((rs_allocator) {counting_alloc, counting_free, c, NULL}, h, threads);
 	rs_fit_input in = {0};
 
-	in.data = &data;
+	in.data = on;
 	in.options = opt;
 	in.user_tags = &user_tags;
 	in.item_tags = &item_tags;
 	memset(out, 0, sizeof(*out));
 	return rs_kind_of(RS_ALGO_HYBRID)->fit(&in, &rt, out);
+}
+
+static rs_status
+fit(const double *opt, int threads, host *h, counter *c, rs_fit *out)
+{
+	return fit_on(&data, opt, threads, h, c, out);
 }
 
 static void
@@ -455,6 +462,137 @@ test_subset(void)
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 }
 
+static double
+norm(const float *x, int f)
+{
+	return sqrt(dot(x, x, f));
+}
+
+/* The mean norm of the items' own rows: each one's vector less its tags'. */
+static double
+identity_norm(const rs_model *m)
+{
+	int			f = m->factors;
+	double		sum = 0.0;
+
+	for (int32_t i = 0; i < m->n_items; i++)
+	{
+		float		own[RS_MODEL_MAX_FACTORS];
+		int			n;
+		const int32_t *tags = rs_hybrid_item_tags(m, i, &n);
+
+		memcpy(own, m->item_factors + (size_t) i * f, sizeof(float) * f);
+		for (int k = 0; k < n; k++)
+			for (int c = 0; c < f; c++)
+				own[c] -= m->item_tag_vectors[(size_t) tags[k] * (f + 1) + c];
+		sum += norm(own, f);
+	}
+	return sum / m->n_items;
+}
+
+/*
+ * identity_dropout 1: an item with tags is always its tags alone, so its
+ * own row keeps its first random value (norm about 0.1); at 0 it learns.
+ */
+static void
+test_identity_dropout(void)
+{
+	double		opt[RS_HYBRID_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_fit		never,
+				always;
+
+	default_options(opt);
+	opt[RS_HYBRID_IDENTITY_DROPOUT] = 0;
+	if (fit(opt, 1, NULL, &c, &never) != RS_OK)
+	{
+		CHECK(false, "fit without dropout");
+		return;
+	}
+	opt[RS_HYBRID_IDENTITY_DROPOUT] = 1;
+	if (fit(opt, 1, NULL, &c, &always) != RS_OK)
+	{
+		CHECK(false, "fit with dropout 1");
+		return;
+	}
+	CHECK(identity_norm(&always.model) < 0.15, "dropout 1: identities moved to %g",
+		  identity_norm(&always.model));
+	CHECK(identity_norm(&never.model) > 2 * identity_norm(&always.model),
+		  "no dropout: identities %g, dropout 1: %g", identity_norm(&never.model),
+		  identity_norm(&always.model));
+	free_fit(&never, &c);
+	free_fit(&always, &c);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
+}
+
+/*
+ * A value weighs its interaction: a user whose values are all 0 is never
+ * stepped, and keeps the first random row (norm about 0.1) while the
+ * others learn; values scaled all alike change nothing.
+ */
+static void
+test_values_weigh(void)
+{
+	double		opt[RS_HYBRID_OPTION_COUNT];
+	counter		c = new_counter();
+	rs_interaction_buffer zeroed = {0},
+				scaled = {0};
+	rs_interactions with_zeros,
+				times_five;
+	rs_fit		z,
+				plain,
+				five;
+	double		others = 0.0,
+				zero_norm = 0.0;
+
+	for (int32_t u = 0; u < data.n_users; u++)
+		for (size_t k = data.user_ptr[u]; k < data.user_ptr[u + 1]; k++)
+		{
+			rs_buffer_append(&zeroed, &rs_malloc_allocator, data.user_ids[u],
+							 data.item_ids[data.user_items[k]], u == 0 ? 0.0f : 1.0f);
+			rs_buffer_append(&scaled, &rs_malloc_allocator, data.user_ids[u],
+							 data.item_ids[data.user_items[k]], 5.0f);
+		}
+	rs_interactions_build(&zeroed, &rs_malloc_allocator, &with_zeros);
+	rs_interactions_build(&scaled, &rs_malloc_allocator, &times_five);
+	default_options(opt);
+	opt[RS_HYBRID_IDENTITY] = RS_IDENTITY_BOTH;
+	if (fit_on(&with_zeros, opt, 1, NULL, &c, &z) != RS_OK ||
+		fit_on(&data, opt, 1, NULL, &c, &plain) != RS_OK ||
+		fit_on(&times_five, opt, 1, NULL, &c, &five) != RS_OK)
+	{
+		CHECK(false, "fits failed");
+		return;
+	}
+	/* a user's own row: its vector less its tags', which others' samples step */
+	for (int32_t u = 0; u < z.model.n_users; u++)
+	{
+		float		own[16];
+
+		memcpy(own, z.model.user_factors + (size_t) u * 16, sizeof(own));
+		for (uint64_t k = user_ptr[u]; k < user_ptr[u + 1]; k++)
+			for (int f = 0; f < 16; f++)
+				own[f] -= z.model.user_tag_vectors[(size_t) user_tag_list[k] * 17 + f];
+		if (u == 0)
+			zero_norm = norm(own, 16);
+		else
+			others += norm(own, 16) / (z.model.n_users - 1);
+	}
+	CHECK(zero_norm < 0.15 && others > 2 * zero_norm,
+		  "a user of weight 0: own row's norm %g, the others' %g", zero_norm, others);
+	CHECK(memcmp(plain.model.item_factors, five.model.item_factors,
+				 sizeof(float) * (size_t) data.n_items * 16) == 0,
+		  "values 5 for every row train what values 1 do");
+	free_fit(&z, &c);
+	free_fit(&plain, &c);
+	free_fit(&five, &c);
+	rs_buffer_free(&zeroed, &rs_malloc_allocator);
+	rs_buffer_free(&scaled, &rs_malloc_allocator);
+	rs_interactions_free(&with_zeros, &rs_malloc_allocator);
+	rs_interactions_free(&times_five, &rs_malloc_allocator);
+	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
+}
+
 static rs_status
 fit_and_free(void *ctx, int threads, host *h, counter *c)
 {
@@ -489,6 +627,8 @@ main(void)
 	test_explain_and_codec();
 	test_cancel_and_memory();
 	test_subset();
+	test_identity_dropout();
+	test_values_weigh();
 	rs_interactions_free(&data, &rs_malloc_allocator);
 	free(item_ptr);
 	free(user_ptr);
