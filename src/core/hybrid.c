@@ -804,7 +804,7 @@ const rs_kind rs_hybrid_kind = {
 	.verbose_option = RS_HYBRID_VERBOSE,
 	.iterations_option = RS_HYBRID_EPOCHS,
 	.chosen_by = {-1, 0},
-	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1e-3}},
+	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1.0}},
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
@@ -921,7 +921,7 @@ const rs_kind rs_hybrid_ratings_kind = {
 	.verbose_option = RS_HYBRID_VERBOSE,
 	.iterations_option = RS_HYBRID_EPOCHS,
 	.chosen_by = {RS_HYBRID_LOSS, RS_HYBRID_LOSS_SQUARED},
-	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1e-3}},
+	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1.0}},
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
