@@ -155,6 +155,17 @@ FROM (SELECT recsys.model_info(recsys.train_hybrid(c.user_id, c.item_id, 1, u.ta
                                  '{"factors": 8, "epochs": 4, "tune": true, "threads": 1}')) AS j
       FROM hy_clicks c JOIN hy_users u USING (user_id) JOIN hy_items i USING (item_id)) s;
 
+-- regularization defaults to 0.1, and to 1e-6 under the BPR loss, which
+-- pays it on every sample; a given value stands under either loss.
+SELECT o.options, (recsys.model_info(recsys.train_hybrid(c.user_id, c.item_id, 1, NULL, NULL, o.options))
+                   ->'options'->>'regularization')::float8 AS regularization
+FROM (VALUES ('{"epochs": 1, "factors": 2, "threads": 1}'::jsonb),
+             ('{"epochs": 1, "factors": 2, "threads": 1, "loss": "bpr"}'),
+             ('{"epochs": 1, "factors": 2, "threads": 1, "loss": "bpr", "regularization": 0.05}'),
+             ('{"epochs": 1, "factors": 2, "threads": 1, "regularization": 0.05}')) o(options),
+     hy_clicks c
+GROUP BY o.options ORDER BY o.options::text;
+
 -- Ratings: "loss": "squared" trains a model of values (mu + b_u + b_i +
 -- x_u . y_i).  Users rate their own class 8 and the others 2.
 CREATE TABLE hy_ratings AS

@@ -348,10 +348,12 @@ FROM mth_warm WHERE name = 'most_popular';
 
 -- On known items the hybrid model learns the popularity that drives this
 -- data (HR@10 and NDCG@10 above 0.8 times the most popular items'), and
--- ranks below implicit ALS (README, "On real data").
+-- ranks as implicit ALS does, within 0.01 (seeds 1-3 fall below it by
+-- 0.003-0.007, this one lands above; README, "On real data").
 SELECT h.users, h.hr10 > 0.8 * p.hr10 AS hr10_above_0_8_popular,
        h.ndcg10 > 0.8 * p.ndcg10 AS ndcg10_above_0_8_popular,
-       h.hr10 > a.hr10 AS beats_implicit_als_hr10, h.ndcg10 > a.ndcg10 AS beats_implicit_als_ndcg10,
+       abs(h.hr10 - a.hr10) < 0.01 AS hr10_near_implicit_als,
+       abs(h.ndcg10 - a.ndcg10) < 0.01 AS ndcg10_near_implicit_als,
        a.hr10 > p.hr10 AS implicit_als_beats_popular_hr10
 FROM mth_warm h, mth_warm p, mth_warm a
 WHERE h.name = 'hybrid' AND p.name = 'most_popular' AND a.name = 'implicit_als';

@@ -74,13 +74,22 @@ static const char *const negatives_choices[] = {"uniform", "popularity", NULL};
  * 3 % of the best of 0.005, 0.01, 0.02 and 0.05 on planted data dense and
  * sparse and on MovieTweetings (README, Tuning); LightFM's 0.05 was the
  * worst on all of them, fitting a sparse user's few items.
+ *
+ * regularization 0.1, against LightFM's 0: on six planted shapes it was
+ * within 0.5 % of 1e-6 or better (noisy data +4 %), and on MovieTweetings
+ * it keeps a user of a few items from pulling far from what the tags say:
+ * new movies' HR@10 +12 % for the users of 20 or more interactions, known
+ * movies' +13 %, ratings' RMSE 1.59 against 1.73.  The BPR loss keeps 1e-6
+ * (adapt_options): it pays the penalty on every sample, where WARP pays it
+ * only on a violation, and collapses under 0.1 (planted NDCG@10 0.070
+ * against 0.125; 0.001 and 0.01 cost it 1 % and 14 % on sparse data).
  */
 const rs_option_spec rs_hybrid_option_specs[RS_HYBRID_OPTION_COUNT] = {
 	[RS_HYBRID_FACTORS] = {"factors", RS_OPT_INT, 64, 1, RS_MODEL_MAX_FACTORS, false, NULL},
 	[RS_HYBRID_EPOCHS] = {"epochs", RS_OPT_INT, 30, 1, 10000, false, NULL},
 	[RS_HYBRID_LOSS] = {"loss", RS_OPT_CHOICE, RS_HYBRID_LOSS_WARP, 0, 0, false, loss_choices},
 	[RS_HYBRID_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.02, 0, 1e3, true, NULL},
-	[RS_HYBRID_REGULARIZATION] = {"regularization", RS_OPT_REAL, 1e-6, 0, 1e3, false, NULL},
+	[RS_HYBRID_REGULARIZATION] = {"regularization", RS_OPT_REAL, 0.1, 0, 1e3, false, NULL},
 	[RS_HYBRID_MAX_SAMPLED] = {"max_sampled", RS_OPT_INT, 10, 1, 10000, false, NULL},
 	[RS_HYBRID_NEGATIVES] = {"negatives", RS_OPT_CHOICE, RS_NEGATIVES_UNIFORM, 0, 0, false, negatives_choices},
 	[RS_HYBRID_IDENTITY] = {"identity", RS_OPT_CHOICE, RS_IDENTITY_BOTH, 0, 0, false, identity_choices},
@@ -96,6 +105,7 @@ const rs_option_spec rs_hybrid_option_specs[RS_HYBRID_OPTION_COUNT] = {
 #define INIT_NORM 0.1			/* as BPR's: first scores near 0 */
 #define ADAGRAD_START 1.0f		/* each parameter's sum of squares at first */
 #define MAX_WARP_WEIGHT 10.0f	/* L(N) at most, as LightFM clips it */
+#define BPR_REGULARIZATION 1e-6	/* the BPR loss's default (see the options) */
 
 /* Fold-in of a newcomer (rs_hybrid_fold_in_from): BPR's SGD, plain steps */
 #define FOLD_IN_RATE 0.05f
@@ -789,6 +799,15 @@ check_rows(const rs_training_rows *rows, const double *options, rs_report *why)
 
 #define BIT RS_SECTION_BIT
 
+/* The BPR loss's own default regularization (see the options' comment). */
+static void
+adapt_options(double *options, const bool *given, const rs_interactions *data)
+{
+	(void) data;
+	if (!given[RS_HYBRID_REGULARIZATION] && options[RS_HYBRID_LOSS] == RS_HYBRID_LOSS_BPR)
+		options[RS_HYBRID_REGULARIZATION] = BPR_REGULARIZATION;
+}
+
 const rs_kind rs_hybrid_kind = {
 	.algorithm = RS_ALGO_HYBRID,
 	.name = "hybrid",
@@ -805,6 +824,7 @@ const rs_kind rs_hybrid_kind = {
 	.iterations_option = RS_HYBRID_EPOCHS,
 	.chosen_by = {-1, 0},
 	.search = {{RS_HYBRID_LEARNING_RATE, 0.005, 0.1}, {RS_HYBRID_REGULARIZATION, 1e-7, 1.0}},
+	.adapt_options = adapt_options,
 	.n_search = 2,
 	.required_sections = BIT(RS_SEC_USER_IDS) | BIT(RS_SEC_ITEM_IDS) |
 	BIT(RS_SEC_USER_FACTORS) | BIT(RS_SEC_ITEM_FACTORS) | BIT(RS_SEC_ITEM_BIAS) |
