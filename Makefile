@@ -14,15 +14,15 @@
 
 EXTENSION = recsys
 MODULE_big = recsys
-DATA = sql/recsys--0.7.0.sql sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql \
+DATA = sql/recsys--0.8.0.sql sql/recsys--0.1.0.sql sql/recsys--0.1.0--0.2.0.sql sql/recsys--0.2.0--0.3.0.sql \
 	sql/recsys--0.3.0--0.4.0.sql sql/recsys--0.4.0--0.5.0.sql sql/recsys--0.5.0--0.6.0.sql \
-	sql/recsys--0.6.0--0.7.0.sql
+	sql/recsys--0.6.0--0.7.0.sql sql/recsys--0.7.0--0.8.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
-REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease hybrid recommend_batch evaluate retrain guardrails fold_in movietweetings movietweetings_implicit movietweetings_hybrid tune defaults
+REGRESS = setup metrics options planted serving planner corrupt bad_input parallel implicit mlp ncf knn ease hybrid recommend_batch evaluate retrain guardrails fold_in movietweetings movietweetings_implicit movietweetings_hybrid movietweetings_sequence sequence tune defaults
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 

@@ -16,7 +16,7 @@ WHERE n.nspname = 'recsys' AND obj_description(p.oid, 'pg_proc') IS NULL;
 SELECT p.proname, p.prokind, p.provolatile, p.proisstrict, p.proparallel, p.procost
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'recsys' AND p.proname NOT LIKE '\_%'
-ORDER BY 1, p.pronargs;
+ORDER BY 1, p.pronargs, pg_get_function_identity_arguments(p.oid);
 
 -- recsys.max_threads defaults to the machine's cores: the tests that train
 -- on a given number of threads must not depend on the machine they run on.

@@ -54,6 +54,7 @@ typedef struct call_site
 	model_key	key;
 	cached_model *entry;
 	MemoryContextCallback release;
+	void	   *memo;			/* a serving function's own, in fn_mcxt */
 } call_site;
 
 static MemoryContext cache_context = NULL;
@@ -365,4 +366,18 @@ recsys_model_arg(FunctionCallInfo fcinfo, int argno)
 	site->toast_relid = toast.va_toastrelid;
 	site->value_id = toast.va_valueid;
 	return &site->entry->model;
+}
+
+/*
+ * A pointer a serving function may keep for the rest of the query at its
+ * call site (in fn_mcxt), beside the model recsys_model_arg found there:
+ * what it computed for the last row, to reuse for the next.
+ */
+void **
+recsys_call_site_memo(FunctionCallInfo fcinfo)
+{
+	call_site  *site = fcinfo->flinfo->fn_extra;
+
+	Assert(site != NULL);
+	return &site->memo;
 }

@@ -86,6 +86,12 @@ report_progress(void *arg, int iteration, double loss, double seconds)
 	int			left = Max(clock->iterations - iteration, 0);
 
 	(void) seconds;
+	/*
+	 * A NOTICE processes interrupts when it is sent: a cancel would then
+	 * leave the fit from here, past the cleanup of its threads.  Held, it
+	 * waits for the fit's next poll, which stops the fit properly.
+	 */
+	HOLD_INTERRUPTS();
 	if (isnan(loss))
 		ereport(NOTICE,
 				(errmsg("fitted in %.3f s (one pass, no loss to report)", now - clock->last)));
@@ -94,6 +100,7 @@ report_progress(void *arg, int iteration, double loss, double seconds)
 				(errmsg("iteration %d of %d: loss %.6g, %.3f s; %.1f s elapsed, about %.1f s left",
 						iteration, clock->iterations, loss, now - clock->last, elapsed,
 						iteration > 0 ? elapsed / iteration * left : 0.0)));
+	RESUME_INTERRUPTS();
 	clock->last = now;
 }
 

@@ -104,11 +104,23 @@ extern void recsys_require_operation(const rs_model *model, size_t offset,
 extern int	recsys_read_history(const rs_model *model, struct ArrayType *item_ids,
 								struct ArrayType *values, int32 **items, float **values_out,
 								int *unknown);
+/*
+ * sequence_serving.c: a history given most recent first, for a sequential
+ * kind: its dense items oldest first (ids the model lacks dropped and
+ * counted in *unknown), and recommend(model, history, k).
+ */
+extern int	recsys_read_sequence(const rs_model *model, struct ArrayType *history,
+								 int32 **items, int *unknown);
+extern void recsys_recommend_sequence(FunctionCallInfo fcinfo, const rs_model *model,
+									  struct ArrayType *history, int32 k);
+
 /* serving.c: an error if the model keeps no users ("users": "fold_in") */
 extern void recsys_require_users(const rs_model *model, const char *function_name);
 
 /* model_cache.c: the decoded model behind a bytea argument */
 extern const rs_model *recsys_model_arg(FunctionCallInfo fcinfo, int argno);
+/* ... and, after it, a memo its caller keeps at the call site for the query */
+extern void **recsys_call_site_memo(FunctionCallInfo fcinfo);
 
 /* What identifies a model: its random id, size and checksum (model_cache.c). */
 typedef struct recsys_model_key

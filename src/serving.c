@@ -291,6 +291,18 @@ recommend_history(FunctionCallInfo fcinfo, ArrayType *item_ids, ArrayType *value
 	recsys_init_materialized(fcinfo);
 	model = recsys_model_arg(fcinfo, 0);
 	recsys_require(model, score_history, function_name);
+	if (rs_kind_of(model->algorithm)->sequential)
+	{
+		if (values != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s is not supported for %s models", function_name,
+							rs_algorithm_name(model->algorithm)),
+					 errdetail("A sequence model reads the order of a history, not values."),
+					 errhint("Pass the history alone, most recent first: recommend(model, item_ids, k).")));
+		recsys_recommend_sequence(fcinfo, model, item_ids, k);
+		return;
+	}
 	if (values == NULL && rs_model_predicts_unknown(model))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

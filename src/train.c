@@ -7,6 +7,7 @@
 #include "features_agg.h"
 #include "hybrid_agg.h"
 #include "interactions_agg.h"
+#include "sequence_agg.h"
 #include "tune.h"
 
 #include <math.h>
@@ -41,6 +42,7 @@ typedef struct training
 	rs_tag_table user_tags;		/* tagged kinds */
 	rs_tag_table item_tags;
 	hybrid_tag_report tag_report;
+	rs_sequences sequences;		/* sequential kinds */
 	int64		skipped;
 	size_t		rows;
 	double		started;
@@ -250,6 +252,17 @@ take_tags(training *t, hybrid_state *state)
 						t->item_tags.n_tags)));
 }
 
+/* Each user's events in order, for a sequential kind. */
+static void
+take_sequences(training *t, sequence_state *state)
+{
+	recsys_raise_status(rs_sequences_build(state->base.buffer.users, state->base.buffer.items,
+										   state->at, state->base.buffer.count, &t->data,
+										   &t->runtime.alloc, &t->sequences),
+						"ordering the events");
+	t->input.sequences = &t->sequences;
+}
+
 /* Collected interactions arranged by user and item, before the fit. */
 static void
 begin_interactions(training *t, interactions_state *state)
@@ -269,6 +282,8 @@ begin_interactions(training *t, interactions_state *state)
 						   t->data.n_users, t->data.n_items, t->data.nnz)));
 	if (t->kind->tagged)
 		take_tags(t, (hybrid_state *) state);
+	if (t->kind->sequential)
+		take_sequences(t, (sequence_state *) state);
 	if (t->kind->check_size && !t->kind->check_size(&t->data, t->options, &why))
 		raise_report(ERROR, ERRCODE_PROGRAM_LIMIT_EXCEEDED, &why);
 	if (t->kind->adapt_options)

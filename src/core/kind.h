@@ -18,6 +18,7 @@
 #include "model.h"
 #include "options.h"
 #include "runtime.h"
+#include "sequences.h"
 #include "tags.h"
 
 #include <stdbool.h>
@@ -73,6 +74,8 @@ typedef struct rs_fit_input
 	/* tagged kinds: the features of data's users and items (NULL: none) */
 	const rs_tag_table *user_tags;
 	const rs_tag_table *item_tags;
+	/* sequential kinds: data's users' events in order */
+	const rs_sequences *sequences;
 } rs_fit_input;
 
 /* A named list of numbers the model's description records. */
@@ -133,6 +136,8 @@ typedef struct rs_kind
 	const char *training;		/* what the fit does, for errors: "ALS training" */
 	rs_kind_input input;
 	bool		tagged;			/* its rows carry user and item tags (tags.h) */
+	bool		sequential;		/* its rows carry an order (sequences.h); it reads
+								 * histories in order, most recent first */
 
 	/* options */
 	const rs_option_spec *options;

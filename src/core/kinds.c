@@ -15,7 +15,8 @@
 	X(knn) \
 	X(ease) \
 	X(hybrid_ratings) \
-	X(hybrid)
+	X(hybrid) \
+	X(sequence)
 
 #define DECLARE(kind) extern const rs_kind rs_##kind##_kind;
 #define ENTRY(kind) &rs_##kind##_kind,

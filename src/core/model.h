@@ -51,6 +51,7 @@ typedef enum rs_algorithm
 	RS_ALGO_EASE = 7,			/* EASE: history times a closed-form item-item matrix */
 	RS_ALGO_HYBRID = 8,			/* features and identities: x_u . y_i + b_i (hybrid.h) */
 	RS_ALGO_HYBRID_RATINGS = 9, /* the same of ratings: mu + b_u + b_i + x_u . y_i */
+	RS_ALGO_SEQUENCE = 10,		/* self-attention over the ordered history: h . y_i (sequence.h) */
 	RS_ALGO_COUNT
 } rs_algorithm;
 
@@ -90,6 +91,9 @@ typedef enum rs_section
 	RS_SEC_ITEM_TAG_NAMES,
 	RS_SEC_USER_TAG_VECTORS,	/* float[n_user_tags][factors + 1]: vector, then bias */
 	RS_SEC_ITEM_TAG_VECTORS,
+	/* sequence models (sequence.h): each user's last events, oldest first */
+	RS_SEC_SEQUENCE_PTR,		/* uint64[n_users + 1]: CSR of each user's events */
+	RS_SEC_SEQUENCE_ITEMS,		/* int32[sequence_ptr[n_users]], in the order they happened */
 	RS_SEC_COUNT = 32			/* slots reserved in the header (16 in version 1) */
 } rs_section;
 
@@ -199,6 +203,9 @@ typedef struct rs_model
 	rs_tag_table item_tags;
 	const float *user_tag_vectors;
 	const float *item_tag_vectors;
+	/* sequence models: each user's last events, oldest first */
+	const uint64_t *sequence_ptr;
+	const int32_t *sequence_items;
 	uint16_t	format_version; /* as read; encoding writes the current one */
 } rs_model;
 

@@ -20,7 +20,7 @@ _Static_assert(RS_MODEL_IDENTITY_SIZE == __builtin_offsetof(rs_model_header, hea
 _Static_assert(RS_MODEL_V1_HEADER_SIZE ==
 			   __builtin_offsetof(rs_model_header, sections) +
 			   sizeof(rs_section_ref) * RS_MODEL_V1_SECTIONS, "version 1 header layout");
-_Static_assert(RS_SEC_ITEM_TAG_VECTORS < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
+_Static_assert(RS_SEC_SEQUENCE_ITEMS < RS_SEC_COUNT && RS_SEC_COUNT <= 32,
 			   "sections fit the header and a uint32_t mask");
 
 #define ALIGN8(x) (((x) + 7) & ~(uint64_t) 7)
@@ -95,6 +95,10 @@ section_source(const rs_model *m, rs_section s)
 			return m->user_tag_vectors;
 		case RS_SEC_ITEM_TAG_VECTORS:
 			return m->item_tag_vectors;
+		case RS_SEC_SEQUENCE_PTR:
+			return m->sequence_ptr;
+		case RS_SEC_SEQUENCE_ITEMS:
+			return m->sequence_items;
 		default:
 			return NULL;
 	}
@@ -123,6 +127,7 @@ expected_size(rs_section s, uint64_t users, uint64_t items, uint64_t factors)
 		case RS_SEC_ITEM_BIAS:
 			return items * 4;
 		case RS_SEC_SEEN_PTR:
+		case RS_SEC_SEQUENCE_PTR:
 			return (users + 1) * 8;
 		case RS_SEC_ITEM_GRAM:
 			return factors * factors * 4;
@@ -196,6 +201,8 @@ source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 		return m->neighbor_ptr ? m->neighbor_ptr[m->n_items] * 4 : 0;
 	if (s == RS_SEC_INFO)
 		return m->info_size;
+	if (s == RS_SEC_SEQUENCE_ITEMS)
+		return m->sequence_ptr ? m->sequence_ptr[m->n_users] * 4 : 0;
 	if (s >= RS_SEC_USER_TAG_PTR && s <= RS_SEC_ITEM_TAG_VECTORS)
 		return tag_section_size(m, s);
 	return expected_size(s, (uint64_t) m->n_users, (uint64_t) m->n_items,
@@ -211,7 +218,8 @@ source_size(const rs_model *m, rs_section s, const rs_history_size *coded)
 	X(ncf_item_embeddings) X(neighbor_ptr) X(neighbor_items) X(neighbor_weights) \
 	X(item_matrix) X(user_tags.name_offsets) X(user_tags.names) X(user_tags.ptr) \
 	X(user_tags.tags) X(item_tags.name_offsets) X(item_tags.names) X(item_tags.ptr) \
-	X(item_tags.tags) X(user_tag_vectors) X(item_tag_vectors)
+	X(item_tags.tags) X(user_tag_vectors) X(item_tag_vectors) \
+	X(sequence_ptr) X(sequence_items)
 
 void
 rs_model_rebase(rs_model *m, const void *from, size_t len, const void *to)

@@ -20,7 +20,8 @@ CREATE TEMP TABLE raw_lines (line text);
 CREATE TEMP TABLE ratings AS
 SELECT split_part(line, '::', 1)::bigint AS user_id,
        split_part(line, '::', 2)::bigint AS item_id,
-       split_part(line, '::', 3)::real AS rating
+       split_part(line, '::', 3)::real AS rating,
+       split_part(line, '::', 4)::bigint AS rated_at
 FROM raw_lines;
 
 -- A little-endian unsigned 64-bit integer at a 0-based byte offset.
@@ -65,6 +66,9 @@ SELECT 'ncf', recsys.train_ncf(user_id, item_id,
        '{"seed": 7, "epochs": 2, "layers": [16, 8]}') FROM ratings
 UNION ALL
 SELECT 'mlp', recsys.train_mlp(ARRAY[user_id % 97, item_id % 89, rating]::real[],
-       (rating >= 8)::int::real, '{"seed": 7, "epochs": 3, "hidden": [16, 8]}') FROM ratings;
+       (rating >= 8)::int::real, '{"seed": 7, "epochs": 3, "hidden": [16, 8]}') FROM ratings
+UNION ALL
+SELECT 'sequence', recsys.train_sequence(user_id, item_id, rated_at,
+       '{"seed": 7, "epochs": 2, "factors": 16}') FROM ratings;
 
 SELECT kind, pg_temp.digest(model) AS digest FROM models ORDER BY kind;

@@ -11,7 +11,8 @@
  * The CRC-32C and total size are rewritten before decoding: a mutated value
  * would otherwise fail the checksum and never reach the checks behind it.
  * The 16 bytes of the model id, which decode never interprets, choose the
- * queries: users, items, k and a short history.
+ * queries: users, items, k, a short history and, for sequence models, an
+ * ordered one with repeats.
  */
 #include "core/crc32c.h"
 #include "core/hybrid.h"
@@ -20,6 +21,7 @@
 #include "core/model.h"
 #include "core/runtime.h"
 #include "core/scoring.h"
+#include "core/sequence.h"
 #include "core/top_k.h"
 
 #include <math.h>
@@ -28,6 +30,7 @@
 #include <string.h>
 
 #define MAX_HISTORY 8
+#define MAX_SEQUENCE 12			/* longer than the seeds' max_length */
 #define MAX_IDS 6
 
 /*
@@ -287,6 +290,82 @@ recommend_history(const rs_model *m, const uint8_t *p, int32_t k)
 }
 
 /*
+ * What a sequence model serves from a live history (src/sequence_serving.c):
+ * the items in the order drawn, oldest first as the SQL functions hand them
+ * over, repeats and all (every fourth draw comes back, and a bit of p[12]
+ * repeats the item before).  explain(model, history, item_id, k) ranks the
+ * attention weights; predict(model, history, item_id) is the encoding's dot
+ * product with the item's row, plus its bias; recommend(model, history, k)
+ * scores the history in that order and leaves its distinct items out.  A
+ * known user's stored events, which their row encodes, are encoded too.
+ */
+static void
+serve_sequence(const rs_model *m, const uint8_t *p, int32_t user, int32_t item, int32_t k)
+{
+	int32_t		items[MAX_SEQUENCE],
+				distinct[MAX_SEQUENCE];
+	size_t		n,
+				n_distinct = 0,
+				count;
+	float	   *scratch,
+			   *encoding,
+			   *attention,
+			   *scores;
+	const int32_t *stored;
+
+	if (!rs_kind_of(m->algorithm)->sequential || m->n_items == 0)
+		return;
+	n = 1 + p[11] % MAX_SEQUENCE;
+	for (size_t j = 0; j < n; j++)
+		items[j] = j > 0 && ((p[12] >> (j % 8)) & 1) ? items[j - 1] :
+			(int32_t) (((uint32_t) p[7 + j % 4] * 257u + (uint32_t) (j % 2) * 7919u) %
+					   (uint32_t) m->n_items);
+	scratch = take(sizeof(float) * rs_sequence_scratch_floats(m));
+	encoding = take(sizeof(float) * ((size_t) m->factors + 1));
+	attention = take(sizeof(float) * n);
+	rs_sequence_encode(m, items, n, scratch, encoding, attention);
+	consume_floats(encoding, (size_t) m->factors);
+	consume_floats(attention, n);
+	if (item >= 0)
+	{
+		size_t		room = (size_t) k < n ? (size_t) k : n;
+		rs_scored  *best = take(sizeof(rs_scored) * room);
+		size_t		ranked = rs_top_k(attention, (int32_t) n, NULL, 0, (size_t) k, best);
+		double		s = m->item_bias ? m->item_bias[item] : 0.0;
+		uint64_t	ids = 0;
+
+		for (size_t r = 0; r < ranked; r++)
+			ids += (uint64_t) m->item_ids[items[best[r].index]] + (uint64_t) best[r].index;
+		for (int c = 0; c < m->factors; c++)
+			s += (double) encoding[c] * m->item_factors[(size_t) item * m->factors + c];
+		sink = s + (double) ids;
+		free(best);
+	}
+	memcpy(distinct, items, sizeof(int32_t) * n);
+	qsort(distinct, n, sizeof(int32_t), compare_int32);
+	for (size_t j = 0; j < n; j++)
+		if (n_distinct == 0 || distinct[n_distinct - 1] != distinct[j])
+			distinct[n_distinct++] = distinct[j];
+	scores = take(sizeof(float) * ((size_t) m->n_items + 1));
+	if (rs_score_history(m, items, NULL, n, &capped, scores) == RS_OK)
+		emit_top_k(m, scores, distinct, n_distinct, k);
+	free(scores);
+	/*
+	 * (A model that stores no events at all has no SEQUENCE_ITEMS, and
+	 * rs_sequence_of_user would add 0 to its NULL: undefined, reported.)
+	 */
+	if (user >= 0 && m->sequence_items != NULL &&
+		(stored = rs_sequence_of_user(m, user, &count)) != NULL && count > 0)
+	{
+		rs_sequence_encode(m, stored, count, scratch, encoding, NULL);
+		consume_floats(encoding, (size_t) m->factors);
+	}
+	free(scratch);
+	free(encoding);
+	free(attention);
+}
+
+/*
  * What a model of features serves (src/hybrid_serving.c): a user's and an
  * item's row from tags, some of them known, one not; a known user's score
  * for the item so given, its top k, and the item's features' shares.
@@ -401,6 +480,8 @@ serve(const rs_model *m)
 	for (int i = 0; i < n_items; i++)
 		similar_items(m, rs_model_item_index(m, item_ids[i]), k);
 	recommend_history(m, p, k);
+	serve_sequence(m, p, n_users > 2 ? rs_model_user_index(m, user_ids[2]) : -1,
+				   n_items > 2 ? rs_model_item_index(m, item_ids[2]) : -1, k);
 	sink = rs_model_predicts_unknown(m) + rs_user_row_length(m);
 }
 

@@ -22,6 +22,8 @@
 #include "core/model.h"
 #include "core/ncf.h"
 #include "core/random.h"
+#include "core/sequence.h"
+#include "core/sequences.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,7 +166,8 @@ write_model(rs_model *m, const char *name)
 		write_file(v2_name, 0, bytes, size);
 	}
 	if (m->algorithm != RS_ALGO_KNN && m->algorithm != RS_ALGO_EASE &&
-		m->algorithm != RS_ALGO_HYBRID && m->algorithm != RS_ALGO_HYBRID_RATINGS)
+		m->algorithm != RS_ALGO_HYBRID && m->algorithm != RS_ALGO_HYBRID_RATINGS &&
+		m->algorithm != RS_ALGO_SEQUENCE)
 		write_version_1(bytes, size, name);
 	free(bytes);
 }
@@ -347,6 +350,82 @@ hybrid(const rs_interactions *data, int loss)
 	free((void *) f.loss);
 }
 
+/*
+ * Each user's items in an order of their own: a time that mixes the user's
+ * and the item's ids, ties among them (broken by item id); every other user
+ * sees their first item again at the end, so sequences hold repeats.  With
+ * max_length 4, users of more events are stored truncated.
+ */
+static void
+sequence(const rs_interactions *data, int blocks, int heads, const char *name)
+{
+	size_t		n = data->nnz + (size_t) data->n_users;
+	int64_t    *users = malloc(sizeof(int64_t) * n),
+			   *items = malloc(sizeof(int64_t) * n),
+			   *at = malloc(sizeof(int64_t) * n);
+	size_t		rows = 0;
+	rs_sequences seq;
+	double		opt[RS_SEQ_OPTION_COUNT];
+	rs_runtime	rt = runtime();
+	rs_fit_input in = {0};
+	rs_fit		f = {0};
+	int			truncated = 0;
+
+	if (!users || !items || !at)
+		fail("out of memory");
+	for (int32_t u = 0; u < data->n_users; u++)
+	{
+		for (size_t k = data->user_ptr[u]; k < data->user_ptr[u + 1]; k++)
+		{
+			int64_t		item = data->item_ids[data->user_items[k]];
+
+			users[rows] = data->user_ids[u];
+			items[rows] = item;
+			at[rows++] = (data->user_ids[u] * 31 + item * 17) % 5;
+		}
+		if (u % 2 == 0 && data->user_ptr[u + 1] > data->user_ptr[u])
+		{
+			users[rows] = data->user_ids[u];
+			items[rows] = data->item_ids[data->user_items[data->user_ptr[u]]];
+			at[rows++] = 1000;
+		}
+	}
+	check(rs_sequences_build(users, items, at, rows, data, A, &seq), "ordering the events");
+	for (int k = 0; k < RS_SEQ_OPTION_COUNT; k++)
+		opt[k] = rs_sequence_option_specs[k].default_value;
+	opt[RS_SEQ_FACTORS] = FACTORS;
+	opt[RS_SEQ_BLOCKS] = blocks;
+	opt[RS_SEQ_HEADS] = heads;
+	opt[RS_SEQ_MAX_LENGTH] = 4;
+	opt[RS_SEQ_EPOCHS] = 2;
+	opt[RS_SEQ_BATCH_SIZE] = 8;
+	opt[RS_SEQ_NEGATIVES] = 5;
+	opt[RS_SEQ_THREADS] = 1;
+	in.data = data;
+	in.sequences = &seq;
+	in.options = opt;
+	check(rs_kind_of(RS_ALGO_SEQUENCE)->fit(&in, &rt, &f), "sequence model training");
+	for (int32_t u = 0; u < data->n_users; u++)
+		truncated += seq.ptr[u + 1] - seq.ptr[u] > 4;
+	if (truncated == 0)
+		fail("no sequence seed user has more events than max_length");
+	write_model(&f.model, name);
+	free((void *) f.model.user_factors);
+	free((void *) f.model.item_factors);
+	free((void *) f.model.item_bias);
+	free((void *) f.model.item_popularity);
+	free((void *) f.model.mlp_sizes);
+	free((void *) f.model.mlp_weights);
+	free((void *) f.model.sequence_ptr);
+	free((void *) f.model.sequence_items);
+	free((void *) f.series[0].values);
+	free((void *) f.loss);
+	rs_sequences_free(&seq, A);
+	free(users);
+	free(items);
+	free(at);
+}
+
 /* A label that depends on the features: their sum's sign. */
 static void
 mlp(int loss, int activation)
@@ -404,6 +483,8 @@ main(int argc, char **argv)
 	ease(&data, 2);
 	hybrid(&data, RS_HYBRID_LOSS_WARP);
 	hybrid(&data, RS_HYBRID_LOSS_SQUARED);
+	sequence(&data, 1, 3, "sequence");
+	sequence(&data, 2, 1, "sequence_2blocks");
 	mlp(RS_LOSS_CROSS_ENTROPY, RS_ACTIVATION_RELU);
 	mlp(RS_LOSS_MSE, RS_ACTIVATION_TANH);
 	rs_interactions_free(&data, A);

@@ -20,6 +20,7 @@
 #      predict vs a trivial ORDER BY, recommend_batch vs recommend per user,
 #      the first predict in a new connection, a network with subnormal
 #      weights vs ordinary ones
+#      the sequence model's training throughput and recommend from a history
 #   6. train_mlp vs scikit-learn's MLPClassifier on the same million rows
 #
 # Prints one Markdown table, also written to test/bench/results.md.  Takes
@@ -336,6 +337,43 @@ say "new connection + predict: $first_ms ms; new connection + SELECT :u: $conn_m
 row "first predict in a new connection, $large_mib MiB model (connection included)" "$first_ms ms" \
     "SELECT :u in a new connection: $conn_ms ms" "$(calc "$first_ms - $conn_ms" %.1f) ms extra" \
     "≤ 50 ms extra" "$(holds "$first_ms - $conn_ms <= 50")"
+
+# The sequence model: training on ML-1M's rows (each user's last 51 in an
+# order of the rows' own) as sequences and tokens per second and as GFLOP/s
+# against sgemm; then recommend from a live history of 50 items over the
+# ML-20M catalogue, against reading that history alone.
+step "5. the sequence model: training throughput (ML-1M shape, 2 epochs) and recommend from a history"
+seq_info=$(sql -At -c "SELECT recsys.model_info(recsys.train_sequence(user_id, item_id,
+                           abs(hashint8(user_id * 7919 + item_id)), '{\"epochs\": 2}')) FROM ml1m")
+seq_s=$(info_key "$seq_info" training_seconds)
+read -r seq_users seq_tokens < <(sql -At -F ' ' -c "
+    SELECT count(*), sum(least(n, 51) - 1) FROM (SELECT count(*) AS n FROM ml1m GROUP BY user_id) u WHERE n >= 2")
+# flops per token: 3 x (forward) per block, 12 d^2 in the projections and the
+# feed-forward layer and 2 d L in attention, and the softmax's 6 d negatives
+seq_flops=$(calc "2 * $seq_tokens * (3 * 2 * (12 * 64 * 64 + 2 * 64 * 50) + 6 * 64 * 128)" %.0f)
+seq_gflops=$(calc "$seq_flops / $seq_s / 1e9" %.2f)
+say "train_sequence: $seq_s s for 2 epochs of $seq_users sequences, $seq_tokens tokens: $seq_gflops GFLOP/s"
+row "train_sequence, ML-1M shape, 2 epochs ($seq_users sequences of up to 50 + 1)" \
+    "$(calc "2 * $seq_users / $seq_s" %.0f) sequences/s, $(calc "2 * $seq_tokens / $seq_s / 1000" %.0f)k tokens/s" \
+    "sgemm, $cores threads: $(calc "$peak" %.1f) GFLOP/s" "$(calc "$seq_gflops / $peak" %.2f) ($seq_gflops GFLOP/s)" \
+    "reported" "—"
+sql <<'EOF2'
+INSERT INTO models SELECT 'sequence', recsys.train_sequence(user_id, item_id,
+    abs(hashint8(user_id * 7919 + item_id)), '{"epochs": 1}') FROM ml20m WHERE user_id % 10 = 0;
+CREATE TABLE sequence_histories AS
+SELECT n, ARRAY(SELECT 1 + abs(hashint8(n * 100 + j)) % (SELECT max(item_id) FROM ml20m)
+                FROM generate_series(1, 50) j) AS history
+FROM generate_series(1, 1000) n;
+CREATE INDEX ON sequence_histories (n);
+EOF2
+seq_items=$(sql -At -c "SELECT recsys.model_info(model)->>'items' FROM models WHERE name = 'sequence'")
+read -r sh_p50 sh_p99 _ sh_tps < <(run_pgbench recommend_history test/bench/recommend_history.pgbench -D users=1000)
+read -r hs_p50 _ _ _ < <(run_pgbench select_history test/bench/select_history.pgbench -D users=1000)
+sh_db=$(calc "$sh_p50 - $hs_p50")
+say "recommend(model, history, 10): p50 $sh_p50 ms, p99 $sh_p99 ms; reading the history: p50 $hs_p50 ms"
+row "recommend(model, history of 50, 10), sequence model of $seq_items items, 2 clients: p50 (p99 $sh_p99 ms), $sh_tps TPS" \
+    "$sh_p50 ms" "reading the history alone: $hs_p50 ms" "$sh_db ms in the database" \
+    "≤ 2 ms p50 in the database" "$(holds "$sh_db <= 2.0")"
 
 step "5. scoring a network whose tower weights are subnormal vs the same with ordinary weights"
 "$tools/subnormal_scoring" 200 | tee "$tmp/subnormal.txt" | sed 's/^/    /'

@@ -24,7 +24,9 @@ my $postmaster_started =
   $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
 
 # Small data: 60 users, 40 items, a third of the pairs rated; feature rows
-# for the network.  Every model is a few kilobytes.
+# for the network; the pairs again as events in an order for the sequence
+# model, some seen twice, most users' last events more than its max_length.
+# Every model is a few kilobytes.
 $node->safe_psql(
 	'postgres', q{
 CREATE TABLE ratings (u bigint NOT NULL, i bigint NOT NULL, v real NOT NULL);
@@ -55,6 +57,10 @@ SELECT 'hybrid', recsys.train_hybrid(u, i, 1, ARRAY['g' || u % 3], ARRAY['t' || 
 UNION ALL
 SELECT 'ncf', recsys.train_ncf(u, i, '{"factors": 4, "layers": [8, 4], "epochs": 2}') FROM ratings
 UNION ALL
+SELECT 'sequence', recsys.train_sequence(u, i, at, '{"factors": 4, "heads": 2, "max_length": 5, "epochs": 2}')
+FROM (SELECT u, i, (u * 7 + i * 13) % 17 AS at FROM ratings
+      UNION ALL SELECT u, i, 100 FROM ratings WHERE i % 5 = 0) events
+UNION ALL
 SELECT 'mlp', recsys.train_mlp(f, label, '{"hidden": [8], "epochs": 2}') FROM rows;
 });
 
@@ -62,10 +68,11 @@ my %size = split /[|\n]/,
   $node->safe_psql('postgres',
 	'SELECT kind, length(model) FROM models ORDER BY kind');
 note 'model sizes: ' . join(', ', map { "$_ $size{$_}" } sort keys %size);
-is(scalar(keys %size), 9, 'a model of each kind is trained');
+is(scalar(keys %size), 10, 'a model of each kind is trained');
 
 # Each call in a subtransaction: 'ok' for an answer, else the SQLSTATE.
-# A user and an item that the models know are asked about.
+# A user and an item that the models know are asked about; the sequence
+# model is also served from a history, most recent first, with a repeat.
 $node->safe_psql(
 	'postgres', q{
 CREATE FUNCTION attempt(fn text, m bytea) RETURNS text LANGUAGE plpgsql AS $$
@@ -79,6 +86,9 @@ BEGIN
     WHEN 'predict_tags' THEN PERFORM recsys.predict(m, 3, ARRAY['t1', 'c0']);
     WHEN 'recommend_tags' THEN PERFORM count(*) FROM recsys.recommend(m, ARRAY['g1'], 5);
     WHEN 'explain_features' THEN PERFORM count(*) FROM recsys.explain_features(m, 3, 5);
+    WHEN 'predict_history' THEN PERFORM recsys.predict(m, ARRAY[8, 5, 3, 5]::bigint[], 5);
+    WHEN 'recommend_history' THEN PERFORM count(*) FROM recsys.recommend(m, ARRAY[8, 5, 3, 5]::bigint[], 5);
+    WHEN 'explain_history' THEN PERFORM count(*) FROM recsys.explain(m, ARRAY[8, 5, 3, 5]::bigint[], 5, 3);
     END CASE;
     RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
@@ -86,7 +96,8 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 CREATE TABLE fns (fn text);
 INSERT INTO fns VALUES ('predict'), ('recommend'), ('explain'), ('model_info'), ('predict_features'),
-                       ('predict_tags'), ('recommend_tags'), ('explain_features');
+                       ('predict_tags'), ('recommend_tags'), ('explain_features'),
+                       ('predict_history'), ('recommend_history'), ('explain_history');
 });
 
 # What the intact models answer, to know which errors a kind gives anyway
@@ -100,6 +111,11 @@ unlike($intact, qr/:(?:predict|recommend|model_info)=(?!ok|0A000)/,
 	'the intact models are served');
 like($intact, qr/mlp:predict_features=ok/,
 	'the intact network is served');
+like($intact,
+	qr/sequence:explain_history=ok .*sequence:predict_history=ok .*sequence:recommend_history=ok/,
+	'the intact sequence model is served from a history');
+like($intact, qr/als:explain_history=0A000 .*als:predict_history=0A000/,
+	'the history functions of sequence models refuse another kind (0A000)');
 
 # --- Variants made in the server, with a fixed seed.  Each keeps its kind and
 # how it was made; variants equal to their model are dropped.
@@ -270,12 +286,13 @@ note "$n_variants variants made in the server, $n_checked with a valid checksum"
 cmp_ok($n_variants + $n_checked, '>=', 1000, 'at least 1000 variants');
 
 # The functions a kind is served by; the network also by predict(u, i),
-# which must refuse it.
+# which must refuse it; the sequence model also from a history.
 my $calls = q{
 CREATE TABLE outcomes AS
 SELECT '%s'::text AS variant_set, v.kind, v.how, f.fn, attempt(f.fn, v.v) AS outcome
 FROM %s v JOIN fns f
-  ON f.fn <> 'predict_features' OR v.kind = 'mlp'};
+  ON (f.fn <> 'predict_features' OR v.kind = 'mlp')
+ AND (f.fn NOT LIKE '%%\_history' OR v.kind = 'sequence')};
 
 # A new session, that never decoded the intact models: nothing can come from
 # the cache of decoded models.
@@ -308,6 +325,17 @@ note "by variant:\n$by_how";
 my $total = $node->safe_psql('postgres', 'SELECT count(*) FROM outcomes');
 note "$total calls in all";
 cmp_ok($total, '>=', 4000, 'every variant went through every function');
+# Variants of the sequence model with a valid checksum reached its history
+# functions: some refused, others (a changed weight) answered.
+my ($seq_refused, $seq_answered) = split /\|/,
+  $node->safe_psql(
+	'postgres', q{
+SELECT count(*) FILTER (WHERE outcome = '22P03'), count(*) FILTER (WHERE outcome = 'ok')
+FROM outcomes WHERE kind = 'sequence' AND fn LIKE '%\_history' AND variant_set = 'checked'});
+note "sequence model's history functions on variants with a valid checksum: "
+  . "$seq_refused refused, $seq_answered answered";
+cmp_ok($seq_refused, '>', 100, 'damaged sequence models are refused from a history');
+cmp_ok($seq_answered, '>', 10, 'sequence models with a changed payload still answer');
 
 # Known outcomes: an answer; invalid recsys model (22P03); a bad argument
 # (22023), such as a feature vector of the wrong length for a damaged
@@ -344,6 +372,85 @@ my ($ret, $out, $err) = $node->psql('postgres',
 	q{SELECT recsys.predict(substr(model, 1, 100), 3, 5) FROM models WHERE kind = 'als'});
 like($err, qr/ERROR:  invalid recsys model\nDETAIL:  .*: \S/,
 	'the error says the model is invalid and why');
+
+# The sequence model's own sections made inconsistent under a valid
+# checksum: every function that serves it refuses each with its reason.
+# Section s's offset and size are at 112 + 16 s (model.h): MLP_SIZES is 12,
+# MLP_WEIGHTS 13, SEQUENCE_PTR 28, SEQUENCE_ITEMS 29.
+{
+	my $m = $model{sequence};
+	my $section = sub { unpack('Q<Q<', substr($m, 112 + 16 * $_[0], 16)) };
+	my ($sizes_at) = $section->(12);
+	my ($weights_at, $weights_size) = $section->(13);
+	my ($ptr_at) = $section->(28);
+	my ($items_at, $items_size) = $section->(29);
+	my ($n_users, $n_items) = unpack('l<l<', substr($m, 40, 8));
+	my @shape = unpack('l<4', substr($m, $sizes_at, 16));
+	is(join(',', @shape), '4,2,2,5',
+		'the sequence model stores factors, blocks, heads and max_length');
+	my @ptr = unpack('Q<' x ($n_users + 1), substr($m, $ptr_at, 8 * ($n_users + 1)));
+	is($ptr[$n_users], $items_size / 4, 'its stored events are indexed per user');
+	# a user with max_length stored events, followed by one with some
+	my ($full) =
+	  grep { $ptr[ $_ + 1 ] - $ptr[$_] == 5 && $ptr[ $_ + 2 ] > $ptr[ $_ + 1 ] }
+	  0 .. $n_users - 2;
+	ok(defined $full, 'a user of the sequence model keeps max_length events');
+	$full //= 0;
+	my @cases = (
+		[   'a stored item out of range',
+			sub { substr($_[0], $items_at + 4 * 3, 4) = pack('l<', $n_items) },
+			'its stored sequences refer to items it does not have'
+		],
+		[   'a stored item below 0',
+			sub { substr($_[0], $items_at, 4) = pack('l<', -1) },
+			'its stored sequences refer to items it does not have'
+		],
+		[   'a sequence longer than max_length',
+			sub {
+				substr($_[0], $ptr_at + 8 * ($full + 1), 8) =
+				  pack('Q<', $ptr[ $full + 1 ] + 1);
+			},
+			'its stored sequences are inconsistent'
+		],
+		[   'the weights a float short',
+			sub { substr($_[0], 112 + 16 * 13 + 8, 8) = pack('Q<', $weights_size - 4) },
+			"a section's size does not match the model's dimensions"
+		],
+		[   'three heads of four factors',
+			sub { substr($_[0], $sizes_at + 8, 4) = pack('l<', 3) },
+			"its network's layer sizes are out of range"
+		],
+		[   'one block for the weights of two',
+			sub { substr($_[0], $sizes_at + 4, 4) = pack('l<', 1) },
+			"a section's size does not match the model's dimensions"
+		],
+		[   'three sizes',
+			sub { substr($_[0], 112 + 16 * 12 + 8, 8) = pack('Q<', 12) },
+			'its network has an unsupported number of layers'
+		],);
+	my @served = (
+		'SELECT recsys.predict(%s, ARRAY[8, 5, 3]::bigint[], 5)',
+		'SELECT count(*) FROM recsys.recommend(%s, ARRAY[8, 5, 3]::bigint[], 5)',
+		'SELECT count(*) FROM recsys.explain(%s, ARRAY[8, 5, 3]::bigint[], 5, 3)',
+		'SELECT count(*) FROM recsys.recommend(%s, 3, 5)',
+		'SELECT recsys.model_info(%s)');
+	for my $case (@cases)
+	{
+		my ($what, $edit, $reason) = @$case;
+		my $v = $m;
+		$edit->($v);
+		$v = with_checksum($v);
+		my $literal = "'\\x" . unpack('H*', $v) . "'::bytea";
+		for my $sql (@served)
+		{
+			my ($ret, $out, $err) = $node->psql('postgres', sprintf($sql, $literal));
+			like(
+				$err,
+				qr/ERROR:  invalid recsys model\nDETAIL:  .*\Q$reason\E/,
+				"sequence model, $what: " . sprintf($sql, 'model') . ' refused');
+		}
+	}
+}
 
 # The intact models still answer as before.
 is( $node->safe_psql(

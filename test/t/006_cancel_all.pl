@@ -98,6 +98,11 @@ my @trainers = (
 	[   'train_mlp',
 		q{SELECT length(recsys.train_mlp(f, label, '{"hidden": [256, 256], "epochs": 10000, "verbose": true}')) FROM rows},
 		q{SELECT length(recsys.train_mlp(f, label, '{"hidden": [8], "epochs": 1}')) > 0 FROM rows}
+	],
+	# the pairs as events in an order of their own, about 100 per user
+	[   'train_sequence',
+		q{SELECT length(recsys.train_sequence(u, i, hashint8(u * 7919 + i)::bigint, '{"epochs": 10000, "verbose": true}')) FROM sparse},
+		q{SELECT length(recsys.train_sequence(u, i, hashint8(u * 7919 + i)::bigint, '{"factors": 8, "max_length": 10, "epochs": 1}')) > 0 FROM sparse}
 	],);
 
 sub rss_kb

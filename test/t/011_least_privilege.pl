@@ -199,6 +199,8 @@ INSERT INTO models SELECT 'ncf_plain', recsys.train_ncf(u, i) FROM ratings;
 INSERT INTO models SELECT 'hybrid', recsys.train_hybrid(u, i, v, '{g1}'::pg_catalog.text[], '{t1, t2}'::pg_catalog.text[],
                                                          '{"factors": 4, "epochs": 2}') FROM ratings;
 INSERT INTO models SELECT 'hybrid_plain', recsys.train_hybrid(u, i, v, '{g1}'::pg_catalog.text[], '{t1, t2}'::pg_catalog.text[]) FROM ratings;
+INSERT INTO models SELECT 'sequence', recsys.train_sequence(u, i, i, '{"factors": 4, "epochs": 2}') FROM ratings;
+INSERT INTO models SELECT 'sequence_plain', recsys.train_sequence(u, i, pg_catalog.to_timestamp(u OPERATOR(pg_catalog.*) i)) FROM ratings;
 INSERT INTO models SELECT 'mlp', recsys.train_mlp(features, label, '{"hidden": [4], "epochs": 2}') FROM examples;
 INSERT INTO models SELECT 'mlp_plain', recsys.train_mlp(features, label) FROM examples;
 CREATE TABLE public.history (name pg_catalog.text, version pg_catalog.int4, model pg_catalog.bytea,
@@ -212,12 +214,14 @@ is( as_alice(
 	),
 	'als:als,bpr:bpr,bpr_plain:bpr,ease:ease,ease_plain:ease,hybrid:hybrid,hybrid_plain:hybrid,'
 	  . 'knn:knn,knn_plain:knn,'
-	  . 'mlp:mlp,mlp_plain:mlp,ncf:ncf,ncf_plain:ncf,plain:als,retrained:als',
+	  . 'mlp:mlp,mlp_plain:mlp,ncf:ncf,ncf_plain:ncf,plain:als,retrained:als,'
+	  . 'sequence:sequence,sequence_plain:sequence',
 	'alice trains every kind of model');
 
 # Serving and metrics, every function, with answers checked.
 my $model = q{(SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'als')};
 my $hybrid = q{(SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'hybrid')};
+my $sequence = q{(SELECT model FROM models WHERE name OPERATOR(pg_catalog.=) 'sequence')};
 my %served = (
 	'predict' => "SELECT recsys.predict($model, 3, 3) OPERATOR(pg_catalog.>) 0",
 	'predict, features' =>
@@ -252,7 +256,23 @@ my %served = (
 	'item_vector, tags' =>
 	  "SELECT pg_catalog.array_length(recsys.item_vector($hybrid, '{t1, t2}'::pg_catalog.text[]), 1)",
 	'explain_features' =>
-	  "SELECT count(feature) FROM recsys.explain_features($hybrid, 3, 3, 5)",);
+	  "SELECT count(feature) FROM recsys.explain_features($hybrid, 3, 3, 5)",
+	# a sequence model from a history, most recent first: predict scores an
+	# item as recommend does, recommend leaves the history out, explain's
+	# weights over the history add up to 1
+	'predict, history' =>
+	  "SELECT count(*) FROM recsys.recommend($sequence, '{9, 6, 3}'::bigint[], 5) r
+	   WHERE pg_catalog.abs(r.score OPERATOR(pg_catalog.-) recsys.predict($sequence, '{9, 6, 3}'::bigint[], r.item_id))
+	         OPERATOR(pg_catalog.<) 0.0001::pg_catalog.float8",
+	'recommend, sequence history' =>
+	  "SELECT count(DISTINCT item_id) FROM recsys.recommend($sequence, '{9, 6, 3}'::bigint[], 5)
+	   WHERE item_id OPERATOR(pg_catalog.<>) ALL ('{9, 6, 3}'::bigint[])",
+	'explain, history' =>
+	  "SELECT count(*) OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)
+	          pg_catalog.round(pg_catalog.sum(weight)::pg_catalog.numeric, 4)
+	   FROM recsys.explain($sequence, '{9, 6, 3}'::bigint[], 12)",
+	'recommend, sequence user' =>
+	  "SELECT count(DISTINCT item_id) FROM recsys.recommend($sequence, 3, 5)",);
 my %expected = (
 	'predict' => 't',
 	'predict, features' => 't',
@@ -277,7 +297,11 @@ my %expected = (
 	'recommend, user tags and history' => 5,
 	'user_vector, tags' => 4,
 	'item_vector, tags' => 4,
-	'explain_features' => 2,);
+	'explain_features' => 2,
+	'predict, history' => 5,
+	'recommend, sequence history' => 5,
+	'explain, history' => '3:1.0000',
+	'recommend, sequence user' => 5,);
 
 # The data directory's files, except those the server rewrites on its own.
 my $pgdata = $node->data_dir;

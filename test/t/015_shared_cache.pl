@@ -57,14 +57,20 @@ UNION ALL
 SELECT 'ease', recsys.train_ease(u, i) FROM ratings
 UNION ALL
 SELECT 'hybrid', recsys.train_hybrid(u, i, 1, ARRAY['g' || u % 3], ARRAY['t' || i % 5],
-                                     '{"factors": 8, "epochs": 5, "threads": 1}') FROM ratings;
+                                     '{"factors": 8, "epochs": 5, "threads": 1}') FROM ratings
+UNION ALL
+SELECT 'sequence', recsys.train_sequence(u, i, hashint8(u * 31 + i)::bigint,
+                                         '{"factors": 8, "max_length": 20, "epochs": 3, "threads": 1}') FROM ratings;
 });
 my $copied = $shared->safe_psql('postgres',
 	q{SELECT string_agg(format('(%L, %L::bytea)', name, model), ',') FROM models});
 $private->safe_psql('postgres', "INSERT INTO models VALUES $copied");
 
 # What a session answers with every model: predictions, a user's top 5 with
-# and without their history, an explanation.
+# and without their history, an explanation.  The sequence model, which
+# explains a history rather than a user, is also served from a history (most
+# recent first, with a repeat): its attention, a prediction for every probed
+# item, its top 5.
 my $probe = q{
 SELECT m.name,
        (SELECT md5(string_agg(recsys.predict(m.model, p.u, p.i)::text, ',' ORDER BY p.u, p.i))
@@ -72,11 +78,25 @@ SELECT m.name,
        (SELECT string_agg(r.item_id || ':' || r.score, ',') FROM recsys.recommend(m.model, 7, 5) r),
        (SELECT string_agg(r.item_id || ':' || r.score, ',')
         FROM recsys.recommend(m.model, 7, 5, exclude_seen => false) r),
-       (SELECT string_agg(e.item_id || ':' || e.contribution, ',')
-        FROM recsys.explain(m.model, 7, 11, 3) e)
+       CASE WHEN m.name = 'sequence' THEN
+         (SELECT string_agg(e.item_id || ':' || e.position || ':' || e.weight, ',')
+          FROM recsys.explain(m.model, '{11, 7, 3, 7, 250}'::bigint[], 11, 3) e)
+         || '|' ||
+         (SELECT md5(string_agg(recsys.predict(m.model, '{11, 7, 3, 7, 250}'::bigint[], p.i)::text,
+                                ',' ORDER BY p.i))
+          FROM (SELECT DISTINCT i FROM probe) p)
+         || '|' ||
+         (SELECT string_agg(r.item_id || ':' || r.score, ',')
+          FROM recsys.recommend(m.model, '{11, 7, 3, 7, 250}'::bigint[], 5) r)
+       ELSE
+         (SELECT string_agg(e.item_id || ':' || e.contribution, ',')
+          FROM recsys.explain(m.model, 7, 11, 3) e)
+       END
 FROM models m ORDER BY m.name};
 my $expected = $private->safe_psql('postgres', $probe);
 like($expected, qr/^als\|[0-9a-f]{32}\|/, 'the private server answers the probe');
+like($expected, qr/^sequence\|[0-9a-f]{32}\|(?:\d+:[-.e\d]+,){4}\d+:[-.e\d]+\|.*\|(?:\d+:\d+:[-.e\d]+,){2}\d+:\d+:[-.e\d]+\|[0-9a-f]{32}\|(?:\d+:[-.e\d]+,){4}\d+:[-.e\d]+$/m,
+	'... and with the sequence model, from its users and from a history');
 
 is( $shared->safe_psql(
 		'postgres',
@@ -102,7 +122,7 @@ for my $k (0 .. $#readers)
 	is($readers[$k]->query_safe($probe),
 		$expected, "reader $k answers as a server without the shared cache");
 	is($readers[$k]->query_safe($memory),
-		'0|6', "reader $k holds no private copy of the six models");
+		'0|7', "reader $k holds no private copy of the seven models");
 }
 my $private_memory =
   (split /\n/, $private->safe_psql('postgres', "$probe; $memory"))[-1];
@@ -178,7 +198,7 @@ my $many_expected = $private->safe_psql('postgres', $many_probe);
 is($readers[0]->query_safe($many_probe),
 	$many_expected, 'seventy models through 64 slots, twice: every answer its own model\'s');
 is($readers[1]->query_safe($probe),
-	$expected, 'the six models still answer after the others cycled through');
+	$expected, 'the seven models still answer after the others cycled through');
 
 # A backend that crashes while it holds shared models: the server restarts,
 # shared memory with it, and serves the same answers.
@@ -191,7 +211,7 @@ ok($shared->poll_query_until('postgres', 'SELECT 1', '1'),
 is($shared->safe_psql('postgres', $probe),
 	$expected, 'after the crash: the same answers');
 is((split /\n/, $shared->safe_psql('postgres', "$probe; $memory"))[-1],
-	'0|6', 'after the crash: served from shared memory again');
+	'0|7', 'after the crash: served from shared memory again');
 
 $shared->stop;
 $private->stop;

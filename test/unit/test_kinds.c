@@ -143,7 +143,7 @@ main(void)
 	rs_kinds_supporting(offsetof(rs_kind, predict_features), list, sizeof(list));
 	CHECK(strcmp(list, "mlp") == 0, "predict_features: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, user_vector), list, sizeof(list));
-	CHECK(strcmp(list, "als, implicit_als, bpr, ncf, hybrid_ratings and hybrid") == 0,
+	CHECK(strcmp(list, "als, implicit_als, bpr, ncf, hybrid_ratings, hybrid and sequence") == 0,
 		  "user_vector: %s", list);
 	rs_kinds_supporting(offsetof(rs_kind, row_of_tags), list, sizeof(list));
 	CHECK(strcmp(list, "hybrid_ratings and hybrid") == 0, "row_of_tags: %s", list);
