@@ -359,7 +359,7 @@ row "train_sequence, ML-1M shape, 2 epochs ($seq_users sequences of up to 50 + 1
     "reported" "—"
 sql <<'EOF2'
 INSERT INTO models SELECT 'sequence', recsys.train_sequence(user_id, item_id,
-    abs(hashint8(user_id * 7919 + item_id)), '{"epochs": 1}') FROM ml20m WHERE user_id % 10 = 0;
+    abs(hashint8(user_id * 7919 + item_id)), '{"epochs": 1}') FROM ml20m;
 CREATE TABLE sequence_histories AS
 SELECT n, ARRAY(SELECT 1 + abs(hashint8(n * 100 + j)) % (SELECT max(item_id) FROM ml20m)
                 FROM generate_series(1, 50) j) AS history

@@ -76,6 +76,8 @@ CREATE TABLE new_items AS
 SELECT 10000000 + movie_id AS item_id, ARRAY(SELECT 'genre:' || g FROM unnest(genres) g) AS tags
 FROM movies WHERE movie_id % 20 = 0;
 CREATE TABLE held_out AS SELECT user_id, movie_id FROM ratings_test;
+CREATE TABLE views AS SELECT user_id, movie_id AS item_id, rated_at AS viewed_at FROM ratings;
+CREATE TABLE candidates AS SELECT movie_id AS item_id FROM movies WHERE movie_id % 5 = 0;
 ANALYZE;
 });
 
