@@ -37,6 +37,17 @@ SELECT j->>'algorithm' AS algorithm, j->'users' AS users, j->'items' AS items,
        (j->'loss'->>99)::float8 < (j->'loss'->>0)::float8 AS loss_fell
 FROM sq_models, recsys.model_info(model) j WHERE name = 'sequence';
 
+-- Without "epochs" the data chooses them: the last events of some users are
+-- held out and scored every 5 epochs; given, "epochs" is what is trained,
+-- unless "validation" is asked for too, when it is the most.
+SELECT j->'options'->'validation' AS validation, j->'options'->'epochs' AS most_epochs,
+       (j->>'iterations')::int % 5 = 0 AND (j->>'iterations')::int <= 20 AS chose_epochs,
+       jsonb_array_length(j->'validation_ndcg') BETWEEN 1 AND 4 AS scores_listed
+FROM (SELECT recsys.model_info(recsys.train_sequence(user_id, item_id, at,
+             '{"factors": 16, "epochs": 20, "validation": true}')) AS j FROM sq_train) x;
+SELECT j->'options'->'validation' AS validation, j->'validation_ndcg' AS scores
+FROM sq_models, recsys.model_info(model) j WHERE name = 'sequence';
+
 -- Each user's history, most recent first, as an application reads it.
 CREATE TABLE sq_history AS
 SELECT user_id, array_agg(item_id ORDER BY at DESC) AS history

@@ -38,12 +38,27 @@ const rs_option_spec rs_sequence_option_specs[RS_SEQ_OPTION_COUNT] = {
 	[RS_SEQ_LEARNING_RATE] = {"learning_rate", RS_OPT_REAL, 0.001, 0, 1, true, NULL},
 	[RS_SEQ_L2] = {"l2", RS_OPT_REAL, 0, 0, 1e6, false, NULL},
 	[RS_SEQ_NEGATIVES] = {"negatives", RS_OPT_INT, 256, 1, 100000, false, NULL},
+	[RS_SEQ_VALIDATION] = {"validation", RS_OPT_BOOL, 0, 0, 1, false, NULL},
 	[RS_SEQ_SEED] = {"seed", RS_OPT_INT, 42, 0, 2147483647, false, NULL},
 	[RS_SEQ_THREADS] = {"threads", RS_OPT_INT, 0, 0, 1024, false, NULL},
 	[RS_SEQ_VERBOSE] = {"verbose", RS_OPT_BOOL, 0, 0, 1, false, NULL},
 };
 
 #define PART_SEQUENCES 16		/* users' windows per part, each part one task */
+/*
+ * Choosing the epochs ("validation"): the last event of up to
+ * VALIDATION_USERS users with three or more is held out, the model is
+ * scored on them (NDCG@10 over every item they have not seen) every
+ * VALIDATE_EVERY epochs, and the search stops PATIENCE epochs after the
+ * best, or at `epochs`; the final model trains on every event for the best
+ * number.  Fewer than VALIDATION_MIN such users: no search.
+ */
+#define VALIDATION_USERS 1000
+#define VALIDATION_MIN 50
+#define VALIDATION_MAX_EPOCHS 200
+#define VALIDATE_EVERY 5
+#define PATIENCE 20
+#define SCORE_BLOCK 64			/* validation users scored by one sgemm */
 #define SHAPE_SIZES 4			/* MLP_SIZES: factors, blocks, heads, max_length */
 
 /* One part of a batch: its windows, local embedding rows and gradients. */
@@ -91,7 +106,9 @@ typedef struct trainer
 	part	   *parts;
 	int			batch_parts;	/* parts of a full batch: numbers the parts' streams */
 	int			max_parts;		/* that, or the threads if more (encoding users) */
-	float	   *user_rows;		/* encoding: n_users x d */
+	float	   *user_rows;		/* encoding: a row per user encoded */
+	const int32_t *encode_list; /* the users to encode, or NULL for all */
+	size_t		encode_count;
 	size_t		part_tokens;	/* capacity */
 	size_t		part_rows;		/* local rows capacity */
 } trainer;
@@ -260,16 +277,17 @@ encode_users(void *arg, int worker, size_t begin, size_t end)
 
 	for (size_t number = begin; number < end; number++)
 	{
-		int32_t		first = (int32_t) (number * PART_SEQUENCES);
-		int32_t		last = first + PART_SEQUENCES;
+		size_t		first = number * PART_SEQUENCES;
+		size_t		last = first + PART_SEQUENCES;
 		const float *out;
 		size_t		at = 0;
 
-		if (last > t->seq->n_users)
-			last = t->seq->n_users;
+		if (last > t->encode_count)
+			last = t->encode_count;
 		p->tokens = 0;
-		for (int32_t u = first; u < last; u++)
+		for (size_t k = first; k < last; k++)
 		{
+			int32_t		u = t->encode_list ? t->encode_list[k] : (int32_t) k;
 			size_t		from = t->seq->ptr[u],
 						to = t->seq->ptr[u + 1];
 
@@ -277,14 +295,14 @@ encode_users(void *arg, int worker, size_t begin, size_t end)
 				from = to - (size_t) t->net.max_length;
 			memcpy(p->inputs + p->tokens, t->seq->items + from, sizeof(int32_t) * (to - from));
 			p->tokens += to - from;
-			p->lengths[u - first] = (int32_t) (to - from);
+			p->lengths[k - first] = (int32_t) (to - from);
 		}
 		out = rs_attention_forward(&t->net, t->weights, t->embeddings, p->inputs, p->lengths,
-								   last - first, 0.0f, NULL, &p->ws);
-		for (int32_t u = first; u < last; u++)
+								   (int) (last - first), 0.0f, NULL, &p->ws);
+		for (size_t k = first; k < last; k++)
 		{
-			at += (size_t) p->lengths[u - first];
-			memcpy(t->user_rows + (size_t) u * d, out + (at - 1) * d, sizeof(float) * d);
+			at += (size_t) p->lengths[k - first];
+			memcpy(t->user_rows + k * d, out + (at - 1) * d, sizeof(float) * d);
 		}
 	}
 }
@@ -404,9 +422,75 @@ all_finite(const float *x, size_t count)
 	return true;
 }
 
+/* The held-out last events the number of epochs is chosen by. */
+typedef struct validation
+{
+	rs_sequences train;			/* every user's events, the held-out ones left out */
+	int32_t    *users;
+	int32_t    *targets;		/* each one's held-out item */
+	size_t		n;
+	float	   *rows;			/* n x d: their encodings */
+	float	   *scores;			/* SCORE_BLOCK x n_items */
+	bool	   *seen;			/* n_items */
+	double	   *ndcg;			/* per check */
+	int			checks;
+	int			best_epoch;
+	double		best;
+} validation;
+
+/* NDCG@10 of the held-out items over every item their users have not seen. */
+static rs_status
+validate(trainer *t, rs_pool *pool, const rs_runtime *rt, validation *v, int epoch)
+{
+	int			d = t->d;
+	double		sum = 0.0;
+	rs_status	status;
+
+	t->encode_list = v->users;
+	t->encode_count = v->n;
+	t->user_rows = v->rows;
+	status = rs_pool_run(pool, rt, (v->n + PART_SEQUENCES - 1) / PART_SEQUENCES, 1,
+						 encode_users, t);
+	if (status != RS_OK)
+		return status;
+	for (size_t first = 0; first < v->n; first += SCORE_BLOCK)
+	{
+		size_t		count = v->n - first < SCORE_BLOCK ? v->n - first : SCORE_BLOCK;
+
+		for (size_t k = 0; k < count; k++)
+			memcpy(v->scores + k * t->n_items, t->bias, sizeof(float) * (size_t) t->n_items);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int) count, t->n_items, d, 1.0f,
+					v->rows + first * d, d, t->embeddings, d, 1.0f, v->scores, t->n_items);
+		for (size_t k = 0; k < count; k++)
+		{
+			int32_t		user = v->users[first + k];
+			const float *score = v->scores + k * t->n_items;
+			float		target = score[v->targets[first + k]];
+			size_t		above = 0;
+
+			for (size_t e = v->train.ptr[user]; e < v->train.ptr[user + 1]; e++)
+				v->seen[v->train.items[e]] = true;
+			for (int32_t i = 0; i < t->n_items; i++)
+				above += score[i] > target && !v->seen[i];
+			for (size_t e = v->train.ptr[user]; e < v->train.ptr[user + 1]; e++)
+				v->seen[v->train.items[e]] = false;
+			if (above < 10)
+				sum += 1.0 / log2((double) above + 2.0);
+		}
+	}
+	v->ndcg[v->checks] = sum / (double) v->n;
+	if (v->checks == 0 || v->ndcg[v->checks] > v->best)
+	{
+		v->best = v->ndcg[v->checks];
+		v->best_epoch = epoch;
+	}
+	v->checks++;
+	return RS_OK;
+}
+
 static rs_status
 sequence_train(const rs_sequences *seq, int32_t n_items, const double *opt,
-			   const rs_runtime *rt, sequence_result *r)
+			   validation *val, const rs_runtime *rt, sequence_result *r)
 {
 	const rs_allocator *a = &rt->alloc;
 	trainer		t = {0};
@@ -603,7 +687,16 @@ sequence_train(const rs_sequences *seq, int32_t n_items, const double *opt,
 		r->epochs = ep + 1;
 		if (rt->progress)
 			rt->progress(rt->arg, ep + 1, r->loss[ep], rs_now() - started);
+		if (val && (ep + 1) % VALIDATE_EVERY == 0)
+		{
+			if ((status = validate(&t, pool, rt, val, ep + 1)) != RS_OK)
+				goto done;
+			if (ep + 1 - val->best_epoch >= PATIENCE)
+				break;
+		}
 	}
+	if (val)
+		goto done;				/* a search: only the best epoch is wanted */
 	if (!all_finite(r->weights, t.net.n_weights) || !all_finite(r->embeddings, n_embed) ||
 		!all_finite(r->bias, (size_t) n_items))
 	{
@@ -611,6 +704,8 @@ sequence_train(const rs_sequences *seq, int32_t n_items, const double *opt,
 		goto done;
 	}
 	t.user_rows = r->user_rows;
+	t.encode_list = NULL;
+	t.encode_count = (size_t) seq->n_users;
 	status = rs_pool_run(pool, rt, ((size_t) seq->n_users + PART_SEQUENCES - 1) / PART_SEQUENCES,
 						 1, encode_users, &t);
 
@@ -670,6 +765,11 @@ adapt_options(double *options, const bool *given, const rs_interactions *data)
 
 	if (!given[RS_SEQ_DROPOUT] && mean_items < options[RS_SEQ_MAX_LENGTH] / 2.0)
 		options[RS_SEQ_DROPOUT] = SPARSE_DROPOUT;
+	/* without a number of epochs, the data chooses it, up to a maximum */
+	if (!given[RS_SEQ_EPOCHS] && !given[RS_SEQ_VALIDATION])
+		options[RS_SEQ_VALIDATION] = 1;
+	if (!given[RS_SEQ_EPOCHS] && options[RS_SEQ_VALIDATION] != 0)
+		options[RS_SEQ_EPOCHS] = VALIDATION_MAX_EPOCHS;
 }
 
 /* The rows must give users something to predict. */
@@ -686,6 +786,73 @@ check_size(const rs_interactions *data, const double *options, rs_report *why)
 	return false;
 }
 
+static void
+validation_free(validation *v, const rs_allocator *a)
+{
+	rs_sequences_free(&v->train, a);
+	rs_free(a, v->users);
+	rs_free(a, v->targets);
+	rs_free(a, v->rows);
+	rs_free(a, v->scores);
+	rs_free(a, v->seen);
+	/* ndcg stays: the model's description lists it */
+}
+
+/*
+ * Picks the validation users (a draw of the seed, the same on every run)
+ * and their sequences without the held-out events; v->n stays 0 if too
+ * few users have three events or more.
+ */
+static rs_status
+hold_out(const rs_sequences *seq, int32_t n_items, const double *opt, const rs_allocator *a,
+		 validation *v)
+{
+	size_t		eligible = 0,
+				at = 0;
+	uint64_t	seed = (uint64_t) opt[RS_SEQ_SEED];
+	int			d = (int) opt[RS_SEQ_FACTORS];
+	int			checks = (int) opt[RS_SEQ_EPOCHS] / VALIDATE_EVERY + 1;
+
+	for (int32_t u = 0; u < seq->n_users; u++)
+		eligible += seq->ptr[u + 1] - seq->ptr[u] >= 3;
+	if (eligible < VALIDATION_MIN)
+		return RS_OK;
+	v->users = rs_alloc(a, sizeof(int32_t) * (VALIDATION_USERS + 1));
+	v->targets = rs_alloc(a, sizeof(int32_t) * (VALIDATION_USERS + 1));
+	v->train.ptr = rs_alloc(a, sizeof(size_t) * ((size_t) seq->n_users + 1));
+	v->train.items = rs_alloc(a, sizeof(int32_t) * (seq->ptr[seq->n_users] + 1));
+	v->rows = rs_alloc(a, sizeof(float) * VALIDATION_USERS * d);
+	v->scores = rs_alloc(a, sizeof(float) * SCORE_BLOCK * (size_t) n_items);
+	v->seen = rs_alloc(a, sizeof(bool) * ((size_t) n_items + 1));
+	v->ndcg = rs_alloc(a, sizeof(double) * (size_t) checks);
+	if (!v->users || !v->targets || !v->train.ptr || !v->train.items || !v->rows ||
+		!v->scores || !v->seen || !v->ndcg)
+		return RS_NO_MEMORY;
+	memset(v->seen, 0, sizeof(bool) * (size_t) n_items);
+	v->train.n_users = seq->n_users;
+	v->train.ptr[0] = 0;
+	for (int32_t u = 0; u < seq->n_users; u++)
+	{
+		size_t		begin = seq->ptr[u],
+					end = seq->ptr[u + 1];
+		rs_random	draw = rs_random_for(seed, -1, (size_t) u);
+
+		/* each eligible user with probability VALIDATION_USERS / eligible */
+		if (end - begin >= 3 && v->n < VALIDATION_USERS &&
+			rs_random_uniform(&draw) * (double) eligible < VALIDATION_USERS)
+		{
+			v->users[v->n] = u;
+			v->targets[v->n] = seq->items[end - 1];
+			v->n++;
+			end--;
+		}
+		memcpy(v->train.items + at, seq->items + begin, sizeof(int32_t) * (end - begin));
+		at += end - begin;
+		v->train.ptr[u + 1] = at;
+	}
+	return RS_OK;
+}
+
 static rs_status
 fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 {
@@ -694,7 +861,7 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	const rs_sequences *seq = in->sequences;
 	int			max_length = (int) in->options[RS_SEQ_MAX_LENGTH];
 	sequence_result r;
-	rs_status	status;
+	rs_status	status = RS_OK;
 	rs_fp_scope scope;
 	int32_t    *sizes;
 	uint64_t   *ptr;
@@ -703,8 +870,37 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	float	   *popularity;
 	size_t		kept = 0;
 
-	status = sequence_train(seq, data->n_items, in->options, rs_fp_scope_begin(&scope, rt), &r);
+	const rs_runtime *scoped = rs_fp_scope_begin(&scope, rt);
+	double		options[RS_SEQ_OPTION_COUNT];
+	validation	v;
+	bool		searched = false;
+
+	memcpy(options, in->options, sizeof(options));
+	memset(&v, 0, sizeof(v));
+	if (options[RS_SEQ_VALIDATION] != 0)
+	{
+		status = hold_out(seq, data->n_items, options, a, &v);
+		if (status == RS_OK && v.n > 0)
+		{
+			/* the search, then the final fit for the best number of epochs */
+			status = sequence_train(&v.train, data->n_items, options, &v, scoped, &r);
+			if (status == RS_OK)
+			{
+				sequence_result_free(&r, a);
+				options[RS_SEQ_EPOCHS] = v.best_epoch;
+				searched = true;
+			}
+		}
+	}
+	if (status == RS_OK)
+		status = sequence_train(seq, data->n_items, options, NULL, scoped, &r);
 	rs_fp_scope_end(&scope);
+	validation_free(&v, a);
+	if (status != RS_OK || !searched)
+	{
+		rs_free(a, v.ndcg);
+		v.ndcg = NULL;
+	}
 	if (status != RS_OK)
 		return status;
 
@@ -763,6 +959,8 @@ fit(const rs_fit_input *in, const rs_runtime *rt, rs_fit *out)
 	out->iterations = r.epochs;
 	*memory = r.memory_mb;
 	out->series[0] = (rs_fit_series) {"training_memory_mb", memory, 1};
+	if (searched)
+		out->series[1] = (rs_fit_series) {"validation_ndcg", v.ndcg, v.checks};
 	return RS_OK;
 }
 

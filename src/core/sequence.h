@@ -12,7 +12,9 @@
  * `negatives` items drawn uniformly for the whole batch (a sampled softmax:
  * more negatives than SASRec's one per position sharpen the ranking, as
  * gSASRec showed); Adam, dense for the network and lazy for the embedding
- * rows a batch touched.
+ * rows a batch touched.  Unless told how many epochs, the fit chooses them
+ * on held-out last events (sequence.c, "validation") and then trains on
+ * every event for that many.
  *
  * The model keeps, besides the usual sections:
  *   ITEM_FACTORS     E, n_items x factors
@@ -47,6 +49,7 @@ typedef enum rs_sequence_option
 	RS_SEQ_LEARNING_RATE,
 	RS_SEQ_L2,
 	RS_SEQ_NEGATIVES,			/* sampled items per batch in the softmax */
+	RS_SEQ_VALIDATION,			/* choose the epochs on held-out last events */
 	RS_SEQ_SEED,
 	RS_SEQ_THREADS,
 	RS_SEQ_VERBOSE,

@@ -389,6 +389,73 @@ test_planted_rule(void)
 	CHECK(!h.wrong_thread && !c.wrong_thread, "planted: a callback ran on a worker thread");
 }
 
+/*
+ * "validation": the last event of some users is held out, the epochs are
+ * chosen by NDCG@10 on them every few epochs, and the final model trains on
+ * every event for the best number.  On the ring, which keeps learning, the
+ * best is late; the same seed chooses the same on any number of threads.
+ */
+static void
+test_validation(void)
+{
+	double		opt[RS_SEQ_OPTION_COUNT];
+	counter		c = new_counter();
+	host		h = new_host(0);
+	rs_fit		f,
+				g;
+	rs_status	status;
+
+	planted_options(opt);
+	opt[RS_SEQ_VALIDATION] = 1;
+	opt[RS_SEQ_EPOCHS] = 30;
+	status = fit_on(&P, opt, 2, &h, &c, &f);
+	if (!CHECK(status == RS_OK, "validated fit: status %d", (int) status))
+		return;
+	CHECK(f.series[1].name && strcmp(f.series[1].name, "validation_ndcg") == 0 &&
+		  f.series[1].count >= 1 && f.series[1].count <= 6,
+		  "the validation scores are reported (%d checks)", f.series[1].count);
+	CHECK(f.iterations % 5 == 0 && f.iterations >= 5 && f.iterations <= 30,
+		  "the final fit runs the best number of epochs: %d", f.iterations);
+	for (int k = 0; k < f.series[1].count; k++)
+		CHECK(f.series[1].values[k] >= 0 && f.series[1].values[k] <= 1,
+			  "check %d: NDCG %g", k, f.series[1].values[k]);
+	/* the best check is the chosen epochs' */
+	for (int k = 0; k < f.series[1].count; k++)
+		CHECK(f.series[1].values[k] <= f.series[1].values[f.iterations / 5 - 1],
+			  "check %d scored more than the chosen epoch %d", k, f.iterations);
+	CHECK(f.series[1].values[f.iterations / 5 - 1] > 0.5,
+		  "on the ring the held-out next item ranks high: NDCG %g",
+		  f.series[1].values[f.iterations / 5 - 1]);
+	CHECK(h.reports > f.iterations, "the search's epochs are reported too (%d reports)",
+		  h.reports);
+	printf("validation: NDCG@10 of held-out last events at each fifth epoch:");
+	for (int k = 0; k < f.series[1].count; k++)
+		printf(" %.3f", f.series[1].values[k]);
+	printf("; %d epochs chosen\n", f.iterations);
+
+	status = fit_on(&P, opt, 3, &h, &c, &g);
+	if (CHECK(status == RS_OK, "validated fit, 3 threads: status %d", (int) status))
+	{
+		CHECK(g.iterations == f.iterations &&
+			  memcmp(g.model.item_factors, f.model.item_factors,
+					 sizeof(float) * ITEMS * 16) == 0,
+			  "the same choice and model on 3 threads");
+		free_fit(&g, &c);
+	}
+	free_fit(&f, &c);
+	CHECK(c.outstanding == 0, "validation: %ld allocations outstanding", c.outstanding);
+
+	/* too few users with three events: no search, `epochs` as given */
+	status = fit_on(&S, opt, 1, &h, &c, &f);
+	if (CHECK(status == RS_OK, "small validated fit: status %d", (int) status))
+	{
+		CHECK(f.series[1].name == NULL && f.iterations == 30,
+			  "no search on %d users: %d epochs", SMALL_USERS, f.iterations);
+		free_fit(&f, &c);
+	}
+	CHECK(c.outstanding == 0, "small validation: %ld allocations outstanding", c.outstanding);
+}
+
 /* --- threads ------------------------------------------------------------- */
 
 static bool
@@ -994,6 +1061,7 @@ main(void)
 	test_planted_order(&S);
 	test_refusals();
 	test_planted_rule();
+	test_validation();
 	test_threads(64);
 	test_threads(16);
 	test_codec();
