@@ -128,6 +128,14 @@ SELECT e.item_id, e.position
 FROM sq_models m, recsys.explain(m.model, ARRAY[12, 999999, 11]::bigint[], 13, 10) e
 WHERE m.name = 'sequence' ORDER BY e.position;
 
+-- recommend_batch ranks as recommend does, a user the model does not know
+-- by popularity in both.
+SELECT b.user_id, array_agg(b.item_id ORDER BY b.score DESC, b.item_id) =
+       (SELECT array_agg(r.item_id ORDER BY r.score DESC, r.item_id)
+        FROM recsys.recommend(m.model, b.user_id, 5) r) AS same_as_recommend
+FROM sq_models m, recsys.recommend_batch(m.model, ARRAY[7, 999999]::bigint[], 5) b
+WHERE m.name = 'sequence' GROUP BY b.user_id, m.model ORDER BY b.user_id;
+
 -- Vectors, neighbours and evaluation work as for every factor model.
 SELECT array_length(recsys.item_vector(m.model, 5), 1) AS item_dims,
        array_length(recsys.user_vector(m.model, 1), 1) AS user_dims,

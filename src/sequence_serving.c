@@ -32,10 +32,11 @@ PG_FUNCTION_INFO_V1(recsys_explain_history);
 typedef struct history_memo
 {
 	uint8		model_id[RS_MODEL_ID_BYTES];
-	Size		bytes;			/* of the array's data and dimensions */
+	Size		bytes;			/* of the array's dimensions and data; 0: none yet */
+	Size		capacity;		/* of array */
 	char	   *array;			/* a copy of them */
 	bool		empty;			/* no item of it is known: popularity scores */
-	float	   *encoding;		/* factors floats */
+	float		encoding[RS_MODEL_MAX_FACTORS];
 } history_memo;
 
 static void
@@ -136,18 +137,15 @@ encode_at_call_site(FunctionCallInfo fcinfo, const rs_model *model, ArrayType *h
 		memo = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(history_memo));
 		*slot = memo;
 	}
-	if (memo->encoding == NULL || memo->bytes < bytes)
+	if (memo->capacity < bytes)
 	{
 		if (memo->array)
 			pfree(memo->array);
 		memo->array = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, bytes);
+		memo->capacity = bytes;
 	}
-	if (memo->encoding)
-		pfree(memo->encoding);
-	memo->encoding = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-										sizeof(float) * model->factors);
-	memcpy(memo->model_id, model->model_id, RS_MODEL_ID_BYTES);
 	memo->bytes = 0;			/* not valid until encoded */
+	memcpy(memo->model_id, model->model_id, RS_MODEL_ID_BYTES);
 
 	n = recsys_read_sequence(model, history, &items, &unknown);
 	memo->empty = n == 0;
