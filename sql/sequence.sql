@@ -163,6 +163,26 @@ SELECT recsys.item_vector(by_bigint, 7) = recsys.item_vector(by_time, 7) AS same
        recsys.item_vector(o.with_ties, 7) = recsys.item_vector(t.with_ties, 7) AS ties_by_item_id
 FROM sq_order_models o, sq_tie_models t;
 
+-- In parallel workers each collects its share of the events with their
+-- order (Partial Aggregate) and the leader combines them: the same model.
+ANALYZE sq_train;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT recsys.train_sequence(user_id, item_id, at, '{"factors": 8, "epochs": 2}') FROM sq_train;
+CREATE TABLE sq_parallel_model AS
+SELECT recsys.train_sequence(user_id, item_id, at, '{"factors": 8, "epochs": 2}') AS model
+FROM sq_train;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT recsys.item_vector(p.model, 7) = recsys.item_vector(o.by_bigint, 7) AS parallel_is_serial,
+       recsys.model_info(p.model)->'users' AS users
+FROM sq_parallel_model p, sq_order_models o;
+
 -- Rows missing a column are skipped and counted.
 SELECT j->'skipped_rows' AS skipped
 FROM (SELECT recsys.train_sequence(user_id, item_id, CASE WHEN at = 3 THEN NULL ELSE at END,
