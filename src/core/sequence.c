@@ -18,6 +18,7 @@
 #include "fp_mode.h"
 #include "kind.h"
 #include "neural_layers.h"
+#include "sampled_softmax.h"
 #include "scoring.h"
 #include "sequences.h"
 #include "thread_pool.h"
@@ -135,70 +136,6 @@ local_row(part *p, int32_t item)
 	return p->slot[item];
 }
 
-/*
- * The sampled softmax of each token's next item against the batch's
- * negatives (local rows 0..negatives-1); a negative that is the token's own
- * next item is left out of its softmax.  Fills d_out, adds the rows' part
- * of local_grad, returns the summed loss.
- */
-static double
-sampled_softmax(const trainer *t, part *p, const float *out, float scale)
-{
-	int			d = t->d,
-				n = t->negatives;
-	double		loss = 0.0;
-
-	/* logits of every token against every negative: one sgemm */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int) p->tokens, n, d, 1.0f,
-				out, d, p->local_rows, d, 0.0f, p->logits, n);
-	for (size_t k = 0; k < p->tokens; k++)
-	{
-		const float *h = out + k * d;
-		int32_t		target = p->targets[k];
-		const float *e = p->local_rows + (size_t) target * d;
-		float	   *z = p->logits + k * n;
-		int32_t		target_item = p->local_items[target];
-		double		positive = 0.0,
-					top,
-					sum = 0.0;
-		float		dz;
-
-		positive = p->local_bias[target];
-		for (int f = 0; f < d; f++)
-			positive += (double) h[f] * e[f];
-		for (int j = 0; j < n; j++)
-			z[j] += p->local_bias[j];
-		top = positive;
-		for (int j = 0; j < n; j++)
-			if (t->batch_negatives[j] != target_item && z[j] > top)
-				top = z[j];
-		for (int j = 0; j < n; j++)
-			sum += t->batch_negatives[j] == target_item ? 0.0 : exp(z[j] - top);
-		sum += exp(positive - top);
-		loss += top + log(sum) - positive;
-		/* dz_j = softmax_j (scaled), the positive's minus 1 */
-		for (int j = 0; j < n; j++)
-		{
-			z[j] = t->batch_negatives[j] == target_item ? 0.0f :
-				(float) (exp(z[j] - top) / sum) * scale;
-			p->local_bias_grad[j] += z[j];
-		}
-		dz = (float) (exp(positive - top) / sum - 1.0) * scale;
-		p->local_bias_grad[target] += dz;
-		for (int f = 0; f < d; f++)
-		{
-			p->d_out[k * d + f] = dz * e[f];
-			p->local_grad[(size_t) target * d + f] += dz * h[f];
-		}
-	}
-	/* d_out += dZ E_neg; dE_neg += dZ' H */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) p->tokens, d, n, 1.0f,
-				p->logits, n, p->local_rows, d, 1.0f, p->d_out, d);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, d, (int) p->tokens, 1.0f,
-				p->logits, n, out, d, 1.0f, p->local_grad, d);
-	return loss;
-}
-
 /* A part: gathers its rows, forwards, takes the loss and back-propagates. */
 static void
 learn_part(void *arg, int worker, size_t begin, size_t end)
@@ -214,6 +151,7 @@ learn_part(void *arg, int worker, size_t begin, size_t end)
 		rs_random	rng = rs_random_for(t->seed, t->epoch,
 										t->batch_number * (size_t) t->batch_parts + number);
 		const float *out;
+		rs_softmax_batch softmax;
 
 		if (last > (size_t) t->batch_users)
 			last = (size_t) t->batch_users;
@@ -255,7 +193,10 @@ learn_part(void *arg, int worker, size_t begin, size_t end)
 
 		out = rs_attention_forward(&t->net, t->weights, p->local_rows, p->inputs, p->lengths,
 								   p->n_seq, t->dropout, &rng, &p->ws);
-		p->loss = sampled_softmax(t, p, out, 1.0f / (float) t->batch_tokens);
+		softmax = (rs_softmax_batch) {p->tokens, d, t->negatives, out, p->targets, p->local_rows,
+			p->local_bias, p->local_items};
+		p->loss = rs_sampled_softmax(&softmax, 1.0f / (float) t->batch_tokens, p->logits, p->d_out,
+									 p->local_grad, p->local_bias_grad);
 		rs_attention_backward(&t->net, t->weights, p->local_rows, &p->ws, p->d_out,
 							  p->d_weights, p->local_grad);
 		for (int r = 0; r < p->n_local; r++)
