@@ -44,6 +44,9 @@ recsys_model_info(PG_FUNCTION_ARGS)
 						 m->factors, m->global_mean);
 		appendStringInfo(&buf, ", \"new_user_bias\": %.17g, \"new_item_bias\": %.17g",
 						 m->new_user_bias, m->new_item_bias);
+		if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+			appendStringInfo(&buf, ", \"user_bias_slope\": %.9g",
+							 (double) m->params.activity_slope);
 	}
 	if (m->info_size > 2)
 		appendStringInfoString(&buf, ", ");

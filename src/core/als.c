@@ -19,6 +19,16 @@
  * the shrunk baseline of Koren 2010.  Then the same for items with the user
  * side fixed, and so on.
  *
+ * Users who rate little rate differently from those who rate a lot (on
+ * MovieTweetings the one-rating users half a point above the mean), and it
+ * is the light users whose bias the prior decides.  So after the last
+ * iteration the users are solved once more against the final items, each
+ * bias held towards what users of that activity have: a line in
+ * ln(1 + ratings) fitted by least squares to the users' mean residuals,
+ * its slope shrunk by its standard error (to 0 where activity says nothing
+ * about the bias).  A newcomer's bias is the line at no ratings, and
+ * fold-in holds a history's towards the line at its length.
+ *
  * Rows longer than the number of unknowns use the normal equations.  Each
  * block of gathered rows carries its target as one more feature, w_i =
  * [q_i; 1; t_i], so one symmetric rank-k update accumulates the Gram matrix
@@ -379,14 +389,15 @@ typedef struct half_step
 	float		prior_count;
 	float		lambda_bias;
 	float		mean;
-	float		bias_prior;		/* biases shrink towards this, not 0 */
+	float		bias_prior;		/* biases shrink towards this, not 0, */
 	scratch    *scratch;
 	atomic_int	failed;
+	float		prior_slope;	/* plus this times ln(1 + the row's length) */
 } half_step;
 
 /* Solves a short row in the dual form; returns its solution x (m floats). */
 static const float *
-solve_dual(const half_step *h, scratch *s, size_t begin, int n)
+solve_dual(const half_step *h, scratch *s, size_t begin, int n, float prior)
 {
 	int			f = h->f,
 				m = f + 1;
@@ -402,7 +413,7 @@ solve_dual(const half_step *h, scratch *s, size_t begin, int n)
 		for (int k = 0; k < f; k++)
 			col[k] = q[k] * inv_sqrt_d;
 		col[f] = inv_sqrt_db;
-		s->t[j] = h->value[begin + j] - h->mean - h->other_bias[other] - h->bias_prior;
+		s->t[j] = h->value[begin + j] - h->mean - h->other_bias[other] - prior;
 	}
 	/* K = Z~' Z~ + I, with Z~ = Z D^-1/2 */
 	cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, n, m, 1.0f, s->z, m, 0.0f, s->a, n);
@@ -427,7 +438,7 @@ solve_dual(const half_step *h, scratch *s, size_t begin, int n)
  * rows and columns `from` .. width-2 and Z't in its last row.
  */
 static const float *
-solve_primal(const half_step *h, scratch *s, size_t begin, size_t n)
+solve_primal(const half_step *h, scratch *s, size_t begin, size_t n, float prior)
 {
 	int			f = h->f,
 				width = padded_width(f),
@@ -441,7 +452,7 @@ solve_primal(const half_step *h, scratch *s, size_t begin, size_t n)
 		gather_rows(h->other_factors, f, h->index + begin + done, rows, s->z, width);
 		for (int j = 0; j < rows; j++)
 			s->z[(size_t) j * width + width - 1] = h->value[begin + done + j] - h->mean -
-				h->other_bias[h->index[begin + done + j]] - h->bias_prior;
+				h->other_bias[h->index[begin + done + j]] - prior;
 		gram_update(s->z, width, from, rows, done == 0, g);
 	}
 	for (int k = from; k < from + f; k++)
@@ -464,19 +475,20 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 		size_t		begin = h->ptr[row];
 		size_t		n = h->ptr[row + 1] - begin;
 		const float *x;
+		float		prior = h->bias_prior + (n > 1 ? h->prior_slope * logf((float) n) : 0.0f);
 
 		if (n == 0)
 		{
 			memset(h->factors + row * f, 0, sizeof(float) * f);
-			h->bias[row] = h->bias_prior;
+			h->bias[row] = prior;
 			continue;
 		}
 		if (n < (size_t) f + 1 && n <= BLOCK)
-			x = solve_dual(h, s, begin, (int) n);
+			x = solve_dual(h, s, begin, (int) n, prior);
 		else
-			x = solve_primal(h, s, begin, n);
+			x = solve_primal(h, s, begin, n, prior);
 		memcpy(h->factors + row * f, x, sizeof(float) * f);
-		h->bias[row] = h->bias_prior + x[f];
+		h->bias[row] = prior + x[f];
 	}
 }
 
@@ -745,6 +757,89 @@ rs_als_record_iteration(rs_als_result *r, int loss_room, double loss, double sta
 		rt->progress(rt->arg, r->iterations, loss, rs_now() - started);
 }
 
+/*
+ * The prior of the user biases as a line in ln(1 + ratings): least squares
+ * over the users' mean residuals r - mu - b_i, the slope shrunk by
+ * (1 - 1/t^2)+ for its t statistic, so that a slope within its noise -
+ * data where every user rates about as much, or where activity and bias
+ * are unrelated - gives the mean, not an extrapolation to no ratings.
+ */
+static void
+activity_prior(const rs_interactions *d, const rs_als_result *r, double *intercept,
+			   double *slope)
+{
+	double		n = 0.0,
+				sx = 0.0,
+				sy = 0.0,
+				sxx = 0.0,
+				sxy = 0.0,
+				syy = 0.0;
+	double		vx,
+				cov,
+				residual,
+				t2;
+
+	for (int32_t u = 0; u < d->n_users; u++)
+	{
+		size_t		count = d->user_ptr[u + 1] - d->user_ptr[u];
+		double		x = log((double) count),
+					y = 0.0;
+
+		if (count == 0)
+			continue;
+		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
+			y += d->user_values[k] - r->global_mean - r->item_bias[d->user_items[k]];
+		y /= (double) count;
+		n += 1.0;
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+		syy += y * y;
+	}
+	*slope = 0.0;
+	*intercept = n > 0.0 ? sy / n : r->new_user_bias;
+	if (n < 3.0)
+		return;
+	vx = sxx - sx * sx / n;
+	cov = sxy - sx * sy / n;
+	if (vx <= 1e-9 * n)
+		return;
+	*slope = cov / vx;
+	/* t^2 = slope^2 / (s^2 / vx), with s^2 the residual variance */
+	residual = (syy - sy * sy / n - *slope * cov) / (n - 2.0);
+	t2 = residual > 0.0 ? *slope * *slope * vx / residual : INFINITY;
+	*slope *= t2 > 1.0 ? 1.0 - 1.0 / t2 : 0.0;
+	*intercept = (sy - *slope * sx) / n;
+}
+
+/*
+ * The users once more against the final items, their biases held towards
+ * the activity prior: what fold-in repeats for a history.
+ */
+static rs_status
+settle_users(rs_als_solver *s, const double *opt, const rs_runtime *rt)
+{
+	const rs_interactions *d = s->d;
+	rs_als_result *r = s->r;
+	half_step	users = {d->user_ptr, d->user_items, d->user_values,
+		r->item_factors, r->item_bias, r->user_factors, r->user_bias,
+		r->factors, (float) opt[RS_ALS_REGULARIZATION], (float) opt[RS_ALS_PRIOR_COUNT],
+	(float) opt[RS_ALS_BIAS_REGULARIZATION], (float) r->global_mean, 0.0f, s->scratch, 0};
+	double		intercept,
+				slope;
+	rs_status	status;
+
+	activity_prior(d, r, &intercept, &slope);
+	r->new_user_bias = (float) intercept;
+	r->user_bias_slope = (float) slope;
+	users.bias_prior = (float) intercept;
+	users.prior_slope = (float) slope;
+	if ((status = rs_pool_run(s->pool, rt, d->n_users, ROWS_PER_CHUNK, solve_rows, &users)) != RS_OK)
+		return status;
+	return atomic_load(&users.failed) ? RS_NUMERICAL_FAILURE : RS_OK;
+}
+
 static rs_status
 explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 			 rs_als_result *r)
@@ -755,6 +850,8 @@ explicit_fit(const rs_interactions *d, const double *opt, const rs_runtime *rt,
 
 	for (int it = 0; status == RS_OK && it < iterations; it++)
 		status = rs_als_solver_iterate(solver, opt, rt);
+	if (status == RS_OK)
+		status = settle_users(solver, opt, rt);
 	rs_als_solver_end(solver, &rt->alloc);
 	if (status != RS_OK)
 		rs_als_result_free(r, &rt->alloc);
@@ -782,6 +879,8 @@ rs_als_model(const rs_interactions *d, const rs_als_result *r, const double *opt
 	m->params.prior_count = (float) opt[RS_ALS_PRIOR_COUNT];
 	m->params.bias_regularization = (float) opt[RS_ALS_BIAS_REGULARIZATION];
 	m->params.alpha = (float) opt[RS_ALS_ALPHA];
+	if (m->algorithm == RS_ALGO_ALS_EXPLICIT)
+		m->params.activity_slope = (float) r->user_bias_slope;
 	m->item_gram = r->item_gram;
 	m->item_popularity = r->item_popularity;
 	m->factors = r->factors;
@@ -804,7 +903,7 @@ rs_als_fold_in(const rs_model *m, const int32_t *items, const float *values, siz
 	half_step	h = {ptr, items, values, m->item_factors, m->item_bias, factors, bias,
 		m->factors, m->params.regularization, m->params.prior_count,
 		m->params.bias_regularization, (float) m->global_mean, (float) m->new_user_bias,
-	&s, 0};
+	&s, 0, m->params.activity_slope};
 
 	if (!arena)
 		return RS_NO_MEMORY;
@@ -837,6 +936,8 @@ rs_als_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator
 	float	   *system = rs_alloc(a, sizeof(float) * (size_t) dim * dim);
 	float	   *w = rs_alloc(a, sizeof(float) * (size_t) dim);
 	rs_status	status = RS_OK;
+	double		prior = m->new_user_bias +
+		(n > 1 ? m->params.activity_slope * logf((float) n) : 0.0f);
 
 	if (!z || !system || !w)
 	{
@@ -888,13 +989,13 @@ rs_als_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator
 
 		if (rating)
 			contributions[j] = (along + w[f]) *
-				(values[j] - m->global_mean - m->item_bias[items[j]] - m->new_user_bias);
+				(values[j] - m->global_mean - m->item_bias[items[j]] - prior);
 		else
 			contributions[j] = values[j] > 0 ?
 				(1.0 + m->params.alpha * values[j]) * along : 0.0;
 	}
 	*baseline = rating ?
-		m->global_mean + (item >= 0 ? m->item_bias[item] : m->new_item_bias) + m->new_user_bias :
+		m->global_mean + (item >= 0 ? m->item_bias[item] : m->new_item_bias) + prior :
 		0.0;
 
 done:

@@ -338,8 +338,9 @@ test_planted(void)
  *
  *   sum_i e_i q_i = lambda (n + n0) p_u,   sum_i e_i = lambda_b (b_u - prior)
  *
- * with e_i = r_ui - mu - b_u - b_i - p_u . q_i and one prior for all users,
- * the model's new_user_bias (what fold-in shrinks a newcomer's bias towards).
+ * with e_i = r_ui - mu - b_u - b_i - p_u . q_i and the prior of a user of n
+ * ratings new_user_bias + user_bias_slope ln n (what fold-in shrinks a
+ * history's bias towards).
  * The data mix rows of 1..8 ratings (the dual solve), ordinary rows, and a
  * row longer than one gathered block (the primal solve in several blocks).
  */
@@ -438,26 +439,130 @@ test_optimality(void)
 				worst = rel;
 		}
 		{
-			double		prior = r.user_bias[u] - sum_e / opt[RS_ALS_BIAS_REGULARIZATION];
+			/* the implied prior less the model's for n ratings */
+			double		prior = r.user_bias[u] - sum_e / opt[RS_ALS_BIAS_REGULARIZATION] -
+				(r.new_user_bias + r.user_bias_slope * log((double) n));
 
 			prior_lo = fmin(prior_lo, prior);
 			prior_hi = fmax(prior_hi, prior);
 		}
 	}
 	printf("optimality of the user rows: worst relative gradient %.2e, "
-		   "implied bias priors within %.2e of the model's %.6f\n", worst,
-		   fmax(fabs(prior_hi - r.new_user_bias), fabs(prior_lo - r.new_user_bias)),
-		   r.new_user_bias);
+		   "implied bias priors within %.2e of the model's %.6f %+.6f ln n\n", worst,
+		   fmax(fabs(prior_hi), fabs(prior_lo)), r.new_user_bias, r.user_bias_slope);
 	CHECK(dual_rows == 8 && long_rows == 1, "%d dual rows, %d long rows", dual_rows, long_rows);
 	CHECK(worst < 1e-4, "a user row is not a minimiser: relative gradient %.3g", worst);
-	CHECK(prior_hi - prior_lo < 1e-3, "user biases shrink towards different priors: %.6g .. %.6g",
+	CHECK(fabs(prior_lo) < 1e-3 && fabs(prior_hi) < 1e-3,
+		  "user biases shrink towards %.6g .. %.6g from the model's prior for their ratings",
 		  prior_lo, prior_hi);
-	CHECK(fabs(prior_lo - r.new_user_bias) < 1e-3 && fabs(prior_hi - r.new_user_bias) < 1e-3,
-		  "user biases shrink towards %.6g .. %.6g, not the model's new_user_bias %.6g",
-		  prior_lo, prior_hi, r.new_user_bias);
 	rs_als_result_free(&r, &a);
 	CHECK(c.outstanding == 0, "%ld allocations outstanding", c.outstanding);
 	rs_interactions_free(&d, &rs_malloc_allocator);
+}
+
+/*
+ * The prior of the user biases follows activity when the data say so.
+ * Users rate 1 to 60 items; a user's true bias is shift - slope ln n plus
+ * noise.  Newcomers - users of one rating the fit never saw - must get
+ * their group's level from new_user_bias, where the mean of the users'
+ * biases misses it; with no such relation (slope 0), or with every user
+ * rating as much, the slope is 0 or within its noise.
+ */
+static void
+activity_data(double true_slope, bool equal_counts, rs_random *rng, rs_interactions *d,
+			  double *newcomer_residual, double *mean_bias_residual)
+{
+	enum
+	{
+		users = 3000, items = 400, newcomers = 2000
+	};
+	rs_interaction_buffer buf;
+	float		item_bias[items];
+	rs_als_result r;
+	double		opt[RS_ALS_OPTION_COUNT];
+	counter		c = new_counter();
+	double		sum_new = 0.0,
+				mean_user_bias = 0.0;
+
+	memset(&buf, 0, sizeof(buf));
+	for (int i = 0; i < items; i++)
+		item_bias[i] = (float) (0.5 * rs_random_normal(rng));
+	for (int u = 0; u < users + newcomers; u++)
+	{
+		double		w = rs_random_uniform(rng);
+		int			n = u >= users ? 1 : equal_counts ? 20 : 1 + (int) (60 * w * w);
+		double		bias = true_slope * log((double) n) + 0.3 * rs_random_normal(rng);
+		int			first = (int) (rs_random_uniform(rng) * items);
+
+		for (int k = 0; k < n; k++)
+		{
+			int			i = (first + 7 * k) % items;
+			float		value = (float) (3.0 + bias + item_bias[i] + 0.5 * rs_random_normal(rng));
+
+			if (u < users)
+				rs_buffer_append(&buf, &rs_malloc_allocator, u, i, value);
+			else
+				sum_new += value;	/* a newcomer's one rating, of item i */
+			if (u >= users)
+				sum_new -= item_bias[i];
+		}
+	}
+	CHECK(rs_interactions_build(&buf, &rs_malloc_allocator, d) == RS_OK, "build");
+	rs_buffer_free(&buf, &rs_malloc_allocator);
+	default_options(opt);
+	opt[RS_ALS_FACTORS] = 4;
+	opt[RS_ALS_ITERATIONS] = 5;
+	opt[RS_ALS_REGULARIZATION] = 0.1;
+	if (!CHECK(fit(d, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
+		return;
+	/*
+	 * Item biases are relative to mu, the planted ones to 3: both sides
+	 * compare mu + b_i + prior with 3 + planted b_i + the rating's bias,
+	 * so the planted shift of the item biases is estimated from them.
+	 */
+	{
+		double		shift = 0.0;
+
+		for (int32_t i = 0; i < d->n_items; i++)
+			shift += r.global_mean + r.item_bias[i] - 3.0 - item_bias[d->item_ids[i]];
+		shift /= d->n_items;
+		for (int32_t u = 0; u < d->n_users; u++)
+			mean_user_bias += r.user_bias[u];
+		mean_user_bias /= d->n_users;
+		*newcomer_residual = sum_new / newcomers - 3.0 - shift - r.new_user_bias;
+		*mean_bias_residual = sum_new / newcomers - 3.0 - shift - mean_user_bias;
+	}
+	if (true_slope != 0.0)
+		CHECK(fabs(r.user_bias_slope - true_slope) < 0.05, "slope %.4f, planted %.4f",
+			  r.user_bias_slope, true_slope);
+	else if (equal_counts)
+		CHECK(r.user_bias_slope == 0.0, "every user rates 20 items, yet slope %.4g",
+			  r.user_bias_slope);
+	else
+		CHECK(fabs(r.user_bias_slope) < 0.02, "no relation planted, yet slope %.4f",
+			  r.user_bias_slope);
+	rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
+	rs_interactions_free(d, &rs_malloc_allocator);
+}
+
+static void
+test_activity_prior(void)
+{
+	rs_random	rng = {9090};
+	rs_interactions d;
+	double		newcomer,
+				mean_bias;
+
+	activity_data(-0.25, false, &rng, &d, &newcomer, &mean_bias);
+	printf("activity prior: newcomers' mean residual %.3f (%.3f from the mean user bias)\n",
+		   newcomer, mean_bias);
+	CHECK(fabs(newcomer) < 0.08, "newcomers are off their prior by %.3f", newcomer);
+	CHECK(fabs(mean_bias) > 0.25, "the fixture has no power: the mean bias is off by %.3f only",
+		  mean_bias);
+	activity_data(0.0, false, &rng, &d, &newcomer, &mean_bias);
+	CHECK(fabs(newcomer) < 0.08, "no relation: newcomers are off their prior by %.3f", newcomer);
+	activity_data(0.0, true, &rng, &d, &newcomer, &mean_bias);
+	CHECK(fabs(newcomer) < 0.08, "equal counts: newcomers are off their prior by %.3f", newcomer);
 }
 
 static void
@@ -881,6 +986,7 @@ main(void)
 	make_planted();
 	test_planted();
 	test_optimality();
+	test_activity_prior();
 	test_cancel();
 	test_out_of_memory();
 	test_chosen_regularization();
