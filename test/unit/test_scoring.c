@@ -193,7 +193,9 @@ check_explain(const rs_model *m, const char *what)
 			for (size_t k = 0; k < n; k++)
 				sum += contributions[k];
 			worst = fmax(worst, fabs(sum - predicted) / fmax(1.0, fabs(predicted)));
+			/* the user bias prior of a history of n ratings (als.c) */
 			want = rating ? m->global_mean + m->new_user_bias +
+				(n > 1 ? m->params.activity_slope * logf((float) n) : 0.0f) +
 				(i >= 0 ? m->item_bias[i] : m->new_item_bias) : 0.0;
 			wrong_baselines += fabs(baseline - want) > 1e-6;
 			explained++;
@@ -210,7 +212,7 @@ check_explain(const rs_model *m, const char *what)
 	CHECK(worst <= (rating ? 1e-4 : 1e-5),
 		  "%s: contributions and baseline miss the prediction by %.3g", what, worst);
 	CHECK(wrong_baselines == 0, "%s: %d baselines are not %s", what, wrong_baselines,
-		  rating ? "mean + item bias + newcomer's user bias" : "0");
+		  rating ? "mean + item bias + the user bias prior of their activity" : "0");
 	CHECK(c.outstanding == 0, "%s: explanations leak %ld allocations", what, c.outstanding);
 
 	/* each of its allocations failing in turn */
