@@ -145,6 +145,7 @@ same_result(const rs_als_result *x, const rs_als_result *y, int32_t users, int32
 	return x->factors == y->factors && x->iterations == y->iterations &&
 		memcmp(&x->global_mean, &y->global_mean, sizeof(double)) == 0 &&
 		memcmp(&x->new_user_bias, &y->new_user_bias, sizeof(double)) == 0 &&
+		memcmp(&x->user_bias_slope, &y->user_bias_slope, sizeof(double)) == 0 &&
 		memcmp(&x->new_item_bias, &y->new_item_bias, sizeof(double)) == 0 &&
 		memcmp(x->user_factors, y->user_factors, sizeof(float) * f * users) == 0 &&
 		memcmp(x->item_factors, y->item_factors, sizeof(float) * f * items) == 0 &&
