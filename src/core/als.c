@@ -24,10 +24,11 @@
  * is the light users whose bias the prior decides.  So after the last
  * iteration the users are solved once more against the final items, each
  * bias held towards what users of that activity have: a line in
- * ln(1 + ratings) fitted by least squares to the users' mean residuals,
- * its slope shrunk by its standard error (to 0 where activity says nothing
- * about the bias).  A newcomer's bias is the line at no ratings, and
- * fold-in holds a history's towards the line at its length.
+ * ln(ratings) fitted by least squares to the users' mean residuals, its
+ * slope shrunk by its standard error (to 0 where activity says nothing
+ * about the bias).  A newcomer's bias is the line at one rating (no
+ * extrapolation past the data), and fold-in holds a history's towards the
+ * line at its length.
  *
  * Rows longer than the number of unknowns use the normal equations.  Each
  * block of gathered rows carries its target as one more feature, w_i =
@@ -389,11 +390,18 @@ typedef struct half_step
 	float		prior_count;
 	float		lambda_bias;
 	float		mean;
-	float		bias_prior;		/* biases shrink towards this, not 0, */
+	float		bias_prior;		/* biases shrink towards this, not 0 */
 	scratch    *scratch;
 	atomic_int	failed;
-	float		prior_slope;	/* plus this times ln(1 + the row's length) */
+	float		prior_slope;	/* per ln of a row's length (activity_bias_prior) */
 } half_step;
+
+/* The bias prior of a row of n ratings: the line at ln n, at 1 for none. */
+static inline float
+activity_bias_prior(float prior, float slope, size_t n)
+{
+	return n > 1 ? prior + slope * logf((float) n) : prior;
+}
 
 /* Solves a short row in the dual form; returns its solution x (m floats). */
 static const float *
@@ -475,7 +483,7 @@ solve_rows(void *arg, int worker, size_t first, size_t last)
 		size_t		begin = h->ptr[row];
 		size_t		n = h->ptr[row + 1] - begin;
 		const float *x;
-		float		prior = h->bias_prior + (n > 1 ? h->prior_slope * logf((float) n) : 0.0f);
+		float		prior = activity_bias_prior(h->bias_prior, h->prior_slope, n);
 
 		if (n == 0)
 		{
@@ -757,12 +765,24 @@ rs_als_record_iteration(rs_als_result *r, int loss_room, double loss, double sta
 		rt->progress(rt->arg, r->iterations, loss, rs_now() - started);
 }
 
+/* A user's mean residual r - mu - b_i over their ratings (count > 0). */
+static double
+mean_residual(const rs_interactions *d, const rs_als_result *r, int32_t u)
+{
+	double		sum = 0.0;
+
+	for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
+		sum += d->user_values[k] - r->global_mean - r->item_bias[d->user_items[k]];
+	return sum / (double) (d->user_ptr[u + 1] - d->user_ptr[u]);
+}
+
 /*
- * The prior of the user biases as a line in ln(1 + ratings): least squares
- * over the users' mean residuals r - mu - b_i, the slope shrunk by
- * (1 - 1/t^2)+ for its t statistic, so that a slope within its noise -
- * data where every user rates about as much, or where activity and bias
- * are unrelated - gives the mean, not an extrapolation to no ratings.
+ * The prior of the user biases as a line in ln(ratings): least squares
+ * over the users' mean residuals, the slope shrunk by (1 - 1/t^2)+ for its
+ * t statistic, so that a slope within its noise - data where every user
+ * rates about as much, or where activity and bias are unrelated - gives
+ * the mean.  The standard error is White's, robust to the light users'
+ * means being noisier than the heavy users'.
  */
 static void
 activity_prior(const rs_interactions *d, const rs_als_result *r, double *intercept,
@@ -773,42 +793,47 @@ activity_prior(const rs_interactions *d, const rs_als_result *r, double *interce
 				sy = 0.0,
 				sxx = 0.0,
 				sxy = 0.0,
-				syy = 0.0;
-	double		vx,
-				cov,
-				residual,
+				spread = 0.0;
+	double		mean_x,
+				vx,
 				t2;
 
 	for (int32_t u = 0; u < d->n_users; u++)
 	{
-		size_t		count = d->user_ptr[u + 1] - d->user_ptr[u];
-		double		x = log((double) count),
-					y = 0.0;
+		double		x,
+					y;
 
-		if (count == 0)
+		if (d->user_ptr[u + 1] == d->user_ptr[u])
 			continue;
-		for (size_t k = d->user_ptr[u]; k < d->user_ptr[u + 1]; k++)
-			y += d->user_values[k] - r->global_mean - r->item_bias[d->user_items[k]];
-		y /= (double) count;
+		x = log((double) (d->user_ptr[u + 1] - d->user_ptr[u]));
+		y = mean_residual(d, r, u);
 		n += 1.0;
 		sx += x;
 		sy += y;
 		sxx += x * x;
 		sxy += x * y;
-		syy += y * y;
 	}
 	*slope = 0.0;
 	*intercept = n > 0.0 ? sy / n : r->new_user_bias;
-	if (n < 3.0)
+	mean_x = n > 0.0 ? sx / n : 0.0;
+	vx = sxx - sx * mean_x;
+	if (n < 3.0 || vx <= 1e-9 * n)
 		return;
-	vx = sxx - sx * sx / n;
-	cov = sxy - sx * sy / n;
-	if (vx <= 1e-9 * n)
-		return;
-	*slope = cov / vx;
-	/* t^2 = slope^2 / (s^2 / vx), with s^2 the residual variance */
-	residual = (syy - sy * sy / n - *slope * cov) / (n - 2.0);
-	t2 = residual > 0.0 ? *slope * *slope * vx / residual : INFINITY;
+	*slope = (sxy - mean_x * sy) / vx;
+	*intercept = (sy - *slope * sx) / n;
+	/* t^2 = slope^2 / Var(slope), Var = sum (x - mean x)^2 e^2 / vx^2 */
+	for (int32_t u = 0; u < d->n_users; u++)
+	{
+		double		x,
+					e;
+
+		if (d->user_ptr[u + 1] == d->user_ptr[u])
+			continue;
+		x = log((double) (d->user_ptr[u + 1] - d->user_ptr[u]));
+		e = mean_residual(d, r, u) - *intercept - *slope * x;
+		spread += (x - mean_x) * (x - mean_x) * e * e;
+	}
+	t2 = spread > 0.0 ? *slope * *slope * vx * vx / spread : INFINITY;
 	*slope *= t2 > 1.0 ? 1.0 - 1.0 / t2 : 0.0;
 	*intercept = (sy - *slope * sx) / n;
 }
@@ -936,8 +961,8 @@ rs_als_explain(const rs_model *m, int32_t user, int32_t item, const rs_allocator
 	float	   *system = rs_alloc(a, sizeof(float) * (size_t) dim * dim);
 	float	   *w = rs_alloc(a, sizeof(float) * (size_t) dim);
 	rs_status	status = RS_OK;
-	double		prior = m->new_user_bias +
-		(n > 1 ? m->params.activity_slope * logf((float) n) : 0.0f);
+	double		prior = activity_bias_prior((float) m->new_user_bias,
+											m->params.activity_slope, n);
 
 	if (!z || !system || !w)
 	{

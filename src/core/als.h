@@ -51,8 +51,8 @@ typedef struct rs_als_result
 	float	   *item_popularity;	/* training users per item */
 	float	   *item_gram;		/* implicit: Y'Y of the final item factors */
 	double		global_mean;
-	double		new_user_bias;	/* the prior of the user biases at no ratings */
-	double		user_bias_slope;	/* and its slope per ln(1 + ratings) */
+	double		new_user_bias;	/* the prior of the user biases at one rating */
+	double		user_bias_slope;	/* and its slope per ln(ratings) */
 	double		new_item_bias;
 	int			factors;
 	int			iterations;		/* completed */

@@ -114,7 +114,7 @@ typedef struct rs_model_params
 	union
 	{
 		uint32_t	reserved;	/* other algorithms: written back as given */
-		float		activity_slope; /* explicit ALS: a user's bias prior per ln(1 + ratings) */
+		float		activity_slope; /* explicit ALS: a user's bias prior per ln(ratings) */
 		struct
 		{
 			uint16_t	activation; /* MLP: RS_ACTIVATION_* (mlp.h) */

@@ -463,20 +463,30 @@ test_optimality(void)
 
 /*
  * The prior of the user biases follows activity when the data say so.
- * Users rate 1 to 60 items; a user's true bias is shift - slope ln n plus
- * noise.  Newcomers - users of one rating the fit never saw - must get
- * their group's level from new_user_bias, where the mean of the users'
- * biases misses it; with no such relation (slope 0), or with every user
- * rating as much, the slope is 0 or within its noise.
+ * Users rate 1 to 60 items; a user's true bias is slope ln n plus noise.
+ * Newcomers - users of one rating the fit never saw - must get their
+ * group's level from new_user_bias, where the mean of the users' biases
+ * misses it; with no such relation (slope 0), or with every user rating as
+ * much, the slope is 0 or within its noise; and on few users with no
+ * relation, the shrinkage sets most fitted slopes to exactly 0.
  */
-static void
-activity_data(double true_slope, bool equal_counts, rs_random *rng, rs_interactions *d,
-			  double *newcomer_residual, double *mean_bias_residual)
+enum
+{
+	ACTIVITY_ITEMS = 400, NEWCOMERS = 2000
+};
+
+/* A fit of `users` planted users; the slope it found, newcomers' residuals. */
+static double
+activity_fit(double true_slope, bool equal_counts, int users, rs_random *rng,
+			 double *newcomer_residual, double *mean_bias_residual)
 {
 	enum
 	{
-		users = 3000, items = 400, newcomers = 2000
+		items = ACTIVITY_ITEMS, newcomers = NEWCOMERS
 	};
+	rs_interactions data;
+	rs_interactions *d = &data;
+	double		slope = NAN;
 	rs_interaction_buffer buf;
 	float		item_bias[items];
 	rs_als_result r;
@@ -515,7 +525,7 @@ activity_data(double true_slope, bool equal_counts, rs_random *rng, rs_interacti
 	opt[RS_ALS_ITERATIONS] = 5;
 	opt[RS_ALS_REGULARIZATION] = 0.1;
 	if (!CHECK(fit(d, opt, 2, NULL, &c, &r) == RS_OK, "fit"))
-		return;
+		return NAN;
 	/*
 	 * Item biases are relative to mu, the planted ones to 3: both sides
 	 * compare mu + b_i + prior with 3 + planted b_i + the rating's bias,
@@ -533,37 +543,45 @@ activity_data(double true_slope, bool equal_counts, rs_random *rng, rs_interacti
 		*newcomer_residual = sum_new / newcomers - 3.0 - shift - r.new_user_bias;
 		*mean_bias_residual = sum_new / newcomers - 3.0 - shift - mean_user_bias;
 	}
-	if (true_slope != 0.0)
-		CHECK(fabs(r.user_bias_slope - true_slope) < 0.05, "slope %.4f, planted %.4f",
-			  r.user_bias_slope, true_slope);
-	else if (equal_counts)
-		CHECK(r.user_bias_slope == 0.0, "every user rates 20 items, yet slope %.4g",
-			  r.user_bias_slope);
-	else
-		CHECK(fabs(r.user_bias_slope) < 0.02, "no relation planted, yet slope %.4f",
-			  r.user_bias_slope);
+	slope = r.user_bias_slope;
 	rs_als_result_free(&r, &(rs_allocator) {counting_alloc, counting_free, &c, NULL});
 	rs_interactions_free(d, &rs_malloc_allocator);
+	return slope;
 }
 
 static void
 test_activity_prior(void)
 {
 	rs_random	rng = {9090};
-	rs_interactions d;
 	double		newcomer,
-				mean_bias;
+				mean_bias,
+				slope;
+	int			zero = 0;
 
-	activity_data(-0.25, false, &rng, &d, &newcomer, &mean_bias);
-	printf("activity prior: newcomers' mean residual %.3f (%.3f from the mean user bias)\n",
-		   newcomer, mean_bias);
+	slope = activity_fit(-0.25, false, 3000, &rng, &newcomer, &mean_bias);
+	printf("activity prior: slope %.3f, newcomers' mean residual %.3f "
+		   "(%.3f from the mean user bias)\n", slope, newcomer, mean_bias);
+	CHECK(fabs(slope + 0.25) < 0.05, "slope %.4f, planted -0.25", slope);
 	CHECK(fabs(newcomer) < 0.08, "newcomers are off their prior by %.3f", newcomer);
 	CHECK(fabs(mean_bias) > 0.25, "the fixture has no power: the mean bias is off by %.3f only",
 		  mean_bias);
-	activity_data(0.0, false, &rng, &d, &newcomer, &mean_bias);
+
+	slope = activity_fit(0.0, false, 3000, &rng, &newcomer, &mean_bias);
+	CHECK(fabs(slope) < 0.02, "no relation planted, yet slope %.4f", slope);
 	CHECK(fabs(newcomer) < 0.08, "no relation: newcomers are off their prior by %.3f", newcomer);
-	activity_data(0.0, true, &rng, &d, &newcomer, &mean_bias);
+
+	slope = activity_fit(0.0, true, 3000, &rng, &newcomer, &mean_bias);
+	CHECK(slope == 0.0, "every user rates 20 items, yet slope %.4g", slope);
 	CHECK(fabs(newcomer) < 0.08, "equal counts: newcomers are off their prior by %.3f", newcomer);
+
+	/*
+	 * Under no relation a slope's t^2 is below 1 about 68 % of the time,
+	 * and then shrinks to exactly 0; unshrunk it never is.
+	 */
+	for (int trial = 0; trial < 20; trial++)
+		zero += activity_fit(0.0, false, 200, &rng, &newcomer, &mean_bias) == 0.0;
+	printf("activity prior: %d of 20 slopes on 200 unrelated users shrunk to 0\n", zero);
+	CHECK(zero >= 6, "only %d of 20 slopes within their noise shrunk to 0", zero);
 }
 
 static void
